@@ -1,0 +1,399 @@
+"""The Oxford-IIIT Pet dataset in its official layout: splits, trimap -> mask, checks and a cache.
+
+Layout read (the same for the real data, the embedded synthetic set and the downloaded archives)::
+
+    ROOT/images/<Name>.jpg                 (opened by content: some are PNG or GIF data)
+    ROOT/annotations/trimaps/<Name>.png    (1 = pet, 2 = background, 3 = boundary)
+    ROOT/annotations/trainval.txt, test.txt (lines "<Name> <class id> <species> <breed id>")
+
+Decoded, resized samples are cached as uint8 arrays (one .npz per split, size and boundary
+mode) and rebuilt when a source file changes, so JPEGs are decoded once, not every epoch.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .losses import IGNORE_INDEX
+
+SPLITS = ("train", "val", "trainval", "test")
+SPLIT_ALIASES = {"valid": "val", "validation": "val"}
+BOUNDARY_MODES = ("foreground", "background", "ignore")
+SPECIES = {1: "cat", 2: "dog"}
+CACHE_VERSION = 1
+
+
+class DataError(Exception):
+    """A problem with the user's data: the message names the file and what to do."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    class_id: int
+    species: str
+    breed_id: int
+
+    @property
+    def breed(self) -> str:
+        return self.name.rsplit("_", 1)[0]
+
+
+# ----------------------------------------------------------------------------- layout and splits
+
+def image_path(root: str | Path, name: str) -> Path:
+    return Path(root) / "images" / f"{name}.jpg"
+
+
+def trimap_path(root: str | Path, name: str) -> Path:
+    return Path(root) / "annotations" / "trimaps" / f"{name}.png"
+
+
+def check_layout(root: str | Path) -> Path:
+    """Raise a one-line DataError if ROOT is not in the official layout."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"Data folder not found: {root}. Create one with `labseg synth {root}` "
+                        f"or `labseg download {root}`, or pass --data PATH.")
+    for sub in ("images", "annotations/trimaps"):
+        if not (root / sub).is_dir():
+            raise DataError(f"{root} has no {sub}/ folder; expected the Oxford-IIIT Pet layout "
+                            "(images/*.jpg, annotations/trimaps/*.png, annotations/trainval.txt, test.txt).")
+    return root
+
+
+def read_split_file(path: str | Path) -> list[Sample]:
+    """Parse trainval.txt / test.txt / list.txt; '#' lines are comments."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Split file not found: {path}; expected annotations/trainval.txt and "
+                        "annotations/test.txt as in the official annotations archive.")
+    samples = []
+    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        try:
+            class_id, species, breed_id = (int(p) for p in parts[1:4])
+        except ValueError:
+            raise DataError(f"{path}:{lineno}: expected '<Name> <class id> <species> <breed id>', got {line!r}.") from None
+        samples.append(Sample(parts[0], class_id, SPECIES.get(species, str(species)), breed_id))
+    return samples
+
+
+def canonical_split(split: str) -> str:
+    split = SPLIT_ALIASES.get(split, split)
+    if split not in SPLITS:
+        raise DataError(f"Unknown split {split!r}; choose one of: {', '.join(SPLITS)}.")
+    return split
+
+
+def read_split(root: str | Path, split: str) -> list[Sample]:
+    """Samples of a split. ``val`` is every 10th line of trainval.txt (index % 10 == 0), ``train``
+    the rest, as in the course's sample code; ``test`` is test.txt."""
+    split = canonical_split(split)
+    root = check_layout(root)
+    ann = root / "annotations"
+    if split == "test":
+        return read_split_file(ann / "test.txt")
+    samples = read_split_file(ann / "trainval.txt")
+    if split == "val":
+        return [s for i, s in enumerate(samples) if i % 10 == 0]
+    if split == "train":
+        return [s for i, s in enumerate(samples) if i % 10 != 0]
+    return samples
+
+
+# ----------------------------------------------------------------------------- decoding
+
+def load_image(path: str | Path, draft_size: tuple[int, int] | None = None) -> Image.Image:
+    """Open an image by its content (not its extension) and convert it to RGB.
+
+    ``draft_size`` lets the JPEG decoder scale down by a power of two while decoding (never below
+    that size), which makes decoding large photos several times faster.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Image not found: {path}.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Corrupt EXIF data": the pixels still decode
+            with Image.open(path) as img:
+                if draft_size is not None and img.format == "JPEG":
+                    img.draft("RGB", draft_size)
+                if img.mode in ("P", "PA") and "transparency" in img.info:
+                    img = img.convert("RGBA")
+                img = img.convert("RGB")
+                img.load()
+    except Exception as exc:  # noqa: BLE001 - every decoder failure means "this file is broken"
+        raise DataError(f"Cannot decode image {path} ({type(exc).__name__}: {exc}). Replace the file, "
+                        "or leave it out: training skips samples that `labseg check-data` lists.") from exc
+    return img
+
+
+def read_mask_values(path: str | Path) -> np.ndarray:
+    """The raw values of a trimap/mask PNG as a 2-D uint8 array."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Trimap not found: {path}. Every image needs annotations/trimaps/<Name>.png.")
+    try:
+        with Image.open(path) as img:
+            if img.mode not in ("L", "P", "1", "I", "I;16"):
+                img = img.convert("L")
+            arr = np.asarray(img)
+    except Exception as exc:  # noqa: BLE001
+        raise DataError(f"Cannot decode trimap {path} ({type(exc).__name__}: {exc}). Replace the file.") from exc
+    if arr.ndim != 2:
+        raise DataError(f"Trimap {path} has shape {arr.shape}; expected a single-channel image.")
+    return arr.astype(np.uint8) if arr.max(initial=0) <= 255 else arr
+
+
+def trimap_to_mask(trimap: np.ndarray, boundary: str = "foreground", source: str | Path = "mask") -> np.ndarray:
+    """Official trimap (1 pet, 2 background, 3 boundary) or a binary mask (0/1 or 0/255) -> 0/1 mask.
+
+    Boundary pixels (3) count as pet with ``boundary="foreground"``, as in the course's sample
+    code; ``"background"`` counts them as background; ``"ignore"`` marks them 255 (IGNORE_INDEX)
+    so that losses and metrics leave them out.
+    """
+    if boundary not in BOUNDARY_MODES:
+        raise ValueError(f"boundary must be one of {BOUNDARY_MODES}, got {boundary!r}")
+    values = set(np.unique(trimap).tolist())
+    if values <= {1, 2, 3}:
+        out = np.where(trimap == 1, 1, 0).astype(np.uint8)
+        border = trimap == 3
+        out[border] = {"foreground": 1, "background": 0, "ignore": IGNORE_INDEX}[boundary]
+        return out
+    if values <= {0, 1}:
+        return trimap.astype(np.uint8)
+    if values <= {0, 255}:
+        return (trimap == 255).astype(np.uint8)
+    raise DataError(f"{source} holds values {sorted(values)[:8]}; expected a trimap (1 pet, 2 background, "
+                    "3 boundary) or a binary mask (0/1 or 0/255).")
+
+
+def load_pair(root: Path, name: str, size: int | None, boundary: str) -> tuple[np.ndarray, np.ndarray]:
+    """Decode one (image, mask) pair; resize the image antialiased-bilinear and the mask nearest."""
+    ipath, tpath = image_path(root, name), trimap_path(root, name)
+    img = load_image(ipath, draft_size=(size, size) if size else None)
+    trimap = read_mask_values(tpath)
+    # Compare with the undrafted size: draft may have scaled the decoded JPEG down.
+    with Image.open(ipath) as probe:
+        full_size = probe.size
+    if (trimap.shape[1], trimap.shape[0]) != full_size:
+        raise DataError(f"{tpath} is {trimap.shape[1]}x{trimap.shape[0]} but {ipath} is "
+                        f"{full_size[0]}x{full_size[1]}; a trimap must match its image.")
+    mask = trimap_to_mask(trimap, boundary, tpath)
+    if size:
+        img = img.resize((size, size), Image.BILINEAR, reducing_gap=None)
+        mask = np.asarray(Image.fromarray(mask).resize((size, size), Image.NEAREST))
+    return np.asarray(img, dtype=np.uint8), np.asarray(mask, dtype=np.uint8)
+
+
+# ----------------------------------------------------------------------------- checking
+
+@dataclass
+class DataReport:
+    root: Path
+    samples: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (name, problem): unusable samples
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (name, quirk): handled, but worth knowing
+
+    @property
+    def bad_names(self) -> set[str]:
+        return {n for n, _ in self.errors}
+
+    def format(self) -> str:
+        lines = [f"{self.root}: {self.samples} samples listed, {len(self.bad_names)} unusable, "
+                 f"{len(self.notes)} quirks handled."]
+        lines += [f"  ERROR {n}: {p}" for n, p in self.errors]
+        lines += [f"  note  {n}: {p}" for n, p in self.notes]
+        return "\n".join(lines)
+
+
+def inspect_sample(root: Path, name: str) -> tuple[list[str], list[str]]:
+    """(errors, notes) for one listed sample, without resizing."""
+    errors, notes = [], []
+    ipath, tpath = image_path(root, name), trimap_path(root, name)
+    try:
+        with Image.open(ipath) as img:
+            fmt, mode, size = img.format, img.mode, img.size
+        if fmt != "JPEG":
+            notes.append(f"{ipath.name} holds {fmt} data, not JPEG (opened by content)")
+        if mode != "RGB":
+            notes.append(f"{ipath.name} is mode {mode}, converted to RGB")
+        load_image(ipath)
+    except FileNotFoundError:
+        errors.append(f"image missing: {ipath}")
+        return errors, notes
+    except Exception as exc:  # noqa: BLE001
+        errors.append(f"image unreadable: {ipath} ({type(exc).__name__})")
+        return errors, notes
+    try:
+        trimap = read_mask_values(tpath)
+        trimap_to_mask(trimap, source=tpath)
+        if (trimap.shape[1], trimap.shape[0]) != size:
+            errors.append(f"trimap {tpath.name} is {trimap.shape[1]}x{trimap.shape[0]}, image is {size[0]}x{size[1]}")
+        elif not (trimap == 1).any() and set(np.unique(trimap).tolist()) <= {1, 2, 3}:
+            notes.append(f"trimap {tpath.name} has no pet pixels")
+    except DataError as exc:
+        errors.append(str(exc))
+    return errors, notes
+
+
+def check_data(root: str | Path, splits: Sequence[str] = ("trainval", "test")) -> DataReport:
+    """Validate every listed sample: missing or broken images/trimaps are errors; quirks are notes."""
+    root = check_layout(root)
+    names = list(dict.fromkeys(s.name for split in splits for s in read_split(root, split)))
+    report = DataReport(root, samples=len(names))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for name, (errs, notes) in zip(names, pool.map(lambda n: inspect_sample(root, n), names)):
+            report.errors += [(name, e) for e in errs]
+            report.notes += [(name, n) for n in notes]
+    listed = set(names)
+    for p in sorted((root / "images").iterdir()):
+        if p.suffix.lower() == ".jpg" and p.stem not in listed:
+            report.notes.append((p.stem, "image in no checked split (not used)"))
+        elif p.suffix.lower() != ".jpg" and p.is_file():
+            report.notes.append((p.stem, f"{p.name} is not a .jpg (ignored)"))
+    return report
+
+
+# ----------------------------------------------------------------------------- cache
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("LABSEG_CACHE_DIR", Path.home() / ".cache" / "labseg"))
+
+
+def _fingerprint(root: Path, names: Sequence[str], size: int, boundary: str) -> str:
+    h = hashlib.sha1(f"v{CACHE_VERSION}|{root.resolve()}|{size}|{boundary}".encode())
+    for name in names:
+        h.update(name.encode())
+        for p in (image_path(root, name), trimap_path(root, name)):
+            try:
+                st = p.stat()
+                h.update(f"|{st.st_size}|{st.st_mtime_ns}".encode())
+            except FileNotFoundError:
+                h.update(b"|missing")
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class SplitArrays:
+    """Decoded samples of one split: images (N, S, S, 3) and masks (N, S, S), both uint8."""
+
+    samples: list[Sample]
+    images: np.ndarray
+    masks: np.ndarray
+    skipped: list[tuple[str, str]]
+
+
+def load_split_arrays(root: str | Path, split: str, image_size: int, boundary: str = "foreground",
+                      cache_dir: str | Path | None = None, strict: bool = False, limit: int | None = None,
+                      use_cache: bool = True) -> SplitArrays:
+    """Decode (or read from cache) a split at ``image_size`` x ``image_size``.
+
+    Bad samples are skipped with one warning naming them; with ``strict=True`` the first one
+    raises a DataError instead. ``limit`` keeps only the first N samples of the split.
+    """
+    root = check_layout(root)
+    samples = read_split(root, split)[:limit] if limit else read_split(root, split)
+    names = [s.name for s in samples]
+    cache_file = None
+    if use_cache:
+        key = _fingerprint(root, names, image_size, boundary)
+        cache_file = Path(cache_dir or default_cache_dir()) / f"{root.name}-{split}-{image_size}-{boundary}-{key}.npz"
+        if cache_file.is_file():
+            try:
+                with np.load(cache_file) as z:
+                    keep = set(z["names"].tolist())
+                    skipped = [tuple(x) for x in z["skipped"].tolist()]
+                    images, masks = z["images"], z["masks"]
+                _warn_skipped(skipped, strict)
+                return SplitArrays([s for s in samples if s.name in keep], images, masks, skipped)
+            except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, never trusted
+                pass
+
+    def decode(name: str):
+        try:
+            return load_pair(root, name, image_size, boundary)
+        except DataError as exc:
+            if strict:
+                raise
+            return exc
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        decoded = list(pool.map(decode, names))
+    good = [(s, d) for s, d in zip(samples, decoded) if not isinstance(d, Exception)]
+    skipped = [(s.name, str(d)) for s, d in zip(samples, decoded) if isinstance(d, Exception)]
+    if not good:
+        raise DataError(f"No usable samples in split {split!r} of {root}; run `labseg check-data {root}`.")
+    images = np.stack([d[0] for _, d in good])
+    masks = np.stack([d[1] for _, d in good])
+    if cache_file is not None:
+        _atomic_savez(cache_file, images=images, masks=masks, names=np.array([s.name for s, _ in good]),
+                      skipped=np.array(skipped, dtype=str).reshape(-1, 2))
+    _warn_skipped(skipped, strict)
+    return SplitArrays([s for s, _ in good], images, masks, skipped)
+
+
+def _warn_skipped(skipped: list[tuple[str, str]], strict: bool) -> None:
+    if skipped and strict:
+        raise DataError(f"{skipped[0][1]} (strict mode: fix or remove {skipped[0][0]} from the split files)")
+    if skipped:
+        names = ", ".join(n for n, _ in skipped)
+        warnings.warn(f"Skipping {len(skipped)} unusable sample(s): {names}. "
+                      "`labseg check-data` says why; pass --strict to fail instead.", stacklevel=3)
+
+
+def _atomic_savez(path: Path, **arrays) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# ----------------------------------------------------------------------------- torch dataset
+
+class PetDataset(torch.utils.data.Dataset):
+    """(image uint8 (3, S, S), mask uint8 (1, S, S), index) triples from decoded arrays.
+
+    ``transform(image, mask, generator)`` applies the augmentation. Its randomness comes from a
+    generator seeded by (seed, epoch, index), so an epoch's augmentations are the same however
+    many workers load it and whether or not training was resumed. Call ``set_epoch`` each epoch.
+    """
+
+    def __init__(self, arrays: SplitArrays, transform: Callable | None = None, seed: int = 0):
+        self.arrays, self.transform, self.seed, self.epoch = arrays, transform, seed, 0
+        self.images = torch.from_numpy(arrays.images).permute(0, 3, 1, 2)  # a view, no copy
+        self.masks = torch.from_numpy(arrays.masks).unsqueeze(1)
+
+    @property
+    def samples(self) -> list[Sample]:
+        return self.arrays.samples
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        image, mask = self.images[index], self.masks[index]
+        if self.transform is not None:
+            g = torch.Generator().manual_seed(hash((self.seed, self.epoch, index)) & 0x7FFF_FFFF_FFFF)
+            image, mask = self.transform(image, mask, g)
+        return image.contiguous(), mask.contiguous(), index

@@ -1,0 +1,169 @@
+"""ResNet34 encoder with torchvision-compatible parameter names, and a UNet decoder on top of it.
+
+The model is ``head(decoder(encoder(x)))``: the encoder returns one feature map per stride
+(2, 4, 8, 16, 32), the decoder consumes that list from the deepest map up, one block per skip.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+RESNET34_LAYERS = (3, 4, 6, 3)
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convs with an identity (or 1x1 projection) shortcut, as torchvision's BasicBlock."""
+
+    expansion = 1
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+class ResNet34Encoder(nn.Module):
+    """ResNet34 without its classifier; ``forward`` returns the features at strides 2, 4, 8, 16, 32.
+
+    Attribute names (``conv1``, ``bn1``, ``layer1..4``, ``downsample.0/1``) equal torchvision's, so
+    its ImageNet state dict loads with ``strict=True`` (see :meth:`load_torchvision_state_dict`).
+    """
+
+    out_channels = (64, 64, 128, 256, 512)
+
+    def __init__(self, in_channels: int = 3):
+        super().__init__()
+        self.inplanes = 64
+        self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(64, RESNET34_LAYERS[0])
+        self.layer2 = self._make_layer(128, RESNET34_LAYERS[1], stride=2)
+        self.layer3 = self._make_layer(256, RESNET34_LAYERS[2], stride=2)
+        self.layer4 = self._make_layer(512, RESNET34_LAYERS[3], stride=2)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def _make_layer(self, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
+        """Stride and projection shortcut on the first block only; the others keep the size."""
+        downsample = None
+        if stride != 1 or self.inplanes != planes:
+            downsample = nn.Sequential(
+                nn.Conv2d(self.inplanes, planes, kernel_size=1, stride=stride, bias=False),
+                nn.BatchNorm2d(planes),
+            )
+        layers = [BasicBlock(self.inplanes, planes, stride, downsample)]
+        self.inplanes = planes
+        layers += [BasicBlock(planes, planes) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        f1 = self.relu(self.bn1(self.conv1(x)))
+        f2 = self.layer1(self.maxpool(f1))
+        f3 = self.layer2(f2)
+        f4 = self.layer3(f3)
+        f5 = self.layer4(f4)
+        return [f1, f2, f3, f4, f5]
+
+    def load_torchvision_state_dict(self, state_dict: Mapping[str, torch.Tensor]) -> None:
+        """Load a torchvision ``resnet34`` state dict (its ``fc.*`` classifier keys are dropped)."""
+        weights = {k: v for k, v in state_dict.items() if not k.startswith("fc.")}
+        self.load_state_dict(weights, strict=True)
+
+
+class DecoderBlock(nn.Module):
+    """Upsample to the skip's size (nearest), concatenate the skip, two 3x3 conv-BN-ReLU."""
+
+    def __init__(self, in_channels: int, skip_channels: int, out_channels: int):
+        super().__init__()
+        self.conv1 = _conv_bn_relu(in_channels + skip_channels, out_channels)
+        self.conv2 = _conv_bn_relu(out_channels, out_channels)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor | None = None, size=None) -> torch.Tensor:
+        size = skip.shape[-2:] if skip is not None else size
+        x = F.interpolate(x, size=size, mode="nearest")
+        if skip is not None:
+            x = torch.cat([x, skip], dim=1)
+        return self.conv2(self.conv1(x))
+
+
+def _conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class UNetDecoder(nn.Module):
+    """One block per skip (strides 16, 8, 4, 2), then a last block up to the input's resolution."""
+
+    def __init__(self, encoder_channels: Sequence[int], decoder_channels: Sequence[int] = (256, 128, 64, 32, 16)):
+        super().__init__()
+        if len(decoder_channels) != len(encoder_channels):
+            raise ValueError(f"decoder_channels needs {len(encoder_channels)} entries, got {len(decoder_channels)}")
+        skips = list(encoder_channels[:-1])[::-1] + [0]  # 256, 128, 64, 64, then none at full size
+        ins = [encoder_channels[-1]] + list(decoder_channels[:-1])
+        self.blocks = nn.ModuleList(DecoderBlock(i, s, o) for i, s, o in zip(ins, skips, decoder_channels))
+
+    def forward(self, features: Sequence[torch.Tensor], size) -> torch.Tensor:
+        skips = list(features[:-1])[::-1] + [None]
+        x = features[-1]
+        for block, skip in zip(self.blocks, skips):
+            x = block(x, skip, size=size)
+        return x
+
+
+class ResNet34UNet(nn.Module):
+    """UNet with a ResNet34 encoder. Input (N, 3, H, W), any H, W; output logits (N, num_classes, H, W).
+
+    ``pretrained`` is the path of a local torchvision resnet34 state-dict file (``.pth``); nothing
+    is ever downloaded.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        num_classes: int = 1,
+        decoder_channels: Sequence[int] = (256, 128, 64, 32, 16),
+        pretrained: str | Path | None = None,
+    ):
+        super().__init__()
+        self.encoder = ResNet34Encoder(in_channels)
+        self.decoder = UNetDecoder(self.encoder.out_channels, decoder_channels)
+        self.head = nn.Conv2d(decoder_channels[-1], num_classes, kernel_size=3, padding=1)
+        if pretrained:
+            self.encoder.load_torchvision_state_dict(load_state_dict_file(pretrained))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.decoder(self.encoder(x), size=x.shape[-2:]))
+
+
+def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a local weights file safely (``weights_only=True``) with errors that name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Pretrained weights not found: {path}. Pass the path of a local torchvision resnet34 "
+            "state-dict file (e.g. resnet34-b627a593.pth); labseg never downloads weights by itself."
+        )
+    try:
+        sd = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling/zip failure means the same to the user
+        raise ValueError(f"{path} is not a readable state-dict file ({type(exc).__name__}: {exc}).") from exc
+    if not isinstance(sd, Mapping):
+        raise ValueError(f"{path} holds a {type(sd).__name__}, not a state dict of tensors.")
+    return dict(sd)
