@@ -31,6 +31,10 @@ BOUNDARY_MODES = ("foreground", "background", "ignore")
 SPECIES = {1: "cat", 2: "dog"}
 CACHE_VERSION = 1
 
+# Some real JPEGs decode with warnings ("Corrupt EXIF data", ...) although their pixels are fine.
+# Filtered once here: warnings.catch_warnings() is not thread-safe and decoding runs in threads.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+
 
 class DataError(Exception):
     """A problem with the user's data: the message names the file and what to do."""
@@ -126,15 +130,13 @@ def load_image(path: str | Path, draft_size: tuple[int, int] | None = None) -> I
     if not path.is_file():
         raise DataError(f"Image not found: {path}.")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. "Corrupt EXIF data": the pixels still decode
-            with Image.open(path) as img:
-                if draft_size is not None and img.format == "JPEG":
-                    img.draft("RGB", draft_size)
-                if img.mode in ("P", "PA") and "transparency" in img.info:
-                    img = img.convert("RGBA")
-                img = img.convert("RGB")
-                img.load()
+        with Image.open(path) as img:
+            if draft_size is not None and img.format == "JPEG":
+                img.draft("RGB", draft_size)
+            if img.mode in ("P", "PA") and "transparency" in img.info:
+                img = img.convert("RGBA")
+            img = img.convert("RGB")
+            img.load()
     except Exception as exc:  # noqa: BLE001 - every decoder failure means "this file is broken"
         raise DataError(f"Cannot decode image {path} ({type(exc).__name__}: {exc}). Replace the file, "
                         "or leave it out: training skips samples that `labseg check-data` lists.") from exc

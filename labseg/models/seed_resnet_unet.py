@@ -43,7 +43,9 @@ class SeedBasicBlock(nn.Module):
                 nn.Conv2d(self.in_channels, self.out_channels, 1, stride=self.stride, bias=False),
                 nn.BatchNorm2d(self.out_channels),
             ).to(device=x.device, dtype=x.dtype)
-            identity = projection(x)
+            # Follow the block's train/eval mode so that single-image inference runs (a fresh BN in
+            # training mode cannot normalise one 1x1 value); in eval it uses its initial statistics.
+            identity = projection.train(self.training)(x)
         return F.relu(out + identity)
 
 

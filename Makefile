@@ -1,0 +1,34 @@
+# labseg: one-command set-up, main job, tests and report.
+#   make demo      set up .venv, write the toy pets, train the UNet, score it on test
+#   make test      pytest + notebooks under nbval (what CI runs)
+#   make report    re-execute notebooks 01-05 with papermill (PROFILE=toy DATA=data/toy-pets by default)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PROFILE ?= toy
+DATA ?= data/toy-pets
+
+.PHONY: setup demo test report clean-cache
+$(BIN)/labseg: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev,notebooks]"
+	@touch $@
+
+setup: $(BIN)/labseg
+
+data/toy-pets: | $(BIN)/labseg
+	$(BIN)/labseg synth data/toy-pets
+
+demo: setup data/toy-pets
+	$(BIN)/labseg train --data data/toy-pets --profile toy --model unet --out runs/demo-unet --resume
+
+test: setup
+	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --nbval-lax notebooks -p no:randomly
+
+report: setup
+	$(BIN)/python -m labseg.pipeline --profile $(PROFILE) --data $(DATA)
+
+clean-cache:
+	rm -rf $${LABSEG_CACHE_DIR:-$$HOME/.cache/labseg}

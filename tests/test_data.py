@@ -1,0 +1,151 @@
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from labseg import data as D
+from labseg.data import DataError, check_data, load_split_arrays, read_split, trimap_to_mask
+
+
+def copy_tree(src, dst):
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_splits_follow_the_course_rule(toy_root):
+    trainval = [s.name for s in read_split(toy_root, "trainval")]
+    val = [s.name for s in read_split(toy_root, "val")]
+    train = [s.name for s in read_split(toy_root, "train")]
+    assert val == trainval[::10]
+    assert sorted(train + val) == sorted(trainval) and not set(train) & set(val)
+    assert [s.name for s in read_split(toy_root, "valid")] == val
+    assert len(read_split(toy_root, "test")) == 30
+
+
+def test_trimap_conversion_modes():
+    tri = np.array([[1, 2, 3]], np.uint8)
+    assert trimap_to_mask(tri).tolist() == [[1, 0, 1]]
+    assert trimap_to_mask(tri, "background").tolist() == [[1, 0, 0]]
+    assert trimap_to_mask(tri, "ignore").tolist() == [[1, 0, 255]]
+    assert trimap_to_mask(np.array([[0, 255]], np.uint8)).tolist() == [[0, 1]]
+    assert trimap_to_mask(np.array([[0, 1]], np.uint8)).tolist() == [[0, 1]]
+    with pytest.raises(DataError, match="my_mask.png"):
+        trimap_to_mask(np.array([[0, 7, 200]], np.uint8), source="my_mask.png")
+
+
+def test_cached_arrays_have_resized_images_and_nearest_masks(toy_root):
+    arrays = load_split_arrays(toy_root, "train", 40)
+    assert arrays.images.shape == (27, 40, 40, 3) and arrays.images.dtype == np.uint8
+    assert set(np.unique(arrays.masks).tolist()) == {0, 1}  # nearest: no blended label values
+    ignored = load_split_arrays(toy_root, "train", 40, boundary="ignore")
+    assert set(np.unique(ignored.masks).tolist()) == {0, 1, 255}
+
+
+def test_cache_is_reused_and_rebuilt_when_a_source_changes(tmp_path, toy_root, monkeypatch):
+    root = copy_tree(toy_root, tmp_path / "toy")
+    first = load_split_arrays(root, "val", 32, cache_dir=tmp_path / "c")
+
+    def boom(*a, **k):
+        raise AssertionError("decoded again although cached")
+
+    with monkeypatch.context() as m:
+        m.setattr(D, "load_pair", boom)
+        np.testing.assert_array_equal(load_split_arrays(root, "val", 32, cache_dir=tmp_path / "c").images, first.images)
+    name = first.samples[0].name
+    Image.new("RGB", (50, 40), (255, 0, 0)).save(D.image_path(root, name))
+    Image.new("L", (50, 40), 1).save(D.trimap_path(root, name))
+    rebuilt = load_split_arrays(root, "val", 32, cache_dir=tmp_path / "c")
+    assert (np.abs(rebuilt.images[0].astype(int) - [255, 0, 0]) <= 3).all() and (rebuilt.masks[0] == 1).all()
+
+
+@pytest.fixture
+def broken_root(tmp_path, toy_root):
+    """A copy of the toy set with one corrupt JPEG and one missing trimap (both in train)."""
+    root = copy_tree(toy_root, tmp_path / "broken")
+    train = [s.name for s in read_split(root, "train")]
+    D.image_path(root, train[0]).write_bytes(b"\xff\xd8\xff not really a jpeg")
+    D.trimap_path(root, train[1]).unlink()
+    return root, train[0], train[1]
+
+
+def test_check_data_names_broken_and_missing_files(broken_root):
+    root, corrupt, missing = broken_root
+    report = check_data(root)
+    assert report.bad_names == {corrupt, missing}
+    text = report.format()
+    assert f"{corrupt}.jpg" in text and f"{missing}.png" in text
+
+
+def test_training_data_skips_bad_samples_with_one_warning_or_fails_in_strict_mode(broken_root):
+    root, corrupt, missing = broken_root
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        arrays = load_split_arrays(root, "train", 32)
+    messages = [str(w.message) for w in caught if "Skipping" in str(w.message)]
+    assert len(messages) == 1 and corrupt in messages[0] and missing in messages[0]
+    assert len(arrays.samples) == 25 and len(arrays.images) == 25
+    with pytest.raises(DataError, match=corrupt):
+        load_split_arrays(root, "train", 32, strict=True, use_cache=False)
+
+
+def test_missing_folder_and_split_file_are_one_line_errors(tmp_path, toy_root):
+    with pytest.raises(DataError, match="labseg synth"):
+        read_split(tmp_path / "nowhere", "train")
+    root = copy_tree(toy_root, tmp_path / "nosplit")
+    (root / "annotations" / "test.txt").unlink()
+    with pytest.raises(DataError, match="test.txt"):
+        read_split(root, "test")
+
+
+def test_cli_reports_a_wrong_path_without_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "labseg", "check-data", str(tmp_path / "missing")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Data folder not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_quirky_image_formats_are_opened_by_content(tmp_path):
+    rgba = tmp_path / "rgba.jpg"
+    Image.new("RGBA", (9, 7), (10, 20, 30, 0)).save(rgba, format="PNG")
+    gif = tmp_path / "pal.jpg"
+    Image.new("P", (9, 7), 3).save(gif, format="GIF")
+    grey = tmp_path / "grey.jpg"
+    Image.new("L", (9, 7), 80).save(grey, format="JPEG")
+    for p in (rgba, gif, grey):
+        img = D.load_image(p)
+        assert img.mode == "RGB" and img.size == (9, 7)
+    assert D.load_image(grey).getpixel((0, 0)) == (80, 80, 80)
+
+
+def test_real_subset_splits_and_quirks(real_root):
+    assert len(read_split(real_root, "train")) == 270
+    assert len(read_split(real_root, "val")) == 30
+    assert len(read_split(real_root, "test")) == 298
+    report = check_data(real_root)
+    assert report.errors == []
+    notes = dict(report.notes)
+    assert "PNG" in " ".join(n for k, n in report.notes if k == "Abyssinian_5")
+    assert "Abyssinian_34" in notes  # the GIF that is in no split
+    img = D.load_image(D.image_path(real_root, "Abyssinian_5"))
+    assert img.mode == "RGB" and img.size == (200, 150)
+    species = {s.species for s in read_split(real_root, "test")}
+    assert species == {"cat", "dog"}
+
+
+def test_dataset_items_are_deterministic_per_seed_epoch_and_index(toy_root):
+    from labseg.transforms import build_train_transform
+
+    ds = D.PetDataset(load_split_arrays(toy_root, "train", 32), build_train_transform("hvflip"), seed=3)
+    a = [ds[i][0] for i in range(8)]
+    b = [ds[i][0] for i in range(8)]
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    ds.set_epoch(1)
+    c = [ds[i][0] for i in range(8)]
+    assert not all(torch.equal(x, y) for x, y in zip(a, c))

@@ -1,0 +1,135 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from labseg.config import profile_config
+from labseg.data import load_split_arrays
+from labseg.engine import (CheckpointError, load_checkpoint, predict, prepare_batch, resolve_device, save_checkpoint,
+                           train)
+from labseg.losses import SegmentationLoss
+from labseg.metrics import SegmentationMeter
+from labseg.models import build_model
+
+
+def smoke(toy_root, out, **kw):
+    base = dict(data=str(toy_root), out_dir=str(out), image_size=40, epochs=3, width=4, batch_size=6,
+                train_subset=14, amp="off")
+    base.update(kw)
+    return profile_config("smoke", **base)
+
+
+@pytest.mark.slow
+def test_small_unet_overfits_a_few_images(toy_root):
+    arrays = load_split_arrays(toy_root, "train", 48)
+    x, y = prepare_batch(torch.from_numpy(arrays.images[:4]).permute(0, 3, 1, 2),
+                         torch.from_numpy(arrays.masks[:4]).unsqueeze(1), torch.device("cpu"), True)
+    torch.manual_seed(0)
+    model = build_model("unet", width=8)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    loss_fn = SegmentationLoss("bce_dice")
+    for _ in range(150):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+    meter = SegmentationMeter()
+    model.eval()
+    with torch.no_grad():
+        meter.update(model(x), y)
+    assert meter.summary()["dice"] > 0.95
+
+
+@pytest.mark.slow
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(toy_root, tmp_path):
+    full = train(smoke(toy_root, tmp_path / "full", flip="hvflip"), progress=False, log=lambda m: None)
+
+    def stop_after_two(msg):
+        if msg.startswith("epoch   2/"):
+            raise KeyboardInterrupt
+
+    cfg = smoke(toy_root, tmp_path / "cut", flip="hvflip")
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, progress=False, log=stop_after_two)
+    assert load_checkpoint(tmp_path / "cut" / "last.pt")["epoch"] == 2
+    resumed = train(cfg, resume=True, progress=False, log=lambda m: None)
+    a = pd.read_csv(tmp_path / "full" / "history.csv")
+    b = pd.read_csv(tmp_path / "cut" / "history.csv")
+    cols = ["train_loss", "val_loss", "val_dice", "val_iou"]
+    np.testing.assert_allclose(a[cols].to_numpy(), b[cols].to_numpy(), rtol=1e-6)
+    assert resumed["test_dice"] == pytest.approx(full["test_dice"], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_training_writes_its_results_and_never_overwrites_a_run(toy_root, tmp_path):
+    cfg = smoke(toy_root, tmp_path / "run", epochs=1, model="resnet34_unet_seed")
+    metrics = train(cfg, progress=False, log=lambda m: None)
+    out = tmp_path / "run"
+    for f in ("config.json", "env.json", "history.csv", "best.pt", "last.pt", "metrics.json", "test_per_image.csv"):
+        assert (out / f).is_file(), f
+    assert json.loads((out / "config.json").read_text())["model"] == "resnet34_unet_seed"
+    assert metrics["test_images"] == 30 and 0 <= metrics["test_dice"] <= 1
+    table = pd.read_csv(out / "test_per_image.csv")
+    assert {"name", "breed", "species", "dice", "noboundary_dice"} <= set(table.columns)
+    before = (out / "last.pt").read_bytes()
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(cfg, progress=False, log=lambda m: None)
+    assert (out / "last.pt").read_bytes() == before
+
+
+def test_bad_checkpoints_get_clear_errors(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(tmp_path / "missing.pt")
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(CheckpointError, match="garbage.pt.*not a readable"):
+        load_checkpoint(garbage)
+    whole = tmp_path / "whole.pt"
+    torch.save(build_model("unet", width=2), whole)  # the original report's pickled whole model
+    with pytest.raises(CheckpointError, match="whole.pt.*state_dict"):
+        load_checkpoint(whole)
+    bare = tmp_path / "bare.pt"
+    torch.save(build_model("unet", width=2).state_dict(), bare)
+    with pytest.raises(CheckpointError, match="not a labseg checkpoint"):
+        load_checkpoint(bare)
+    save_checkpoint(tmp_path / "ok.pt", model={}, config={})
+    assert load_checkpoint(tmp_path / "ok.pt")["format"].startswith("labseg")
+
+
+@pytest.mark.slow
+def test_cli_accepts_the_reports_flags_and_predicts_any_image_size(toy_root, tmp_path):
+    out = tmp_path / "cli_run"
+    log = tmp_path / "log.csv"
+    cmd = [sys.executable, "-m", "labseg", "train", "--profile", "smoke", "--data", str(toy_root), "--use_model",
+           "UNet", "--epoch", "1", "--save_as", str(out), "--log_path", str(log), "--no-progress"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert len(pd.read_csv(log)) == 1
+    proc = subprocess.run([sys.executable, "-m", "labseg", "evaluate", "--model", str(out / "best.pt"),
+                           "--split", "val"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "dice" in proc.stdout and "[val, 3 images" in proc.stdout
+    odd = tmp_path / "odd.png"
+    Image.new("RGB", (123, 77), (90, 120, 60)).save(odd)
+    gif = tmp_path / "anim.gif"
+    Image.new("P", (65, 33), 5).save(gif)
+    written = predict(out, [odd, gif], tmp_path / "pred", log=lambda m: None)
+    mask = Image.open(tmp_path / "pred" / "odd_mask.png")
+    assert mask.size == (123, 77) and set(np.unique(np.asarray(mask)).tolist()) <= {0, 255}
+    assert Image.open(tmp_path / "pred" / "anim_overlay.png").size == (65, 33)
+    assert len(written) == 4
+    bad = subprocess.run([sys.executable, "-m", "labseg", "evaluate", str(tmp_path / "nope.pt")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "Checkpoint not found" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_device_auto_falls_back_to_cpu_here():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        expected = "mps"
+    assert resolve_device("auto").type == expected

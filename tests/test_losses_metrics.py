@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from labseg.losses import SegmentationLoss, bce_loss, soft_dice_loss
+from labseg.metrics import SegmentationMeter, confusion_counts, scores_from_counts
+
+
+def reference_scores(pred: np.ndarray, truth: np.ndarray):
+    """Plain-Python dice/IoU/accuracy of one boolean image pair (independent of labseg)."""
+    p, t = pred.ravel().tolist(), truth.ravel().tolist()
+    tp = sum(a and b for a, b in zip(p, t))
+    fp = sum(a and not b for a, b in zip(p, t))
+    fn = sum(b and not a for a, b in zip(p, t))
+    acc = sum(a == b for a, b in zip(p, t)) / len(p)
+    if tp + fp + fn == 0:
+        return 1.0, 1.0, acc
+    return 2 * tp / (2 * tp + fp + fn), tp / (tp + fp + fn), acc
+
+
+def test_dice_iou_accuracy_match_an_independent_computation():
+    rng = np.random.default_rng(0)
+    truth = rng.random((6, 1, 12, 10)) < rng.random((6, 1, 1, 1))
+    logits = rng.normal(size=truth.shape)
+    pred = logits > 0
+    meter = SegmentationMeter()
+    meter.update(torch.tensor(logits[:3]), torch.tensor(truth[:3]).to(torch.uint8))
+    meter.update(torch.tensor(logits[3:]), torch.tensor(truth[3:]).to(torch.uint8))
+    s = meter.summary()
+    ref = np.array([reference_scores(pred[i], truth[i]) for i in range(6)])
+    assert s["dice"] == pytest.approx(ref[:, 0].mean())
+    assert s["iou"] == pytest.approx(ref[:, 1].mean())
+    assert s["pixel_acc"] == pytest.approx(ref[:, 2].mean())
+    assert s["global_dice"] == pytest.approx(reference_scores(pred, truth)[0])
+
+
+def test_empty_masks_are_defined():
+    zeros = torch.zeros(1, 1, 4, 4, dtype=torch.uint8)
+    both_empty = scores_from_counts(confusion_counts(torch.full((1, 1, 4, 4), -5.0), zeros).numpy())
+    assert both_empty["dice"][0] == 1.0 and both_empty["iou"][0] == 1.0 and both_empty["pixel_acc"][0] == 1.0
+    false_alarm = scores_from_counts(confusion_counts(torch.full((1, 1, 4, 4), 5.0), zeros).numpy())
+    assert false_alarm["dice"][0] == 0.0 and false_alarm["pixel_acc"][0] == 0.0
+
+
+def test_ignored_pixels_count_neither_way():
+    target = torch.tensor([[[[1, 0, 255, 255]]]], dtype=torch.uint8)
+    logits = torch.tensor([[[[3.0, -3.0, 3.0, -3.0]]]])
+    tp, fp, fn, tn = confusion_counts(logits, target)[0].tolist()
+    assert (tp, fp, fn, tn) == (1, 0, 0, 1)
+
+
+def test_soft_dice_loss_takes_logits():
+    target = torch.tensor([[[[1, 1, 0, 0]]]], dtype=torch.uint8)
+    logits = torch.tensor([[[[0.0, 2.0, -1.0, 0.5]]]])
+    p = torch.sigmoid(logits)
+    expected = 1 - (2 * (p * target).sum() + 1) / (p.sum() + target.sum() + 1)
+    assert soft_dice_loss(logits, target).item() == pytest.approx(expected.item())
+    assert soft_dice_loss(torch.tensor([[[[20.0, 20.0, -20.0, -20.0]]]]), target).item() < 1e-6
+
+
+def test_bce_matches_torch_and_ignores_marked_pixels():
+    logits = torch.randn(2, 1, 5, 5)
+    target = (torch.rand(2, 1, 5, 5) > 0.5).to(torch.uint8)
+    assert bce_loss(logits, target).item() == pytest.approx(
+        F.binary_cross_entropy_with_logits(logits, target.float()).item(), rel=1e-6)
+    marked = target.clone()
+    marked[:, :, 0] = 255
+    expected = F.binary_cross_entropy_with_logits(logits[:, :, 1:], target[:, :, 1:].float())
+    assert bce_loss(logits, marked).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_combined_loss_is_the_sum():
+    logits, target = torch.randn(2, 1, 6, 6), (torch.rand(2, 1, 6, 6) > 0.5).to(torch.uint8)
+    total = SegmentationLoss("bce_dice")(logits, target)
+    assert total.item() == pytest.approx((bce_loss(logits, target) + soft_dice_loss(logits, target)).item())
+    with pytest.raises(ValueError, match="logits"):
+        SegmentationLoss("dice", from_logits=False)

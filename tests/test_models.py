@@ -1,0 +1,100 @@
+import pytest
+import torch
+import torchvision
+
+from labseg.models import MODELS, ResNet34UNet, SeedResNet34UNet, UNet, build_model, canonical_model_name
+from labseg.models.resnet_unet import ResNet34Encoder
+
+
+def n_params(m):
+    return sum(p.numel() for p in m.parameters())
+
+
+def test_unet_has_the_reports_parameter_count():
+    assert n_params(UNet()) == 31_037_633
+
+
+def test_resnet34_encoder_has_exactly_torchvision_resnet34_parameters_without_fc():
+    tv = torchvision.models.resnet34()
+    assert n_params(ResNet34Encoder()) == n_params(tv) - n_params(tv.fc) == 21_284_672
+
+
+@pytest.mark.parametrize("name,options", [("unet", {}), ("resnet34_unet", {}), ("resnet34_unet_seed", {})])
+@pytest.mark.parametrize("size", [64, 256])
+def test_output_shapes_full_resolution(name, options, size):
+    model = build_model(name, **options).eval()
+    with torch.no_grad():
+        out = model(torch.randn(2, 3, size, size))
+    assert out.shape == (2, 1, size, size)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_odd_input_sizes_give_same_size_output(name):
+    model = build_model(name, **({"width": 4} if name == "unet" else {})).eval()
+    with torch.no_grad():
+        out = model(torch.randn(1, 3, 97, 75))
+    assert out.shape == (1, 1, 97, 75)
+
+
+def test_torchvision_weights_load_strict_and_give_the_same_stage_features():
+    torch.manual_seed(0)
+    tv = torchvision.models.resnet34().eval()
+    enc = ResNet34Encoder().eval()
+    enc.load_torchvision_state_dict(tv.state_dict())  # strict=True inside
+    x = torch.randn(2, 3, 96, 128)
+    with torch.no_grad():
+        feats = enc(x)
+        y = tv.relu(tv.bn1(tv.conv1(x)))
+        expected = [y]
+        y = tv.maxpool(y)
+        for layer in (tv.layer1, tv.layer2, tv.layer3, tv.layer4):
+            y = layer(y)
+            expected.append(y)
+    assert [f.shape[-1] for f in feats] == [64, 32, 16, 8, 4]
+    for f, e in zip(feats, expected):
+        torch.testing.assert_close(f, e)
+
+
+def test_pretrained_weights_come_from_a_local_file(tmp_path):
+    tv = torchvision.models.resnet34()
+    path = tmp_path / "resnet34.pth"
+    torch.save(tv.state_dict(), path)
+    model = ResNet34UNet(pretrained=path)
+    torch.testing.assert_close(model.encoder.layer3[0].downsample[0].weight, tv.layer3[0].downsample[0].weight)
+
+
+def test_missing_pretrained_file_names_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.pth"):
+        ResNet34UNet(pretrained=tmp_path / "nope.pth")
+
+
+def test_only_first_block_of_a_stage_is_strided_and_projection_is_registered():
+    enc = ResNet34Encoder()
+    for layer in (enc.layer2, enc.layer3, enc.layer4):
+        assert layer[0].conv1.stride == (2, 2) and layer[0].downsample is not None
+        assert all(b.conv1.stride == (1, 1) and b.downsample is None for b in layer[1:])
+    assert "layer2.0.downsample.0.weight" in enc.state_dict()
+
+
+def test_seed_network_reproduces_the_reports_bugs():
+    seed = SeedResNet34UNet().eval()
+    shapes = {}
+    for name in ("layer2", "layer3", "layer4"):
+        getattr(seed, name).register_forward_hook(lambda m, i, o, name=name: shapes.__setitem__(name, o.shape[-1]))
+    x = torch.randn(1, 3, 256, 256)
+    with torch.no_grad():
+        a, b = seed(x), seed(x)
+    assert shapes == {"layer2": 4, "layer3": 1, "layer4": 1}  # every block strided: collapses to 1x1
+    assert not torch.allclose(a, b)  # a fresh random projection on every call
+    assert not any("downsample" in k or "projection" in k for k in seed.state_dict())
+    ours = ResNet34UNet().eval()
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), ours(x))
+
+
+def test_registry_accepts_the_reports_spellings():
+    assert canonical_model_name("UNet") == "unet"
+    assert canonical_model_name("ResNet34_UNet") == "resnet34_unet"
+    assert isinstance(build_model("unet", width=4), UNet)
+    with pytest.raises(ValueError, match="choose one of"):
+        build_model("vgg")
