@@ -37,6 +37,7 @@ class RunConfig:
     cache_dir: str | None = None  # decoded-data cache (default ~/.cache/labseg or $LABSEG_CACHE_DIR)
     strict: bool = False  # fail on the first bad sample instead of skipping it
     profile: str = "custom"
+    repeats: int = 1  # notebooks: seeds seed, seed+1, ... for each arm of a comparison
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

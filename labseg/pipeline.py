@@ -1,0 +1,73 @@
+"""Regenerate the whole report: papermill executes notebooks 01-05 in order.
+
+    python -m labseg.pipeline --profile toy --data data/toy-pets        (the default)
+    python -m labseg.pipeline --profile cpu --data ../shared/data/oxford-pet-subset --publish
+
+Executed notebooks go to <out>/<key>/notebooks/; ``--publish`` also copies them over notebooks/
+(what the repository shows). Runs that already finished are read back, interrupted ones resume.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .config import PROFILES, TOY_DATA
+
+NOTEBOOKS = ("01_data", "02_unet", "03_resnet_unet", "04_flip_ablation", "05_report")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_pipeline(profile: str = "toy", data: str = TOY_DATA, out_dir: str = "results", publish: bool = False,
+                 notebooks_dir: Path = REPO / "notebooks", extra: dict | None = None) -> Path:
+    import papermill as pm
+
+    key = f"{Path(data).resolve().name}-{profile}"
+    executed = Path(out_dir) / key / "notebooks"
+    executed.mkdir(parents=True, exist_ok=True)
+    params = {"profile": profile, "data": str(data), "out_dir": str(out_dir), **(extra or {})}
+    for nb in NOTEBOOKS:
+        t0 = time.perf_counter()
+        target = executed / f"{nb}.ipynb"
+        pm.execute_notebook(notebooks_dir / f"{nb}.ipynb", target, parameters=params, cwd=str(REPO),
+                            progress_bar=False, kernel_name="python3")
+        print(f"{nb}: {time.perf_counter() - t0:.0f}s -> {target}", flush=True)
+        if publish:
+            strip_volatile(target, notebooks_dir / f"{nb}.ipynb")
+    print(f"results: {Path(out_dir) / key}\nfigures: {Path(out_dir).parent / 'figures' / key}")
+    return Path(out_dir) / key
+
+
+def strip_volatile(src: Path, dst: Path) -> None:
+    """Copy an executed notebook without timings and papermill's per-cell bookkeeping (small re-run diffs)."""
+    import nbformat
+
+    nb = nbformat.read(src, as_version=4)
+    nb.metadata.pop("papermill", None)
+    nb.metadata.get("widgets", None)
+    for i, cell in enumerate(nb.cells):
+        for key in ("papermill", "execution", "ExecuteTime"):
+            cell.metadata.pop(key, None)
+        if cell.cell_type == "code":
+            cell.execution_count = None
+            for out in cell.get("outputs", []):
+                if "execution_count" in out:
+                    out["execution_count"] = None
+    nbformat.write(nb, dst)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m labseg.pipeline", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", default="toy", choices=list(PROFILES))
+    p.add_argument("--data", default=TOY_DATA)
+    p.add_argument("--out", default="results", help="results root (figures go to its sibling figures/)")
+    p.add_argument("--publish", action="store_true", help="copy the executed notebooks over notebooks/")
+    args = p.parse_args(argv)
+    run_pipeline(args.profile, args.data, args.out, args.publish)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,341 @@
+"""The study behind the notebooks: where results go, which runs make up each comparison, and the
+tables and figures built from them. Notebooks call these; nothing here trains by itself except
+through :func:`labseg.engine.run_experiment`.
+
+Layout of one study (``key`` = ``<data folder name>-<profile>``)::
+
+    <out_dir>/<key>/runs/<run>/      config.json, env.json, history.csv, metrics.json, test_per_image.csv
+                                     (+ best.pt, last.pt: not committed)
+    <out_dir>/<key>/*.csv|json        tables built from the runs
+    <out_dir>/../figures/<key>/*.png  figures
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import TOY_DATA, RunConfig, field_names, profile_config
+
+# The original lab report's published table: pixel accuracy (which it called "dice"), 256 px,
+# full 37-breed Oxford-IIIT Pet, its buggy ResNet34 and independent flips.
+ORIGINAL_REPORT = pd.DataFrame([
+    {"setting": "no flip, 50 epochs", "unet": 0.9206, "resnet34_unet": 0.8687},
+    {"setting": "flips, 50 epochs", "unet": 0.8112, "resnet34_unet": 0.8095},
+    {"setting": "flips, 100 epochs", "unet": 0.8301, "resnet34_unet": 0.8133},
+])
+
+FLIP_ARMS = ("none", "hflip", "hvflip", "independent")
+OVERRIDES_ENV = "LABSEG_NOTEBOOK_OVERRIDES"
+
+
+@dataclass
+class Study:
+    cfg: RunConfig
+    results: Path
+    figures: Path
+
+    @property
+    def key(self) -> str:
+        return self.results.name
+
+    def run_dir(self, name: str) -> Path:
+        return self.results / "runs" / name
+
+
+def setup(**params) -> Study:
+    """Build the notebook's config from its parameters cell.
+
+    ``None`` means "the profile's value". The environment variable LABSEG_NOTEBOOK_OVERRIDES
+    (JSON, e.g. ``{"profile": "smoke", "out_dir": "/tmp/r"}``) overrides parameters: CI uses it so
+    that nbval runs the committed notebooks on the smoke profile without touching results/.
+    """
+    unknown = set(params) - set(field_names())
+    if unknown:
+        raise ValueError(f"Notebook parameters {sorted(unknown)} are not RunConfig fields: {field_names()}")
+    params.update(json.loads(os.environ.get(OVERRIDES_ENV, "{}")))
+    here = Path.cwd()
+    if here.name == "notebooks" and (here.parent / "labseg").is_dir():
+        os.chdir(here.parent)  # Jupyter starts in notebooks/; paths in the parameters are from the repo root
+    cfg = profile_config(params.pop("profile", "toy"), **params)
+    if Path(cfg.data) == Path(TOY_DATA) or Path(cfg.data).name == "toy-pets":
+        from .synthetic import write_toy_pets
+
+        write_toy_pets(cfg.data)  # the embedded default: written once, kept afterwards
+    out = Path(cfg.out_dir)
+    key = f"{Path(cfg.data).resolve().name}-{cfg.profile}"
+    study = Study(cfg, out / key, out.parent / "figures" / key)
+    study.results.mkdir(parents=True, exist_ok=True)
+    study.figures.mkdir(parents=True, exist_ok=True)
+    return study
+
+
+def run_name(model: str, flip: str, seed: int) -> str:
+    """Runs are named by what distinguishes them, so equal runs of two notebooks are one run."""
+    return f"{model}-{flip}-s{seed}"
+
+
+def run(study: Study, **changes) -> dict:
+    """Train (or read back, or resume) one run of the study; returns its metrics with its name."""
+    from .engine import run_experiment
+    from .models import canonical_model_name
+
+    cfg = study.cfg.replace(repeats=1, **changes)
+    cfg = cfg.replace(model=canonical_model_name(cfg.model))
+    name = run_name(cfg.model, cfg.flip, cfg.seed)
+    metrics = run_experiment(cfg.replace(out_dir=str(study.run_dir(name))), progress=False, log=lambda msg: None)
+    return {**metrics, "run": name}
+
+
+def seeds(study: Study) -> list[int]:
+    return [study.cfg.seed + i for i in range(study.cfg.repeats)]
+
+
+METRIC_COLUMNS = {"test_dice": "dice", "test_iou": "IoU", "test_pixel_acc": "pixel acc",
+                  "test_global_dice": "global dice", "test_noboundary_dice": "dice (boundary ignored)",
+                  "best_epoch": "best epoch", "train_seconds": "train s", "parameters": "parameters"}
+
+
+def metrics_table(metrics: list[dict]) -> pd.DataFrame:
+    """Test metrics of some runs, one row each, with readable column names."""
+    frame = pd.DataFrame(metrics).set_index("run")
+    return frame[[c for c in METRIC_COLUMNS if c in frame]].rename(columns=METRIC_COLUMNS)
+
+
+def load_runs(results: str | Path) -> pd.DataFrame:
+    """One row per finished run under ``results/runs``: its config and test metrics."""
+    rows = []
+    for mfile in sorted(Path(results).glob("runs/*/metrics.json")):
+        cfg = json.loads((mfile.parent / "config.json").read_text())
+        rows.append({"run": mfile.parent.name, **{k: cfg[k] for k in ("model", "flip", "seed", "image_size", "epochs",
+                                                                      "width", "batch_size", "lr")},
+                     **json.loads(mfile.read_text())})
+    return pd.DataFrame(rows)
+
+
+def load_history(results: str | Path, run_name: str) -> pd.DataFrame:
+    return pd.read_csv(Path(results) / "runs" / run_name / "history.csv")
+
+
+def load_per_image(results: str | Path, run_name: str) -> pd.DataFrame:
+    return pd.read_csv(Path(results) / "runs" / run_name / "test_per_image.csv")
+
+
+def arm_summary(runs: pd.DataFrame, by: str, metrics=("test_dice", "test_iou", "test_pixel_acc")) -> pd.DataFrame:
+    """Mean, spread (sample std; 0 for one seed) and count per arm."""
+    g = runs.groupby(by)
+    out = pd.DataFrame({"seeds": g.size()})
+    for m in metrics:
+        out[f"{m}_mean"] = g[m].mean()
+        out[f"{m}_std"] = g[m].std(ddof=1).fillna(0.0)
+    return out
+
+
+def per_group_dice(per_image: pd.DataFrame, column: str) -> pd.DataFrame:
+    return per_image.groupby(column)[["dice", "iou", "pixel_acc"]].mean().assign(images=per_image.groupby(column).size())
+
+
+def differs_beyond_noise(a: pd.Series, b: pd.Series) -> bool:
+    """True when the two arms' means differ by more than the larger of their seed spreads."""
+    spread = max(a.std(ddof=1) if len(a) > 1 else 0.0, b.std(ddof=1) if len(b) > 1 else 0.0)
+    return len(a) > 1 and len(b) > 1 and abs(a.mean() - b.mean()) > spread
+
+
+# ----------------------------------------------------------------------------- figures
+
+def _plt():
+    import matplotlib.pyplot as plt  # headless: matplotlib falls back to Agg by itself
+
+    return plt
+
+
+def save(fig, study: Study, name: str) -> Path:
+    path = study.figures / f"{name}.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def plot_histories(results: str | Path, runs: list[str], labels: list[str] | None = None):
+    plt = _plt()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    for run, label in zip(runs, labels or runs):
+        h = load_history(results, run)
+        axes[0].plot(h["epoch"], h["train_loss"], label=f"{label} train")
+        axes[0].plot(h["epoch"], h["val_loss"], "--", label=f"{label} val")
+        axes[1].plot(h["epoch"], h["val_dice"], label=label)
+        axes[2].plot(h["epoch"], h["val_pixel_acc"], label=label)
+    for ax, title in zip(axes, ("loss (bce + dice)", "val dice", "val pixel accuracy")):
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def prediction_grid(run_dir: str | Path, names: list[str], title: str = ""):
+    """Rows of (image, truth, prediction, errors) for test images, from a run's best checkpoint.
+
+    Errors: false positives red, false negatives blue; boundary-ignored pixels are not errors."""
+    import torch
+
+    from .data import load_split_arrays
+    from .engine import load_checkpoint, model_from_checkpoint, prepare_batch
+
+    plt = _plt()
+    ckpt = load_checkpoint(Path(run_dir) / "best.pt")
+    model, cfg = model_from_checkpoint(ckpt)
+    arrays = load_split_arrays(cfg.data, "test", cfg.image_size, cfg.boundary, cfg.cache_dir)
+    index = {s.name: i for i, s in enumerate(arrays.samples)}
+    idx = [index[n] for n in names if n in index]
+    x, _ = prepare_batch(torch.from_numpy(arrays.images[idx]).permute(0, 3, 1, 2), torch.zeros(1),
+                         torch.device("cpu"), False)
+    model.eval()
+    with torch.no_grad():
+        pred = (model(x)[:, 0] > 0).numpy()
+    fig, axes = plt.subplots(len(idx), 4, figsize=(8, 2.1 * len(idx)), squeeze=False)
+    for row, (i, p) in enumerate(zip(idx, pred)):
+        truth = arrays.masks[i] == 1
+        err = np.zeros((*truth.shape, 3), np.uint8)
+        err[p & ~truth] = (230, 40, 40)
+        err[~p & truth & (arrays.masks[i] != 255)] = (40, 80, 230)
+        dice = 2 * (p & truth).sum() / max(p.sum() + truth.sum(), 1) if (p.sum() + truth.sum()) else 1.0
+        for ax, img, t in zip(axes[row], (arrays.images[i], truth, p, err),
+                              (arrays.samples[i].name, "truth", f"prediction (dice {dice:.3f})", "errors")):
+            ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
+            ax.set_title(t, fontsize=8)
+            ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------- the data chapter
+
+def split_counts(root: str | Path) -> pd.DataFrame:
+    """Images per split and breed (with species), as listed in the split files."""
+    from .data import read_split
+
+    rows = [{"split": split, "breed": s.breed, "species": s.species}
+            for split in ("train", "val", "test") for s in read_split(root, split)]
+    table = pd.crosstab([pd.Series([r["species"] for r in rows], name="species"),
+                         pd.Series([r["breed"] for r in rows], name="breed")],
+                        pd.Series([r["split"] for r in rows], name="split"), margins=True, margins_name="total")
+    return table[[c for c in ("train", "val", "test", "total") if c in table]]
+
+
+def image_stats(root: str | Path) -> pd.DataFrame:
+    """Per listed image: split, breed, species, width, height, pet and boundary fraction of its trimap."""
+    from PIL import Image
+
+    from .data import image_path, read_mask_values, read_split, trimap_path
+
+    rows = []
+    for split in ("trainval", "test"):
+        for s in read_split(root, split):
+            with Image.open(image_path(root, s.name)) as img:
+                w, h = img.size
+            tri = read_mask_values(trimap_path(root, s.name))
+            rows.append({"name": s.name, "split": split, "breed": s.breed, "species": s.species, "width": w,
+                         "height": h, "pet_fraction": float((tri == 1).mean()),
+                         "boundary_fraction": float((tri == 3).mean())})
+    return pd.DataFrame(rows)
+
+
+def plot_image_stats(stats: pd.DataFrame):
+    plt = _plt()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    axes[0].scatter(stats["width"], stats["height"], s=6, alpha=0.5)
+    axes[0].set(title="image size (px)", xlabel="width", ylabel="height")
+    for species, part in stats.groupby("species"):
+        axes[1].hist(part["pet_fraction"] + part["boundary_fraction"], bins=30, alpha=0.6, label=species)
+    axes[1].set(title="foreground fraction (pet + boundary)", xlabel="fraction of pixels")
+    axes[1].legend()
+    axes[2].hist(stats["boundary_fraction"], bins=30, color="gray")
+    axes[2].set(title="boundary (trimap 3) fraction", xlabel="fraction of pixels")
+    fig.tight_layout()
+    return fig
+
+
+def plot_examples(root: str | Path, names: list[str]):
+    """Image | trimap (1 pet, 2 background, 3 boundary) | binary mask (boundary as pet)."""
+    from .data import image_path, load_image, read_mask_values, trimap_path, trimap_to_mask
+
+    plt = _plt()
+    fig, axes = plt.subplots(len(names), 3, figsize=(9, 2.6 * len(names)), squeeze=False)
+    for row, name in zip(axes, names):
+        tri = read_mask_values(trimap_path(root, name))
+        row[0].imshow(load_image(image_path(root, name)))
+        row[0].set_title(name, fontsize=9)
+        row[1].imshow(tri, cmap="viridis", vmin=1, vmax=3)
+        row[1].set_title("trimap (1 pet, 2 bg, 3 boundary)", fontsize=9)
+        row[2].imshow(trimap_to_mask(tri), cmap="gray")
+        row[2].set_title("binary mask (boundary = pet)", fontsize=9)
+        for ax in row:
+            ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def plot_flip_demo(root: str | Path, name: str, size: int = 128, seed: int = 3):
+    """The same (image, mask) pair through joint and independent flips; mask outline drawn on the image."""
+    import torch
+
+    from .data import load_pair
+    from .transforms import build_train_transform
+
+    plt = _plt()
+    image, mask = load_pair(Path(root), name, size, "foreground")
+    im, m = torch.from_numpy(image).permute(2, 0, 1), torch.from_numpy(mask)[None]
+    panels = [("original", im, m)]
+    g = torch.Generator().manual_seed(seed)
+    for mode in ("hvflip", "independent"):
+        for _ in range(2):
+            a, b = build_train_transform(mode)(im, m, g)
+            panels.append((f"{'joint' if mode == 'hvflip' else 'independent (report)'}", a, b))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3 * len(panels), 3.2))
+    for ax, (title, a, b) in zip(axes, panels):
+        ax.imshow(a.permute(1, 2, 0).numpy())
+        ax.contour(b[0].numpy(), levels=[0.5], colors="red", linewidths=1.2)
+        aligned = "aligned" if title != "original" and "independent" not in title else ""
+        ax.set_title(f"{title} {aligned}".strip(), fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------- the report
+
+def discussion(runs: pd.DataFrame) -> list[str]:
+    """Sentences whose every number comes from ``runs`` (the finished runs of this study)."""
+    out = []
+    main = runs[runs["flip"] == "hflip"].groupby("model")["test_dice"]
+    means = main.mean()
+    if {"unet", "resnet34_unet"} <= set(means.index):
+        a, b = means["unet"], means["resnet34_unet"]
+        better = "ResNet34-UNet" if b > a else "UNet"
+        out.append(f"With joint horizontal flips, the UNet reaches a mean test dice of {a:.4f} and the corrected "
+                   f"ResNet34-UNet {b:.4f}: the {better} is ahead by {abs(b - a):.4f}.")
+    if {"resnet34_unet", "resnet34_unet_seed"} <= set(means.index):
+        a, b = means["resnet34_unet"], means["resnet34_unet_seed"]
+        out.append(f"The original report's ResNet34-UNet (every block strided, random projection shortcuts) scores "
+                   f"{b:.4f} against {a:.4f} for the corrected network under the same budget: its bugs cost "
+                   f"{a - b:+.4f} dice.")
+    flips = runs[runs["model"] == "unet"].groupby("flip")["test_dice"]
+    if {"hflip", "independent"} <= set(flips.groups):
+        j, i = flips.get_group("hflip"), flips.get_group("independent")
+        if min(len(i), len(j)) < 2:
+            verdict = "from one seed each, so no ranking is claimed"
+        elif differs_beyond_noise(j, i):
+            verdict = "larger than the spread across seeds"
+        else:
+            verdict = "within the spread across seeds, so no ranking is claimed"
+        out.append(f"Independent (misaligned) flips give {i.mean():.4f} test dice against {j.mean():.4f} for joint "
+                   f"flips ({len(i)} and {len(j)} seeds): a difference of {j.mean() - i.mean():+.4f}, {verdict}.")
+    return out
