@@ -72,7 +72,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     # seconds: CI and notebook tests
     "smoke": dict(image_size=48, epochs=2, batch_size=8, width=8, train_subset=32, lr=3e-3),
     # the default on the embedded toy pets: a few minutes for the whole pipeline on a laptop CPU
-    "toy": dict(image_size=64, epochs=8, batch_size=8, width=16, lr=2e-3),
+    "toy": dict(image_size=64, epochs=20, batch_size=8, width=16, lr=2e-3),
     # the real 3-breed subset on 2 CPU cores, reduced size and width
     "cpu": dict(image_size=128, epochs=20, batch_size=8, width=16, lr=1e-3),
     # the original report's budget: full dataset, 256 px, 50 epochs, full-width UNet (GPU)
