@@ -1,0 +1,275 @@
+"""Benchmark: model throughput beside the smp reference, and the end-to-end data pipeline.
+
+    python -m labseg.bench                      # everything, on this machine
+    python -m labseg.bench --sizes 128 --quick  # fewer iterations
+
+Prints, per model and image size: parameters, forward GFLOPs per image (counted by
+torch.utils.flop_counter), training images/s (forward + loss + backward + Adam step), inference
+images/s, achieved GFLOP/s and peak memory; then a large-matmul peak, the end-to-end epoch of
+labseg's pipeline against the original report's naive one, and one ``ratio <name>: <value>``
+line per headline ratio. Each model is measured in a fresh subprocess so that its peak memory
+(RSS on the CPU, allocator peak on CUDA) is its own. Nothing here asserts a time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .engine import IMAGENET_MEAN, IMAGENET_STD, autocast, prepare_batch, resolve_device, use_bf16
+from .losses import SegmentationLoss
+
+
+def build(name: str, width: int):
+    if name == "smp_unet_resnet34":
+        import segmentation_models_pytorch as smp
+
+        return smp.Unet(encoder_name="resnet34", encoder_weights=None, in_channels=3, classes=1)
+    from .models import build_model
+
+    return build_model(name, **({"width": width} if name == "unet" else {}))
+
+
+def forward_flops(model, size: int) -> float:
+    """FLOPs (2 x multiply-adds) of one forward pass on one image."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.randn(1, 3, size, size))
+    return float(counter.get_total_flops())
+
+
+def _measure(name: str, size: int, width: int, batch: int, iters: int, device_name: str, amp: str,
+             channels_last: bool, queue) -> None:
+    torch.manual_seed(0)
+    device = resolve_device(device_name)
+    bf16 = use_bf16(amp, device)
+    model = build(name, width)
+    params = sum(p.numel() for p in model.parameters())
+    flops = forward_flops(model, size)
+    model = model.to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    x, y = prepare_batch(torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8),
+                         (torch.rand(batch, 1, size, size) > 0.5).to(torch.uint8), device, channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    loss_fn = SegmentationLoss("bce_dice")
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    def train_step():
+        with autocast(device, bf16):
+            logits = model(x)
+        loss = loss_fn(logits.float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    def infer_step():
+        with torch.no_grad(), autocast(device, bf16):
+            model(x)
+
+    results = {}
+    model.train()
+    for label, step in (("train", train_step), ("infer", infer_step)):
+        if label == "infer":
+            model.eval()
+        step()  # warm-up (allocations, kernel selection)
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            step()
+        sync()
+        results[f"{label}_images_per_s"] = batch * iters / (time.perf_counter() - t0)
+    peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    # training does ~3x the forward work (forward + backward for activations and weights)
+    results.update(params=params, gflops=flops / 1e9, peak_mib=peak / 2**20, bf16=bf16,
+                   train_gflops_per_s=3 * flops / 1e9 * results["train_images_per_s"],
+                   infer_gflops_per_s=flops / 1e9 * results["infer_images_per_s"])
+    queue.put(results)
+
+
+def measure(name: str, size: int, **kw) -> dict:
+    """Run :func:`_measure` in a fresh process (its own peak memory)."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_measure, args=(name, size, kw["width"], kw["batch"], kw["iters"], kw["device"],
+                                              kw["amp"], kw["channels_last"], queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def matmul_peak(device: torch.device, dtype: torch.dtype, n: int = 2048, iters: int = 10) -> float:
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    a @ b
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        a @ b
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return 2 * n**3 * iters / (time.perf_counter() - t0) / 1e9
+
+
+# ----------------------------------------------------------------------------- end-to-end epoch
+
+def naive_epoch(root: Path, names: list[str], size: int, batch: int, model, device) -> float:
+    """The original report's pipeline: PIL decode + resize every sample every epoch, fp32, NCHW."""
+    import numpy as np
+    from PIL import Image
+
+    from .data import image_path, trimap_path, trimap_to_mask
+
+    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    loss_fn = SegmentationLoss("bce_dice")
+    model.train()
+    t0 = time.perf_counter()
+    for i in range(0, len(names) - batch + 1, batch):
+        xs, ys = [], []
+        for name in names[i:i + batch]:
+            img = Image.open(image_path(root, name)).convert("RGB").resize((size, size), Image.BILINEAR)
+            tri = np.asarray(Image.open(trimap_path(root, name)).resize((size, size), Image.NEAREST))
+            xs.append((torch.from_numpy(np.array(img)).permute(2, 0, 1).float() / 255 - mean) / std)
+            ys.append(torch.from_numpy(trimap_to_mask(tri)).unsqueeze(0))
+        x, y = torch.stack(xs).to(device), torch.stack(ys).to(device)
+        loss = loss_fn(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - t0
+
+
+def labseg_epoch(root: Path, names: list[str], size: int, batch: int, model, device, amp: str) -> tuple[float, float]:
+    """labseg's pipeline (cached arrays, joint flips, channels_last, bf16 where fast): (epoch s, data-wait s)."""
+    from torch.utils.data import DataLoader
+
+    from .data import PetDataset, SplitArrays, load_split_arrays
+    from .transforms import build_train_transform
+
+    arrays = load_split_arrays(root, "train", size)  # cached after the first call
+    keep = [i for i, s in enumerate(arrays.samples) if s.name in set(names)]
+    arrays = SplitArrays([arrays.samples[i] for i in keep], arrays.images[keep], arrays.masks[keep], [])
+    loader = DataLoader(PetDataset(arrays, build_train_transform("hflip")), batch_size=batch, drop_last=True,
+                        shuffle=True, pin_memory=device.type == "cuda")
+    model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    loss_fn = SegmentationLoss("bce_dice")
+    bf16 = use_bf16(amp, device)
+    model.train()
+    wait = 0.0
+    t0 = time.perf_counter()
+    t_data = time.perf_counter()
+    for images, masks, _ in loader:
+        x, y = prepare_batch(images, masks, device, True)
+        wait += time.perf_counter() - t_data
+        with autocast(device, bf16):
+            logits = model(x)
+        loss = loss_fn(logits.float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t_data = time.perf_counter()
+    return time.perf_counter() - t0, wait
+
+
+def end_to_end(root: Path, size: int, batch: int, images: int, width: int, device, amp: str) -> dict:
+    from .data import load_split_arrays, read_split
+    from .models import build_model
+
+    names = [s.name for s in read_split(root, "train")][:images]
+    load_split_arrays(root, "train", size)  # build the cache once, outside the timed epoch
+    torch.manual_seed(0)
+    naive = naive_epoch(root, names, size, batch, build_model("unet", width=width).to(device), device)
+    torch.manual_seed(0)
+    ours, wait = labseg_epoch(root, names, size, batch, build_model("unet", width=width).to(device), device, amp)
+    return {"naive_s": naive, "labseg_s": ours, "data_wait_s": wait, "images": len(names)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m labseg.bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
+    p.add_argument("--models", nargs="+", default=["unet", "resnet34_unet", "smp_unet_resnet34"])
+    p.add_argument("--width", type=int, default=64, help="UNet width for the model table (default 64, the paper's)")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--iters", type=int, default=3)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--amp", default="auto", choices=["auto", "bf16", "off"])
+    p.add_argument("--no-channels-last", dest="channels_last", action="store_false")
+    p.add_argument("--data", default=None, help="dataset for the end-to-end epoch (default: the real subset if "
+                                                "present, else data/toy-pets)")
+    p.add_argument("--e2e-images", type=int, default=96)
+    p.add_argument("--e2e-size", type=int, default=128)
+    p.add_argument("--e2e-width", type=int, default=16)
+    p.add_argument("--json", help="also write all figures to this JSON file")
+    args = p.parse_args(argv)
+    device = resolve_device(args.device)
+    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, device {device}, "
+          f"torch {torch.__version__}, amp={args.amp} (bf16 used: {use_bf16(args.amp, device)}), "
+          f"channels_last={args.channels_last}, batch {args.batch}, {args.iters} timed iterations")
+    rows = []
+    header = (f"{'model':20s} {'size':>4s} {'params':>11s} {'GFLOPs/img':>10s} {'train img/s':>11s} "
+              f"{'infer img/s':>11s} {'train GFLOP/s':>13s} {'infer GFLOP/s':>13s} {'peak MiB':>9s}")
+    print(header)
+    for size in args.sizes:
+        for name in args.models:
+            r = measure(name, size, width=args.width, batch=args.batch, iters=args.iters, device=args.device,
+                        amp=args.amp, channels_last=args.channels_last)
+            rows.append({"model": name, "size": size, **r})
+            print(f"{name:20s} {size:4d} {r['params']:11,d} {r['gflops']:10.2f} {r['train_images_per_s']:11.2f} "
+                  f"{r['infer_images_per_s']:11.2f} {r['train_gflops_per_s']:13.1f} {r['infer_gflops_per_s']:13.1f} "
+                  f"{r['peak_mib']:9.0f}", flush=True)
+    peak_bf16 = matmul_peak(device, torch.bfloat16)
+    peak_fp32 = matmul_peak(device, torch.float32)
+    print(f"matmul peak (2048^3): bf16 {peak_bf16:.0f} GFLOP/s, fp32 {peak_fp32:.0f} GFLOP/s")
+
+    root = Path(args.data) if args.data else None
+    if root is None:
+        real = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "oxford-pet-subset"
+        root = real if real.is_dir() else Path("data/toy-pets")
+    e2e = end_to_end(root, args.e2e_size, args.batch, args.e2e_images, args.e2e_width, device, args.amp)
+    print(f"end-to-end epoch on {root} ({e2e['images']} images, {args.e2e_size}px, UNet width {args.e2e_width}, "
+          f"batch {args.batch}): naive {e2e['naive_s']:.1f}s, labseg {e2e['labseg_s']:.1f}s "
+          f"(waiting for data {e2e['data_wait_s']:.2f}s)")
+
+    ratios = {}
+    for size in args.sizes:
+        by = {r["model"]: r for r in rows if r["size"] == size}
+        if "resnet34_unet" in by and "smp_unet_resnet34" in by:
+            ours, ref = by["resnet34_unet"], by["smp_unet_resnet34"]
+            ratios[f"train_gflops_vs_smp_{size}"] = ours["train_gflops_per_s"] / ref["train_gflops_per_s"]
+            ratios[f"train_images_vs_smp_{size}"] = ours["train_images_per_s"] / ref["train_images_per_s"]
+            ratios[f"infer_images_vs_smp_{size}"] = ours["infer_images_per_s"] / ref["infer_images_per_s"]
+            ratios[f"train_gflops_vs_matmul_peak_{size}"] = ours["train_gflops_per_s"] / (
+                peak_bf16 if ours["bf16"] else peak_fp32)
+    ratios["epoch_speedup_vs_naive"] = e2e["naive_s"] / e2e["labseg_s"]
+    ratios["data_wait_fraction"] = e2e["data_wait_s"] / e2e["labseg_s"]
+    for k, v in ratios.items():
+        print(f"ratio {k}: {v:.3f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "matmul_peak_gflops": {"bf16": peak_bf16, "fp32": peak_fp32},
+                                               "end_to_end": e2e, "ratios": ratios}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
