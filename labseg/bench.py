@@ -23,7 +23,8 @@ from pathlib import Path
 
 import torch
 
-from .engine import IMAGENET_MEAN, IMAGENET_STD, autocast, prepare_batch, resolve_device, use_bf16
+from .engine import (IMAGENET_MEAN, IMAGENET_STD, autocast, make_optimizer, prepare_batch, resolve_device, train_step,
+                     use_bf16)
 from .losses import SegmentationLoss
 
 
@@ -48,7 +49,7 @@ def forward_flops(model, size: int) -> float:
 
 
 def _measure(name: str, size: int, width: int, batch: int, iters: int, device_name: str, amp: str,
-             channels_last: bool, queue) -> None:
+             channels_last: bool, min_seconds: float, queue) -> None:
     torch.manual_seed(0)
     device = resolve_device(device_name)
     bf16 = use_bf16(amp, device)
@@ -60,20 +61,17 @@ def _measure(name: str, size: int, width: int, batch: int, iters: int, device_na
         model = model.to(memory_format=torch.channels_last)
     x, y = prepare_batch(torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8),
                          (torch.rand(batch, 1, size, size) > 0.5).to(torch.uint8), device, channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    # labseg's models train with labseg's optimizer (fused Adam); the reference as its users run it
+    opt = (torch.optim.Adam(model.parameters(), lr=1e-4) if name.startswith("smp")
+           else make_optimizer(model, 1e-4, device=device))
     loss_fn = SegmentationLoss("bce_dice")
 
     def sync():
         if device.type == "cuda":
             torch.cuda.synchronize()
 
-    def train_step():
-        with autocast(device, bf16):
-            logits = model(x)
-        loss = loss_fn(logits.float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    def train():
+        train_step(model, opt, loss_fn, x, y, device, bf16)
 
     def infer_step():
         with torch.no_grad(), autocast(device, bf16):
@@ -81,16 +79,17 @@ def _measure(name: str, size: int, width: int, batch: int, iters: int, device_na
 
     results = {}
     model.train()
-    for label, step in (("train", train_step), ("infer", infer_step)):
+    for label, step in (("train", train), ("infer", infer_step)):
         if label == "infer":
             model.eval()
         step()  # warm-up (allocations, kernel selection)
         sync()
-        t0 = time.perf_counter()
-        for _ in range(iters):
+        t0, done = time.perf_counter(), 0
+        while done < iters or time.perf_counter() - t0 < min_seconds:
             step()
-        sync()
-        results[f"{label}_images_per_s"] = batch * iters / (time.perf_counter() - t0)
+            sync()
+            done += 1
+        results[f"{label}_images_per_s"] = batch * done / (time.perf_counter() - t0)
     peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     # training does ~3x the forward work (forward + backward for activations and weights)
@@ -105,7 +104,7 @@ def measure(name: str, size: int, **kw) -> dict:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_measure, args=(name, size, kw["width"], kw["batch"], kw["iters"], kw["device"],
-                                              kw["amp"], kw["channels_last"], queue))
+                                              kw["amp"], kw["channels_last"], kw.get("min_seconds", 0.0), queue))
     proc.start()
     result = queue.get()
     proc.join()
@@ -169,7 +168,7 @@ def labseg_epoch(root: Path, names: list[str], size: int, batch: int, model, dev
     loader = DataLoader(PetDataset(arrays, build_train_transform("hflip")), batch_size=batch, drop_last=True,
                         shuffle=True, pin_memory=device.type == "cuda")
     model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    opt = make_optimizer(model, 1e-4, device=device)
     loss_fn = SegmentationLoss("bce_dice")
     bf16 = use_bf16(amp, device)
     model.train()
@@ -179,12 +178,7 @@ def labseg_epoch(root: Path, names: list[str], size: int, batch: int, model, dev
     for images, masks, _ in loader:
         x, y = prepare_batch(images, masks, device, True)
         wait += time.perf_counter() - t_data
-        with autocast(device, bf16):
-            logits = model(x)
-        loss = loss_fn(logits.float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        train_step(model, opt, loss_fn, x, y, device, bf16)
         if device.type == "cuda":
             torch.cuda.synchronize()
         t_data = time.perf_counter()
@@ -204,6 +198,19 @@ def end_to_end(root: Path, size: int, batch: int, images: int, width: int, devic
     return {"naive_s": naive, "labseg_s": ours, "data_wait_s": wait, "images": len(names)}
 
 
+def amp_quality(data: Path, seeds: list[int], work: Path) -> dict[str, list[float]]:
+    """Test dice of the toy-profile UNet trained with fp32 and with bf16 autocast, per seed."""
+    from .config import profile_config
+    from .engine import train
+
+    out: dict[str, list[float]] = {"off": [], "bf16": []}
+    for amp in out:
+        for seed in seeds:
+            cfg = profile_config("toy", data=str(data), amp=amp, seed=seed, out_dir=str(work / f"{amp}-{seed}"))
+            out[amp].append(train(cfg, overwrite=True, progress=False, log=lambda m: None)["test_dice"])
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m labseg.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -211,21 +218,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="+", default=["unet", "resnet34_unet", "smp_unet_resnet34"])
     p.add_argument("--width", type=int, default=64, help="UNet width for the model table (default 64, the paper's)")
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--iters", type=int, default=3)
+    p.add_argument("--iters", type=int, default=2, help="at least this many timed steps ...")
+    p.add_argument("--min-seconds", dest="min_seconds", type=float, default=8.0, help="... and at least this long")
     p.add_argument("--device", default="auto")
     p.add_argument("--amp", default="auto", choices=["auto", "bf16", "off"])
     p.add_argument("--no-channels-last", dest="channels_last", action="store_false")
     p.add_argument("--data", default=None, help="dataset for the end-to-end epoch (default: the real subset if "
                                                 "present, else data/toy-pets)")
-    p.add_argument("--e2e-images", type=int, default=96)
+    p.add_argument("--e2e-images", type=int, default=270, help="training images in the timed epoch")
     p.add_argument("--e2e-size", type=int, default=128)
     p.add_argument("--e2e-width", type=int, default=16)
+    p.add_argument("--quality-seeds", dest="quality_seeds", type=int, default=3,
+                   help="seeds of the fp32-vs-bf16 final-dice check on the toy pets (0 skips it)")
     p.add_argument("--json", help="also write all figures to this JSON file")
     args = p.parse_args(argv)
     device = resolve_device(args.device)
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, device {device}, "
           f"torch {torch.__version__}, amp={args.amp} (bf16 used: {use_bf16(args.amp, device)}), "
-          f"channels_last={args.channels_last}, batch {args.batch}, {args.iters} timed iterations")
+          f"channels_last={args.channels_last}, batch {args.batch}, timed >= {args.iters} steps and >= {args.min_seconds}s")
     rows = []
     header = (f"{'model':20s} {'size':>4s} {'params':>11s} {'GFLOPs/img':>10s} {'train img/s':>11s} "
               f"{'infer img/s':>11s} {'train GFLOP/s':>13s} {'infer GFLOP/s':>13s} {'peak MiB':>9s}")
@@ -233,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in args.sizes:
         for name in args.models:
             r = measure(name, size, width=args.width, batch=args.batch, iters=args.iters, device=args.device,
-                        amp=args.amp, channels_last=args.channels_last)
+                        amp=args.amp, channels_last=args.channels_last, min_seconds=args.min_seconds)
             rows.append({"model": name, "size": size, **r})
             print(f"{name:20s} {size:4d} {r['params']:11,d} {r['gflops']:10.2f} {r['train_images_per_s']:11.2f} "
                   f"{r['infer_images_per_s']:11.2f} {r['train_gflops_per_s']:13.1f} {r['infer_gflops_per_s']:13.1f} "
@@ -251,6 +261,20 @@ def main(argv: list[str] | None = None) -> int:
           f"batch {args.batch}): naive {e2e['naive_s']:.1f}s, labseg {e2e['labseg_s']:.1f}s "
           f"(waiting for data {e2e['data_wait_s']:.2f}s)")
 
+    quality = None
+    if args.quality_seeds:
+        import tempfile
+
+        from .synthetic import write_toy_pets
+
+        toy = write_toy_pets("data/toy-pets")
+        with tempfile.TemporaryDirectory() as work:
+            quality = amp_quality(toy, list(range(args.quality_seeds)), Path(work))
+        for amp, dice in quality.items():
+            t = torch.tensor(dice)
+            print(f"final test dice, toy profile UNet, amp={amp}: {t.mean():.4f} +- {t.std() if len(t) > 1 else 0:.4f} "
+                  f"over seeds {list(range(args.quality_seeds))}: {[round(d, 4) for d in dice]}")
+
     ratios = {}
     for size in args.sizes:
         by = {r["model"]: r for r in rows if r["size"] == size}
@@ -267,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratio {k}: {v:.3f}")
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "matmul_peak_gflops": {"bf16": peak_bf16, "fp32": peak_fp32},
-                                               "end_to_end": e2e, "ratios": ratios}, indent=2) + "\n")
+                                               "end_to_end": e2e, "amp_quality": quality, "ratios": ratios},
+                                              indent=2) + "\n")
     return 0
 
 

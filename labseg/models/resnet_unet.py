@@ -34,7 +34,8 @@ class BasicBlock(nn.Module):
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        return self.relu(out + identity)
+        out += identity  # in place: BN's backward does not need its output
+        return self.relu(out)
 
 
 class ResNet34Encoder(nn.Module):
