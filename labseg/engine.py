@@ -365,16 +365,21 @@ def finish(cfg: RunConfig, device: torch.device | None = None, log=print) -> dic
 
 def run_experiment(cfg: RunConfig, progress: bool = False, log=print) -> dict[str, Any]:
     """Train-if-needed, for experiment series: a finished run with the same config is read back,
-    an interrupted one resumes from last.pt, a new one starts. Each run's results land as it ends."""
+    an interrupted one resumes from last.pt, a new one starts. Each run's results land as it ends.
+
+    A finished run whose checkpoints are gone (a fresh clone holds only the small result files) is
+    trained again, so that the figures drawn from its predictions can be made."""
     out = Path(cfg.out_dir)
     done = out / "metrics.json"
     if done.is_file() and (out / "config.json").is_file():
         diff = settings_diff(json.loads((out / "config.json").read_text()),
                              cfg.replace(model=canonical_model_name(cfg.model)))
-        if not diff:
+        if diff:
+            raise FileExistsError(f"{out} holds a finished run with other settings ({', '.join(diff)}); "
+                                  "delete it or choose another out_dir.")
+        if (out / "best.pt").is_file():
             return json.loads(done.read_text())
-        raise FileExistsError(f"{out} holds a finished run with other settings ({', '.join(diff)}); "
-                              "delete it or choose another out_dir.")
+        return train(cfg, overwrite=True, progress=progress, log=log)
     return train(cfg, resume=True, progress=progress, log=log)
 
 

@@ -146,3 +146,7 @@ def test_experiments_are_read_back_resumed_or_refused(toy_root, tmp_path):
     assert again == first and (tmp_path / "exp" / "last.pt").stat().st_mtime_ns == stamp
     with pytest.raises(FileExistsError, match="epochs"):
         run_experiment(cfg.replace(epochs=2), log=lambda m: None)
+    for f in ("best.pt", "last.pt"):  # a fresh clone: results committed, checkpoints not
+        (tmp_path / "exp" / f).unlink()
+    rerun = run_experiment(cfg, log=lambda m: None)
+    assert (tmp_path / "exp" / "best.pt").is_file() and rerun["test_dice"] == pytest.approx(first["test_dice"], abs=1e-6)
