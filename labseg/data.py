@@ -126,11 +126,17 @@ def load_image(path: str | Path, draft_size: tuple[int, int] | None = None) -> I
     ``draft_size`` lets the JPEG decoder scale down by a power of two while decoding (never below
     that size), which makes decoding large photos several times faster.
     """
+    return _decode_rgb(path, draft_size)[0]
+
+
+def _decode_rgb(path: str | Path, draft_size: tuple[int, int] | None = None) -> tuple[Image.Image, tuple[int, int]]:
+    """(RGB image, the file's own width x height): the latter before any JPEG draft scaling."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"Image not found: {path}.")
     try:
         with Image.open(path) as img:
+            size = img.size
             if draft_size is not None and img.format == "JPEG":
                 img.draft("RGB", draft_size)
             if img.mode in ("P", "PA") and "transparency" in img.info:
@@ -140,7 +146,7 @@ def load_image(path: str | Path, draft_size: tuple[int, int] | None = None) -> I
     except Exception as exc:  # noqa: BLE001 - every decoder failure means "this file is broken"
         raise DataError(f"Cannot decode image {path} ({type(exc).__name__}: {exc}). Replace the file, "
                         "or leave it out: training skips samples that `labseg check-data` lists.") from exc
-    return img
+    return img, size
 
 
 def read_mask_values(path: str | Path) -> np.ndarray:
@@ -186,11 +192,8 @@ def trimap_to_mask(trimap: np.ndarray, boundary: str = "foreground", source: str
 def load_pair(root: Path, name: str, size: int | None, boundary: str) -> tuple[np.ndarray, np.ndarray]:
     """Decode one (image, mask) pair; resize the image antialiased-bilinear and the mask nearest."""
     ipath, tpath = image_path(root, name), trimap_path(root, name)
-    img = load_image(ipath, draft_size=(size, size) if size else None)
+    img, full_size = _decode_rgb(ipath, draft_size=(size, size) if size else None)
     trimap = read_mask_values(tpath)
-    # Compare with the undrafted size: draft may have scaled the decoded JPEG down.
-    with Image.open(ipath) as probe:
-        full_size = probe.size
     if (trimap.shape[1], trimap.shape[0]) != full_size:
         raise DataError(f"{tpath} is {trimap.shape[1]}x{trimap.shape[0]} but {ipath} is "
                         f"{full_size[0]}x{full_size[1]}; a trimap must match its image.")

@@ -230,6 +230,16 @@ def train_step(model: nn.Module, optimizer, criterion: nn.Module, x: torch.Tenso
     return loss
 
 
+# Where a run executes, not what it computes: a run may be resumed or read back with other values.
+NOT_RUN_SHAPING = ("device", "num_workers", "cache_dir", "out_dir")
+
+
+def settings_diff(saved: dict[str, Any], cfg: RunConfig) -> list[str]:
+    """Names of the run-shaping fields in which a saved config differs from ``cfg``."""
+    mine = cfg.to_dict()
+    return sorted(k for k in mine if k not in NOT_RUN_SHAPING and saved.get(k) != mine[k])
+
+
 def environment() -> dict[str, Any]:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -278,10 +288,8 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
 
     if resume and last_path.exists():
         ckpt = load_checkpoint(last_path)
-        saved = {k: v for k, v in ckpt["config"].items() if k not in ("device", "num_workers", "cache_dir")}
-        mine = {k: v for k, v in cfg.to_dict().items() if k not in ("device", "num_workers", "cache_dir")}
-        if saved != mine:
-            diff = sorted(k for k in mine if saved.get(k) != mine[k])
+        diff = settings_diff(ckpt["config"], cfg)
+        if diff:
             raise CheckpointError(f"{last_path} was trained with other settings ({', '.join(diff)}); "
                                   "resume with the same settings, or use another --out.")
         model.load_state_dict(ckpt["model"])
@@ -357,14 +365,21 @@ def finish(cfg: RunConfig, device: torch.device | None = None, log=print) -> dic
 
 def run_experiment(cfg: RunConfig, progress: bool = False, log=print) -> dict[str, Any]:
     """Train-if-needed, for experiment series: a finished run with the same config is read back,
-    an interrupted one resumes from last.pt, a new one starts. Each run's results land as it ends."""
+    an interrupted one resumes from last.pt, a new one starts. Each run's results land as it ends.
+
+    A finished run whose checkpoints are gone (a fresh clone holds only the small result files) is
+    trained again, so that the figures drawn from its predictions can be made."""
     out = Path(cfg.out_dir)
     done = out / "metrics.json"
     if done.is_file() and (out / "config.json").is_file():
-        same = json.loads((out / "config.json").read_text()) == cfg.replace(model=canonical_model_name(cfg.model)).to_dict()
-        if same:
+        diff = settings_diff(json.loads((out / "config.json").read_text()),
+                             cfg.replace(model=canonical_model_name(cfg.model)))
+        if diff:
+            raise FileExistsError(f"{out} holds a finished run with other settings ({', '.join(diff)}); "
+                                  "delete it or choose another out_dir.")
+        if (out / "best.pt").is_file():
             return json.loads(done.read_text())
-        raise FileExistsError(f"{out} holds a finished run with other settings; delete it or choose another out_dir.")
+        return train(cfg, overwrite=True, progress=progress, log=log)
     return train(cfg, resume=True, progress=progress, log=log)
 
 

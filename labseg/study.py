@@ -304,7 +304,7 @@ def plot_flip_demo(root: str | Path, name: str, size: int = 128, seed: int = 3):
             panels.append((f"{'joint' if mode == 'hvflip' else 'independent (report)'}", a, b))
     fig, axes = plt.subplots(1, len(panels), figsize=(3 * len(panels), 3.2))
     for ax, (title, a, b) in zip(axes, panels):
-        ax.imshow(a.permute(1,2, 0).numpy())
+        ax.imshow(a.permute(1, 2, 0).numpy())
         ax.contour(b[0].numpy(), levels=[0.5], colors="red", linewidths=1.2)
         if title != "original":
             # aligned iff the mask equals the one recomputed from the transformed image's own flips

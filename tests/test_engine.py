@@ -133,3 +133,20 @@ def test_device_auto_falls_back_to_cpu_here():
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         expected = "mps"
     assert resolve_device("auto").type == expected
+
+
+@pytest.mark.slow
+def test_experiments_are_read_back_resumed_or_refused(toy_root, tmp_path):
+    from labseg.engine import run_experiment
+
+    cfg = smoke(toy_root, tmp_path / "exp", epochs=1)
+    first = run_experiment(cfg, log=lambda m: None)
+    stamp = (tmp_path / "exp" / "last.pt").stat().st_mtime_ns
+    again = run_experiment(cfg.replace(device="cpu", num_workers=1), log=lambda m: None)  # where, not what
+    assert again == first and (tmp_path / "exp" / "last.pt").stat().st_mtime_ns == stamp
+    with pytest.raises(FileExistsError, match="epochs"):
+        run_experiment(cfg.replace(epochs=2), log=lambda m: None)
+    for f in ("best.pt", "last.pt"):  # a fresh clone: results committed, checkpoints not
+        (tmp_path / "exp" / f).unlink()
+    rerun = run_experiment(cfg, log=lambda m: None)
+    assert (tmp_path / "exp" / "best.pt").is_file() and rerun["test_dice"] == pytest.approx(first["test_dice"], abs=1e-6)
