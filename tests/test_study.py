@@ -1,0 +1,36 @@
+"""The report's tables and generated sentences, from hand-made run tables (no training)."""
+import pandas as pd
+import pytest
+
+from labseg import study
+
+
+def runs_table(rows):
+    return pd.DataFrame(rows, columns=["run", "model", "flip", "seed", "test_dice", "test_pixel_acc"])
+
+
+def test_arm_summary_gives_mean_and_sample_spread():
+    runs = runs_table([("a", "unet", "none", 0, 0.80, 0.9), ("b", "unet", "none", 1, 0.84, 0.9),
+                       ("c", "unet", "hflip", 0, 0.70, 0.8)])
+    t = study.arm_summary(runs, "flip", ("test_dice",))
+    assert t.loc["none", "test_dice_mean"] == pytest.approx(0.82)
+    assert t.loc["none", "test_dice_std"] == pytest.approx(0.0282842712)  # sample std of 0.80, 0.84
+    assert t.loc["hflip", "test_dice_std"] == 0.0 and t.loc["hflip", "seeds"] == 1
+
+
+def test_rankings_are_claimed_only_beyond_the_seed_spread():
+    close = runs_table([(f"u{s}", "unet", "hflip", s, d, 0.9) for s, d in enumerate((0.80, 0.84, 0.82))]
+                       + [(f"i{s}", "unet", "independent", s, d, 0.9) for s, d in enumerate((0.79, 0.83, 0.81))])
+    text = " ".join(study.discussion(close))
+    assert "-0.0100" in text and "no ranking is claimed" in text
+    far = close.assign(test_dice=[0.80, 0.81, 0.82, 0.60, 0.61, 0.62])
+    text = " ".join(study.discussion(far))
+    assert "-0.2000" in text and "more than the spread across seeds (0.0100)" in text
+    single = close.iloc[[0, 3]]
+    assert "from a single seed" in " ".join(study.discussion(single))
+
+
+def test_all_background_accuracy_from_counts():
+    per_image = pd.DataFrame({"tp": [30, 0], "fp": [10, 0], "fn": [10, 50], "tn": [50, 50]})
+    # image 1: background pixels (fp + tn) 60 of 100; image 2: 50 of 100
+    assert study.all_background_accuracy(per_image) == pytest.approx(0.55)
