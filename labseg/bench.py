@@ -159,12 +159,12 @@ def labseg_epoch(root: Path, names: list[str], size: int, batch: int, model, dev
     """labseg's pipeline (cached arrays, joint flips, channels_last, bf16 where fast): (epoch s, data-wait s)."""
     from torch.utils.data import DataLoader
 
-    from .data import PetDataset, SplitArrays, load_split_arrays
+    from .data import PetDataset, load_split_arrays
     from .transforms import build_train_transform
 
     arrays = load_split_arrays(root, "train", size)  # cached after the first call
-    keep = [i for i, s in enumerate(arrays.samples) if s.name in set(names)]
-    arrays = SplitArrays([arrays.samples[i] for i in keep], arrays.images[keep], arrays.masks[keep], [])
+    wanted = set(names)
+    arrays = arrays.subset([i for i, s in enumerate(arrays.samples) if s.name in wanted])
     loader = DataLoader(PetDataset(arrays, build_train_transform("hflip")), batch_size=batch, drop_last=True,
                         shuffle=True, pin_memory=device.type == "cuda")
     model = model.to(memory_format=torch.channels_last)

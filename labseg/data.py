@@ -301,6 +301,11 @@ class SplitArrays:
     masks: np.ndarray
     skipped: list[tuple[str, str]]
 
+    def subset(self, indices: Sequence[int]) -> SplitArrays:
+        """The samples at ``indices``, in that order (the skipped list is kept)."""
+        indices = list(indices)
+        return SplitArrays([self.samples[i] for i in indices], self.images[indices], self.masks[indices], self.skipped)
+
 
 def load_split_arrays(root: str | Path, split: str, image_size: int, boundary: str = "foreground",
                       cache_dir: str | Path | None = None, strict: bool = False, limit: int | None = None,

@@ -1,6 +1,7 @@
 """Training, evaluation and prediction. ``train(config)`` reads top to bottom as the loop it runs."""
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -54,6 +55,7 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
+@functools.cache
 def cpu_has_fast_bf16() -> bool:
     """True where the CPU computes bf16 natively (AVX512-BF16 or AMX); elsewhere bf16 is emulated and slow."""
     try:
@@ -156,8 +158,7 @@ def load_datasets(cfg: RunConfig, splits: tuple[str, ...] = ("train", "val")) ->
         arrays = load_split_arrays(cfg.data, split, cfg.image_size, cfg.boundary, cfg.cache_dir, cfg.strict)
         if split == "train" and cfg.train_subset:
             keep = np.sort(np.random.default_rng(cfg.seed).permutation(len(arrays.samples))[: cfg.train_subset])
-            arrays = type(arrays)([arrays.samples[i] for i in keep], arrays.images[keep], arrays.masks[keep],
-                                  arrays.skipped)
+            arrays = arrays.subset(keep)
         transform = build_train_transform(cfg.flip) if split == "train" else None
         out[split] = PetDataset(arrays, transform, seed=cfg.seed)
     return out
@@ -211,8 +212,9 @@ def evaluate(model: nn.Module, dataset: PetDataset, cfg: RunConfig, device: torc
     table.insert(2, "species", [by_name[x].species for x in table["name"]])
     for key, m in extra.items():
         summary.update({f"{key}_{k}": v for k, v in m.summary().items() if k != "images"})
+        scores = m.per_image()
         for col in ("dice", "iou", "pixel_acc"):
-            table[f"{key}_{col}"] = m.per_image()[col].to_numpy()
+            table[f"{key}_{col}"] = scores[col].to_numpy()
     return summary, table
 
 
