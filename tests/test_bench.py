@@ -16,3 +16,36 @@ def test_measure_reports_every_figure_for_a_tiny_model():
     assert r["params"] == sum(p.numel() for p in build_model("unet", width=4).parameters())
     assert r["train_images_per_s"] > 0 and r["infer_images_per_s"] > 0 and r["peak_mib"] > 0
     assert abs(r["train_gflops_per_s"] - 3 * r["gflops"] * r["train_images_per_s"]) < 1e-6 * r["train_gflops_per_s"]
+
+
+def test_the_naive_pipelines_unet_is_labsegs_network_with_the_library_upsampling_op():
+    import torch
+
+    from labseg.bench import report_unet
+
+    torch.manual_seed(0)
+    ours = build_model("unet", width=4).eval()
+    torch.manual_seed(0)
+    report = report_unet(4).eval()
+    assert [type(b.up) for b in (report.up1, report.up2, report.up3, report.up4)] == [nn.ConvTranspose2d] * 4
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(report(x), ours(x))
+
+
+def test_the_benchmark_prints_every_headline_ratio(toy_root, tmp_path, capsys):
+    import json
+
+    from labseg.bench import main
+
+    out = tmp_path / "bench.json"
+    assert main(["--sizes", "32", "--models", "unet", "--width", "4", "--iters", "1", "--min-seconds", "0",
+                 "--data", str(toy_root), "--e2e-images", "16", "--e2e-size", "32", "--e2e-width", "4",
+                 "--e2e-repeats", "1", "--quality-seeds", "0", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    ratios = dict(line[len("ratio "):].split(": ") for line in printed.splitlines() if line.startswith("ratio "))
+    assert set(ratios) == {"epoch_speedup_vs_naive", "epoch_speedup_bound_at_matmul_peak", "data_wait_fraction"}
+    saved = json.loads(out.read_text())
+    e2e = saved["end_to_end"]
+    assert e2e["trained_images"] == 16 and len(e2e["naive_all_s"]) == len(e2e["labseg_all_s"]) == 1
+    assert abs(float(ratios["epoch_speedup_vs_naive"]) - e2e["naive_s"] / e2e["labseg_s"]) <= 0.0005 + 1e-9

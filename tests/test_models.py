@@ -98,3 +98,38 @@ def test_registry_accepts_the_reports_spellings():
     assert isinstance(build_model("unet", width=4), UNet)
     with pytest.raises(ValueError, match="choose one of"):
         build_model("vgg")
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_matmul_upsampling_equals_the_library_transposed_conv_values_and_gradients(channels_last):
+    from labseg.models.parts import UpConv2x2
+
+    torch.manual_seed(0)
+    ours = UpConv2x2(6, 4).double()
+    ref = torch.nn.ConvTranspose2d(6, 4, kernel_size=2, stride=2).double()
+    ref.load_state_dict(ours.state_dict())  # same keys and shapes
+    x = torch.randn(3, 6, 5, 7, dtype=torch.double)  # odd H, W
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ya, yb = ours(xa), ref(xb)
+    assert ya.shape == yb.shape == (3, 4, 10, 14)
+    assert ya.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    torch.testing.assert_close(ya, yb)
+    g = torch.randn_like(yb)
+    ya.backward(g)
+    yb.backward(g)
+    torch.testing.assert_close(xa.grad, xb.grad)
+    torch.testing.assert_close(ours.weight.grad, ref.weight.grad)
+    torch.testing.assert_close(ours.bias.grad, ref.bias.grad)
+
+
+def test_matmul_upsampling_puts_each_kernel_tap_at_its_own_output_pixel():
+    from labseg.models.parts import UpConv2x2
+
+    up = UpConv2x2(1, 1)
+    with torch.no_grad():
+        up.weight.copy_(torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]]))
+        up.bias.zero_()
+        y = up(torch.tensor([[[[1.0, 10.0]]]]))
+    assert y.tolist() == [[[[1.0, 2.0, 10.0, 20.0], [3.0, 4.0, 30.0, 40.0]]]]

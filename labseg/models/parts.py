@@ -37,12 +37,39 @@ def match_size(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return F.pad(x, [dw // 2, dw - dw // 2, dh // 2, dh - dh // 2])
 
 
+class UpConv2x2(nn.ConvTranspose2d):
+    """2x2 transposed conv with stride 2: doubles H and W. Same parameters and state-dict keys as
+    ``nn.ConvTranspose2d(in, out, 2, stride=2)``.
+
+    The kernel never overlaps itself, so each output pixel is one input pixel times one kernel tap: on the CPU
+    this is computed as a single matrix product (N*H*W, Cin) x (Cin, 2*2*Cout) followed by a pixel shuffle.
+    Same sums as the library op, but oneDNN's deconvolution backward is 1.4-2x slower than the matmul path on
+    the 2-core benchmark machine (``python -m labseg.bench`` history in benchmarks/). Elsewhere (CUDA) the
+    library op is used.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__(in_channels, out_channels, kernel_size=2, stride=2)
+
+    def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
+        if x.device.type != "cpu" or output_size is not None:
+            return super().forward(x, output_size)
+        n, cin, h, w = x.shape
+        cout = self.out_channels
+        weight = self.weight.permute(0, 2, 3, 1).reshape(cin, 4 * cout)  # columns ordered (ky, kx, cout)
+        bias = None if self.bias is None else self.bias.repeat(4)
+        y = F.linear(x.permute(0, 2, 3, 1), weight.t(), bias)  # (N, H, W, ky*kx*cout)
+        y = y.view(n, h, w, 2, 2, cout).permute(0, 1, 3, 2, 4, 5).reshape(n, 2 * h, 2 * w, cout)
+        y = y.permute(0, 3, 1, 2)  # NCHW view with channels_last strides
+        return y if x.is_contiguous(memory_format=torch.channels_last) else y.contiguous()
+
+
 class Up(nn.Module):
     """2x2 transposed conv (halves channels, doubles size), concat with the skip, DoubleConv."""
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
-        self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, kernel_size=2, stride=2)
+        self.up = UpConv2x2(in_channels, in_channels // 2)
         self.conv = DoubleConv(in_channels // 2 + out_channels, out_channels)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
