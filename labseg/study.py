@@ -120,6 +120,28 @@ def load_runs(results: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def environment_summary(results: str | Path) -> str:
+    """Where the finished runs under ``results/runs`` were made: each distinct device / torch / threads / bf16
+    setting and each code version (git commit), with how many runs used it."""
+    from collections import Counter
+
+    machines, commits = Counter(), Counter()
+    for efile in sorted(Path(results).glob("runs/*/env.json")):
+        if not (efile.parent / "metrics.json").is_file():
+            continue
+        env = json.loads(efile.read_text())
+        machines[f"{env.get('device')} (bf16 autocast: {env.get('bf16')}), torch {env.get('torch')}, "
+                 f"{env.get('cpu_threads')} CPU threads"] += 1
+        commits[env.get("git_commit") or "unknown"] += 1
+    if not machines:
+        return "no finished runs"
+
+    def counted(c: Counter) -> str:
+        return "; ".join(f"{k} ({n} run{'s' if n > 1 else ''})" for k, n in c.most_common())
+
+    return f"device: {counted(machines)}\ncode: labseg commit {counted(commits)}"
+
+
 def load_history(results: str | Path, run_name: str) -> pd.DataFrame:
     return pd.read_csv(Path(results) / "runs" / run_name / "history.csv")
 

@@ -34,3 +34,24 @@ def test_all_background_accuracy_from_counts():
     per_image = pd.DataFrame({"tp": [30, 0], "fp": [10, 0], "fn": [10, 50], "tn": [50, 50]})
     # image 1: background pixels (fp + tn) 60 of 100; image 2: 50 of 100
     assert study.all_background_accuracy(per_image) == pytest.approx(0.55)
+
+
+def test_environment_summary_counts_each_machine_and_code_version(tmp_path):
+    import json
+
+    def run(name, commit, device="cpu", finished=True):
+        d = tmp_path / "runs" / name
+        d.mkdir(parents=True)
+        (d / "env.json").write_text(json.dumps({"device": device, "bf16": True, "torch": "2.14.1",
+                                                "cpu_threads": 2, "git_commit": commit}))
+        if finished:
+            (d / "metrics.json").write_text("{}")
+
+    run("a", "aaa1111")
+    run("b", "bbb2222")
+    run("c", "bbb2222")
+    run("d", "ccc3333", device="cuda", finished=False)  # unfinished: not part of the report
+    assert study.environment_summary(tmp_path) == (
+        "device: cpu (bf16 autocast: True), torch 2.14.1, 2 CPU threads (3 runs)\n"
+        "code: labseg commit bbb2222 (2 runs); aaa1111 (1 run)")
+    assert study.environment_summary(tmp_path / "nothing") == "no finished runs"
