@@ -23,7 +23,9 @@ def run_pipeline(profile: str = "toy", data: str = TOY_DATA, out_dir: str = "res
                  notebooks_dir: Path = REPO / "notebooks", extra: dict | None = None) -> Path:
     import papermill as pm
 
-    key = f"{Path(data).resolve().name}-{profile}"
+    from .study import study_key
+
+    key = study_key(data, profile)
     executed = Path(out_dir) / key / "notebooks"
     executed.mkdir(parents=True, exist_ok=True)
     params = {"profile": profile, "data": str(data), "out_dir": str(out_dir), **(extra or {})}

@@ -47,6 +47,11 @@ class Study:
         return self.results / "runs" / name
 
 
+def study_key(data: str | Path, profile: str) -> str:
+    """The folder name of one study under results/ and figures/: ``<data folder name>-<profile>``."""
+    return f"{Path(data).resolve().name}-{profile}"
+
+
 def setup(**params) -> Study:
     """Build the notebook's config from its parameters cell.
 
@@ -67,7 +72,7 @@ def setup(**params) -> Study:
 
         write_toy_pets(cfg.data)  # the embedded default: written once, kept afterwards
     out = Path(cfg.out_dir)
-    key = f"{Path(cfg.data).resolve().name}-{cfg.profile}"
+    key = study_key(cfg.data, cfg.profile)
     import matplotlib
 
     matplotlib.rcParams["figure.dpi"] = 72  # inline display only (saved PNGs use their own dpi): small notebooks
