@@ -216,6 +216,7 @@ def prediction_grid(run_dir: str | Path, names: list[str], title: str = ""):
 
     from .data import load_split_arrays
     from .engine import load_checkpoint, model_from_checkpoint, prepare_batch
+    from .metrics import confusion_counts, scores_from_counts
 
     plt = _plt()
     ckpt = load_checkpoint(Path(run_dir) / "best.pt")
@@ -227,16 +228,18 @@ def prediction_grid(run_dir: str | Path, names: list[str], title: str = ""):
                          torch.device("cpu"), False)
     model.eval()
     with torch.no_grad():
-        pred = (model(x)[:, 0] > 0).numpy()
+        logits = model(x)
+    pred = (logits[:, 0] > 0).numpy()
+    # the dice in each title is the test metric's own (labseg.metrics), ignored pixels left out
+    dice = scores_from_counts(confusion_counts(logits, torch.from_numpy(arrays.masks[idx])[:, None]).numpy())["dice"]
     fig, axes = plt.subplots(len(idx), 4, figsize=(8, 2.1 * len(idx)), squeeze=False)
-    for row, (i, p) in enumerate(zip(idx, pred)):
+    for row, (i, p, d) in enumerate(zip(idx, pred, dice)):
         truth = arrays.masks[i] == 1
         err = np.zeros((*truth.shape, 3), np.uint8)
-        err[p & ~truth] = (230, 40, 40)
-        err[~p & truth & (arrays.masks[i] != 255)] = (40, 80, 230)
-        dice = 2 * (p & truth).sum() / max(p.sum() + truth.sum(), 1) if (p.sum() + truth.sum()) else 1.0
+        err[p & ~truth & (arrays.masks[i] != 255)] = (230, 40, 40)
+        err[~p & truth] = (40, 80, 230)
         for ax, img, t in zip(axes[row], (arrays.images[i], truth, p, err),
-                              (arrays.samples[i].name, "truth", f"prediction (dice {dice:.3f})", "errors")):
+                              (arrays.samples[i].name, "truth", f"prediction (dice {d:.3f})", "errors")):
             ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
             ax.set_title(t, fontsize=8)
             ax.axis("off")

@@ -55,3 +55,25 @@ def test_environment_summary_counts_each_machine_and_code_version(tmp_path):
         "device: cpu (bf16 autocast: True), torch 2.14.1, 2 CPU threads (3 runs)\n"
         "code: labseg commit bbb2222 (2 runs); aaa1111 (1 run)")
     assert study.environment_summary(tmp_path / "nothing") == "no finished runs"
+
+
+def test_prediction_grid_titles_give_the_test_metric_and_ignored_pixels_are_no_errors(toy_root, tmp_path):
+    import numpy as np
+
+    from labseg.config import profile_config
+    from labseg.data import load_split_arrays
+    from labseg.engine import train
+
+    cfg = profile_config("smoke", data=str(toy_root), out_dir=str(tmp_path / "run"), image_size=40, epochs=1, width=4,
+                         train_subset=12, amp="off", channels_last=False, boundary="ignore")
+    train(cfg, progress=False, log=lambda m: None)
+    scores = pd.read_csv(tmp_path / "run" / "test_per_image.csv").set_index("name")
+    names = list(scores.index[:3])
+    fig = study.prediction_grid(tmp_path / "run", names)
+    masks = load_split_arrays(toy_root, "test", 40, "ignore").subset(range(3)).masks
+    assert (masks == 255).any()
+    for row, name in enumerate(names):
+        title = fig.axes[4 * row + 2].get_title()
+        assert title == f"prediction (dice {scores.loc[name, 'dice']:.3f})"
+        errors = np.asarray(fig.axes[4 * row + 3].images[0].get_array())
+        assert not errors[masks[row] == 255].any()
