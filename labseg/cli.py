@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "report's spelling")
     p.add_argument("--log_path", "--log-path", dest="log_path", help="also copy the per-epoch history CSV here")
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt (same settings) instead of starting over")
-    p.add_argument("--overwrite", action="store_true", help="replace a run already in OUT")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in OUT (and the --log_path file)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
     p = sub.add_parser("evaluate", help="score a checkpoint on a split",
@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", help="image files or folders")
     p.add_argument("--out", default="predictions", help="output folder (default predictions/)")
     p.add_argument("--device", default="auto")
+    p.add_argument("--overwrite", action="store_true", help="replace mask/overlay files already in --out")
 
     p = sub.add_parser("synth", help="write the embedded synthetic 'toy pets' set",
                        description="Write a deterministic synthetic set in the official layout (jpg images, "
@@ -124,6 +125,9 @@ def cmd_train(args) -> int:
     model = canonical_model_name(args.model) if args.model else None
     cfg = _config_from_args(args, model=model)
     cfg = cfg.replace(out_dir=args.out or f"runs/{cfg.model}")
+    if args.log_path and Path(args.log_path).exists() and not (args.overwrite or args.resume):
+        raise FileExistsError(f"--log_path {args.log_path} already exists; pass --overwrite to replace it "
+                              "(--resume updates it too), or choose another path.")
     print(f"training {cfg.model} on {cfg.data} ({cfg.profile} profile: {cfg.image_size}px, {cfg.epochs} epochs, "
           f"batch {cfg.batch_size}) -> {cfg.out_dir}")
     metrics = train(cfg, resume=args.resume, overwrite=args.overwrite, progress=args.progress)
@@ -156,7 +160,7 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     from .engine import predict
 
-    predict(args.checkpoint, args.inputs, args.out, args.device)
+    predict(args.checkpoint, args.inputs, args.out, args.device, overwrite=args.overwrite)
     return 0
 
 

@@ -408,9 +408,10 @@ def overlay(image: Image.Image, mask: np.ndarray, colour=(255, 40, 40), alpha: f
 
 
 def predict(checkpoint: str | Path, inputs: list[str | Path], out_dir: str | Path, device: str = "auto",
-            log=print) -> list[Path]:
+            overwrite: bool = False, log=print) -> list[Path]:
     """Write ``<name>_mask.png`` (0/255, the image's own size) and ``<name>_overlay.png`` for each input.
-    A folder input means every image file in it."""
+    A folder input means every image file in it. Files already in ``out_dir`` are kept unless ``overwrite``;
+    two inputs with the same name stem (a.jpg, a.png) are refused, since their outputs would collide."""
     ckpt = load_checkpoint(checkpoint)
     model, cfg = model_from_checkpoint(ckpt, checkpoint)
     dev = resolve_device(device)
@@ -424,6 +425,17 @@ def predict(checkpoint: str | Path, inputs: list[str | Path], out_dir: str | Pat
         else:
             raise DataError(f"Input not found: {item}; pass image files or folders of images.")
     out = Path(out_dir)
+    stems: dict[str, Path] = {}
+    for f in files:
+        if f.stem in stems:
+            raise ValueError(f"{stems[f.stem]} and {f} would both be written as {f.stem}_mask.png; "
+                             "rename one or predict them into different --out folders.")
+        stems[f.stem] = f
+    targets = [out / f"{stem}_{kind}.png" for stem in stems for kind in ("mask", "overlay")]
+    existing = [t for t in targets if t.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"{len(existing)} output file(s) already exist, e.g. {existing[0]}; "
+                              "pass --overwrite to replace them, or choose another --out.")
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for f in files:

@@ -123,6 +123,17 @@ def test_cli_accepts_the_reports_flags_and_predicts_any_image_size(toy_root, tmp
     assert mask.size == (123, 77) and set(np.unique(np.asarray(mask)).tolist()) <= {0, 255}
     assert Image.open(tmp_path / "pred" / "anim_overlay.png").size == (65, 33)
     assert len(written) == 4
+    before = (tmp_path / "pred" / "odd_mask.png").read_bytes()
+    with pytest.raises(FileExistsError, match="odd_mask.png|anim_mask.png"):
+        predict(out, [odd, gif], tmp_path / "pred", log=lambda m: None)
+    assert (tmp_path / "pred" / "odd_mask.png").read_bytes() == before
+    assert len(predict(out, [odd], tmp_path / "pred", overwrite=True, log=lambda m: None)) == 2
+    Image.new("RGB", (20, 20)).save(tmp_path / "odd.jpg")
+    with pytest.raises(ValueError, match="odd_mask.png"):
+        predict(out, [odd, tmp_path / "odd.jpg"], tmp_path / "pred2", log=lambda m: None)
+    assert not (tmp_path / "pred2").exists()
+    again = subprocess.run(cmd, capture_output=True, text=True)  # same --log_path, and the run exists
+    assert again.returncode == 2 and "--log_path" in again.stderr and len(pd.read_csv(log)) == 1
     bad = subprocess.run([sys.executable, "-m", "labseg", "evaluate", str(tmp_path / "nope.pt")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "Checkpoint not found" in bad.stderr and "Traceback" not in bad.stderr
