@@ -23,8 +23,8 @@ from pathlib import Path
 
 import torch
 
-from .engine import (IMAGENET_MEAN, IMAGENET_STD, autocast, make_optimizer, prepare_batch, resolve_device, train_step,
-                     use_bf16)
+from .device import IMAGENET_MEAN, IMAGENET_STD, autocast, prepare_batch, resolve_device, use_bf16
+from .engine import make_optimizer, train_step
 from .losses import SegmentationLoss
 
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
 
-from .config import PROFILES, TOY_DATA, RunConfig, profile_config
+from .config import FLIP_MODES, LOSSES, MIN_IMAGE_SIZE, PROFILES, TOY_DATA, RunConfig, canonical_model_name, profile_config
 
 EPILOG = """examples:
   labseg synth data/toy-pets                       write the embedded synthetic set
@@ -18,37 +19,62 @@ EPILOG = """examples:
 """
 
 
+def _default(name: str) -> str:
+    """'by profile: smoke 48, toy 64, cpu 128, full 256', or 'default 8' where no profile sets it."""
+    base = getattr(RunConfig(), name)
+    per = {prof: values.get(name, base) for prof, values in PROFILES.items()}
+    if len(set(map(str, per.values()))) == 1:
+        return f"default {per['toy']}"
+    return "by profile: " + ", ".join(f"{prof} {v}" for prof, v in per.items())
+
+
+THREADS_HELP = ("CPU threads for torch (default: torch's choice, usually one per core; "
+                "the OMP_NUM_THREADS environment variable works too)")
+DEVICE_HELP = "auto (cuda, then mps, then cpu; default) | cpu | cuda | cuda:N | mps"
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    d = RunConfig()
-    g = p.add_argument_group("run settings (default: the profile's value, else the RunConfig default)")
+    g = p.add_argument_group("run settings (a profile sets a consistent budget; each flag overrides one value)")
     g.add_argument("--profile", default="toy", choices=list(PROFILES),
-                   help="consistent budget: smoke (seconds, CI), toy (default; minutes on the toy pets), "
+                   help="smoke (seconds, CI), toy (default; minutes on the toy pets), "
                         "cpu (real subset on 2 CPU cores), full (full dataset, 256 px, 50 epochs; GPU)")
     g.add_argument("--data", help=f"dataset root in the Oxford-IIIT Pet layout (default {TOY_DATA})")
     g.add_argument("--model", "--use_model", dest="model",
-                   help="unet | resnet34_unet | resnet34_unet_seed (the original report's buggy network); "
-                        "--use_model is the original report's spelling and accepts UNet / ResNet34_UNet")
-    g.add_argument("--width", type=int, help=f"UNet base channels (paper: 64; default {d.width} or the profile's)")
-    g.add_argument("--pretrained", help="local torchvision resnet34 state-dict file for the encoder (never downloaded)")
-    g.add_argument("--image-size", "--image_size", dest="image_size", type=int, help="square input size in pixels")
-    g.add_argument("--epochs", "--epoch", dest="epochs", type=int, help="training epochs (--epoch: report's spelling)")
-    g.add_argument("--batch-size", "--batch_size", dest="batch_size", type=int)
-    g.add_argument("--lr", "--learning-rate", dest="lr", type=float, help="Adam learning rate")
-    g.add_argument("--weight-decay", dest="weight_decay", type=float)
-    g.add_argument("--loss", choices=["dice", "bce", "bce_dice"], help="all computed on logits (default bce_dice)")
-    g.add_argument("--flip", choices=["none", "hflip", "hvflip", "independent"],
-                   help="augmentation: joint flips, or 'independent' = the original report's misaligned flips")
+                   help="the architecture to train: unet (default) | resnet34_unet | resnet34_unet_seed (the "
+                        "original report's buggy network); --use_model is the report's spelling and accepts "
+                        "UNet / ResNet34_UNet. (On `labseg evaluate`, --model is a checkpoint file instead.)")
+    g.add_argument("--width", type=int, help=f"UNet base channels, 64 in the paper ({_default('width')})")
+    g.add_argument("--pretrained", help="local torchvision resnet34 state-dict file for the resnet34_unet encoder "
+                                        "(never downloaded)")
+    g.add_argument("--image-size", "--image_size", dest="image_size", type=int,
+                   help=f"square input size in pixels, >= {MIN_IMAGE_SIZE} ({_default('image_size')})")
+    g.add_argument("--epochs", "--epoch", dest="epochs", type=int,
+                   help=f"training epochs, >= 1; --epoch is the report's spelling ({_default('epochs')})")
+    g.add_argument("--batch-size", "--batch_size", dest="batch_size", type=int,
+                   help=f"images per training step, >= 2 ({_default('batch_size')})")
+    g.add_argument("--lr", "--learning-rate", dest="lr", type=float, help=f"Adam learning rate ({_default('lr')})")
+    g.add_argument("--weight-decay", dest="weight_decay", type=float,
+                   help=f"Adam weight decay (L2), >= 0 ({_default('weight_decay')})")
+    g.add_argument("--loss", choices=list(LOSSES), help="computed on logits (default bce_dice)")
+    g.add_argument("--flip", choices=list(FLIP_MODES),
+                   help="augmentation: joint flips (default hflip), or 'independent' = the original report's "
+                        "misaligned flips")
     g.add_argument("--boundary", choices=["foreground", "background", "ignore"],
                    help="trimap border pixels (3): foreground as in the course code (default), background, "
                         "or ignored in loss and metrics")
-    g.add_argument("--seed", type=int)
-    g.add_argument("--train-subset", dest="train_subset", type=int, help="train on this many images only")
-    g.add_argument("--device", help="auto (cuda, then mps, then cpu; default) | cpu | cuda | mps")
-    g.add_argument("--amp", choices=["auto", "bf16", "off"], help="bf16 autocast; auto uses it where the device is fast at it")
+    g.add_argument("--seed", type=int, help="seed for weights, sample order and augmentation, >= 0 (default 0); "
+                                            "the same seed gives the same run")
+    g.add_argument("--train-subset", dest="train_subset", type=int,
+                   help=f"train on this many images only ({_default('train_subset')}; None = all)")
+    g.add_argument("--device", help=DEVICE_HELP)
+    g.add_argument("--threads", type=int, help=THREADS_HELP)
+    g.add_argument("--amp", choices=["auto", "bf16", "off"],
+                   help="bf16 autocast; auto (default) uses it where the device is fast at it")
     g.add_argument("--channels-last", dest="channels_last", action=argparse.BooleanOptionalAction, default=None,
                    help="channels_last memory format (default on)")
     g.add_argument("--num-workers", dest="num_workers", type=int, help="DataLoader worker processes (default 0)")
-    g.add_argument("--cache-dir", dest="cache_dir", help="decoded-data cache folder (default ~/.cache/labseg)")
+    g.add_argument("--cache-dir", dest="cache_dir", help="decoded-data cache folder (default ~/.cache/labseg, "
+                                                         "or $LABSEG_CACHE_DIR)")
     g.add_argument("--strict", action="store_true", default=None, help="fail on the first bad sample instead of skipping it")
 
 
@@ -59,8 +85,15 @@ def _config_from_args(args: argparse.Namespace, **extra) -> RunConfig:
     return profile_config(args.profile, **values)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a misused option reported in one line (no usage block), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="labseg", description="Binary pet/background segmentation on Oxford-IIIT Pet.",
+    parser = _Parser(prog="labseg", description="Binary pet/background segmentation on Oxford-IIIT Pet.",
                                      epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -80,12 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and their dataset-wide versions.")
     p.add_argument("checkpoint", nargs="?", help="labseg checkpoint (.pt, or a run folder for its best.pt)")
     p.add_argument("--model", "--pretrained", dest="checkpoint_flag",
-                   help="the checkpoint, in the original report's spelling (--model/--pretrained PATH)")
+                   help="the checkpoint FILE, in the original report's spelling (--model/--pretrained PATH). "
+                        "Unlike `labseg train --model`, this is not an architecture: the checkpoint says which it is")
     p.add_argument("--data", help="dataset root (default: the one the checkpoint was trained on)")
     p.add_argument("--split", default="test", help="train | val | trainval | test (default test)")
     p.add_argument("--boundary", choices=["foreground", "background", "ignore"], help="default: as trained")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--per-image", dest="per_image", help="write per-image scores to this CSV")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
+    p.add_argument("--threads", type=int, help=THREADS_HELP)
+    p.add_argument("--per-image", dest="per_image", help="write per-image scores to this CSV (the summary is "
+                                                         "printed first)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --per-image file")
 
     p = sub.add_parser("predict", help="write mask and overlay PNGs for any images",
                        description="Predict pet masks for image files of any size; writes NAME_mask.png (0/255, at "
@@ -93,15 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", help="labseg checkpoint (.pt, or a run folder)")
     p.add_argument("inputs", nargs="+", help="image files or folders")
     p.add_argument("--out", default="predictions", help="output folder (default predictions/)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
+    p.add_argument("--threads", type=int, help=THREADS_HELP)
     p.add_argument("--overwrite", action="store_true", help="replace mask/overlay files already in --out")
 
     p = sub.add_parser("synth", help="write the embedded synthetic 'toy pets' set",
                        description="Write a deterministic synthetic set in the official layout (jpg images, "
                                    "1/2/3 trimaps, trainval.txt/test.txt). An existing set is kept.")
     p.add_argument("root", nargs="?", default=TOY_DATA)
-    p.add_argument("--per-breed", dest="per_breed", type=int, default=100, help="images per breed (3 breeds; default 100)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--per-breed", dest="per_breed", type=int, default=100,
+                   help="images per breed, >= 2; half trainval, half test (3 breeds; default 100)")
+    p.add_argument("--seed", type=int, default=0, help="generator seed, >= 0 (default 0): same seed, same images")
     p.add_argument("--overwrite", action="store_true", help="replace an existing folder")
 
     p = sub.add_parser("download", help="fetch and verify the official Oxford-IIIT Pet archives",
@@ -118,16 +157,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_train(args) -> int:
-    from .engine import train
-    from .models import canonical_model_name
+def _check_threads(threads: int | None) -> None:
+    if threads is not None and threads < 1:
+        raise ValueError(f"--threads {threads}: must be >= 1 (or leave it out for torch's choice).")
 
+
+def _check_new_file(path: str, option: str, overwrite: bool, also: str = "") -> None:
+    """A file the command will write: its folder must exist, and an existing file is kept unless overwrite."""
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"{option} {path} is a folder; give a file name.")
+    if not target.parent.is_dir():
+        raise ValueError(f"{option} {path}: folder {target.parent} does not exist; create it or choose another path.")
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{option} {path} already exists; pass --overwrite to replace it{also}, "
+                              "or choose another path.")
+
+
+def cmd_train(args) -> int:
     model = canonical_model_name(args.model) if args.model else None
     cfg = _config_from_args(args, model=model)
-    cfg = cfg.replace(out_dir=args.out or f"runs/{cfg.model}")
-    if args.log_path and Path(args.log_path).exists() and not (args.overwrite or args.resume):
-        raise FileExistsError(f"--log_path {args.log_path} already exists; pass --overwrite to replace it "
-                              "(--resume updates it too), or choose another path.")
+    cfg = cfg.replace(out_dir=args.out or f"runs/{cfg.model}").validate()
+    if args.log_path:
+        _check_new_file(args.log_path, "--log_path", args.overwrite or args.resume, " (--resume updates it too)")
+    from .engine import train  # torch loads only once the options are known to be good
     print(f"training {cfg.model} on {cfg.data} ({cfg.profile} profile: {cfg.image_size}px, {cfg.epochs} epochs, "
           f"batch {cfg.batch_size}) -> {cfg.out_dir}")
     metrics = train(cfg, resume=args.resume, overwrite=args.overwrite, progress=args.progress)
@@ -139,34 +192,49 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .engine import evaluate, load_checkpoint, load_datasets, model_from_checkpoint, resolve_device
+    from .data import canonical_split, check_layout
+    from .checkpoint import load_checkpoint, model_from_checkpoint
+    from .device import resolve_device, set_threads
+    from .engine import evaluate, load_datasets
 
     path = args.checkpoint or args.checkpoint_flag
     if not path:
-        raise SystemExit("labseg evaluate: give a checkpoint (labseg evaluate runs/unet/best.pt).")
+        raise ValueError("give a checkpoint: labseg evaluate runs/unet/best.pt (or a run folder).")
+    split = canonical_split(args.split)
+    _check_threads(args.threads)
+    if args.per_image:
+        _check_new_file(args.per_image, "--per-image", args.overwrite)
     model, cfg = model_from_checkpoint(load_checkpoint(path), path)
     cfg = cfg.replace(**{k: v for k, v in dict(data=args.data, boundary=args.boundary, device=args.device).items() if v})
     device = resolve_device(cfg.device)
-    ds = load_datasets(cfg, (args.split,))[args.split]
+    set_threads(args.threads)
+    check_layout(cfg.data)
+    ds = load_datasets(cfg, (split,))[split]
     summary, table = evaluate(model.to(device), ds, cfg, device)
+    print(f"{path} on {cfg.data} [{split}, {summary['images']} images, {cfg.image_size}px, boundary={cfg.boundary}]")
+    for k in ("dice", "iou", "pixel_acc", "global_dice", "global_iou"):
+        print(f"  {k:12s} {summary[k]:.4f}", flush=True)
     if args.per_image:
         table.to_csv(args.per_image, index=False)
-    print(f"{path} on {cfg.data} [{args.split}, {summary['images']} images, {cfg.image_size}px, boundary={cfg.boundary}]")
-    for k in ("dice", "iou", "pixel_acc", "global_dice", "global_iou"):
-        print(f"  {k:12s} {summary[k]:.4f}")
+        print(f"per-image scores -> {args.per_image}")
     return 0
 
 
 def cmd_predict(args) -> int:
-    from .engine import predict
+    from .predict import predict
 
-    predict(args.checkpoint, args.inputs, args.out, args.device, overwrite=args.overwrite)
+    _check_threads(args.threads)
+    predict(args.checkpoint, args.inputs, args.out, args.device, overwrite=args.overwrite, threads=args.threads)
     return 0
 
 
 def cmd_synth(args) -> int:
     from .synthetic import write_toy_pets
 
+    if args.per_breed < 2:
+        raise ValueError(f"--per-breed {args.per_breed}: must be >= 2 (half of each breed is trainval, half test).")
+    if args.seed < 0:
+        raise ValueError(f"--seed {args.seed}: must be >= 0.")
     root = write_toy_pets(args.root, per_breed=args.per_breed, seed=args.seed, overwrite=args.overwrite)
     print(f"toy pets in {root}")
     return 0
@@ -192,21 +260,49 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict
             "download": cmd_download, "check-data": cmd_check_data}
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .data import DataError
-    from .download import DownloadError
-    from .engine import CheckpointError
+def resume_command(argv: list[str]) -> str:
+    """The command line that continues an interrupted `labseg train`: the same arguments, plus
+    --resume, without --overwrite (which would start over)."""
+    import shlex
 
+    args = [a for a in argv if a != "--overwrite"]
+    if "--resume" not in args:
+        args.append("--resume")
+    return shlex.join(["labseg", *args])
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .errors import CheckpointError, DataError, DownloadError, PredictionFailures
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     warnings.simplefilter("default", UserWarning)
     try:
         return COMMANDS[args.command](args)
-    except (DataError, CheckpointError, DownloadError, FileExistsError, FileNotFoundError, ValueError) as exc:
+    except PredictionFailures as exc:
+        print(f"labseg {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except (DataError, CheckpointError, DownloadError, FileExistsError, ValueError) as exc:
         print(f"labseg {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # unwritable folder, disk full, ...: the file and the reason, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"labseg {args.command}: error: {where}{exc.strerror or exc}. Check the path and free space, "
+              "or choose another location.", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print("interrupted; `labseg train --resume` continues from the last finished epoch", file=sys.stderr)
+        if args.command == "train":
+            print(f"interrupted; this continues from the last finished epoch:\n  {resume_command(argv)}",
+                  file=sys.stderr)
+        else:
+            print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug in labseg: still one line, the traceback on request
+        if os.environ.get("LABSEG_DEBUG"):
+            raise
+        print(f"labseg {args.command}: internal error: {type(exc).__name__}: {exc} (please report it; "
+              "LABSEG_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

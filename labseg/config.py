@@ -8,6 +8,27 @@ from pathlib import Path
 from typing import Any
 
 TOY_DATA = "data/toy-pets"
+MIN_IMAGE_SIZE = 32
+
+# What can be asked for by name. Kept here, free of torch imports, so that the command line checks
+# every option in a fraction of a second; the modules that implement them import these tuples.
+MODEL_NAMES = ("unet", "resnet34_unet", "resnet34_unet_seed")
+LOSSES = ("dice", "bce", "bce_dice")
+FLIP_MODES = ("none", "hflip", "hvflip", "independent")
+BOUNDARY_MODES = ("foreground", "background", "ignore")
+# Spellings used by the original report's --use_model flag, and other natural ones.
+_MODEL_ALIASES = {"resnet34unet": "resnet34_unet", "resnet34": "resnet34_unet", "resnet34unetseed": "resnet34_unet_seed"}
+
+
+def canonical_model_name(name: str) -> str:
+    """``"UNet"``, ``"ResNet34_UNet"``, ``"resnet34-unet"`` ... -> the registry's name."""
+    key = str(name).strip().lower().replace("-", "_")
+    if key in MODEL_NAMES:
+        return key
+    key = _MODEL_ALIASES.get(key.replace("_", ""), key)
+    if key not in MODEL_NAMES:
+        raise ValueError(f"--model {name}: unknown model; choose one of: {', '.join(MODEL_NAMES)}.")
+    return key
 REAL_SUBSET = "../shared/data/oxford-pet-subset"
 
 
@@ -33,6 +54,7 @@ class RunConfig:
     amp: str = "auto"  # auto (bf16 where the device has fast bf16) | bf16 | off
     channels_last: bool = True
     num_workers: int = 0  # DataLoader workers; 0 loads in the main process (fast with the cache)
+    threads: int | None = None  # CPU threads for torch (None: torch's choice; OMP_NUM_THREADS works too)
     out_dir: str = "runs/default"
     cache_dir: str | None = None  # decoded-data cache (default ~/.cache/labseg or $LABSEG_CACHE_DIR)
     strict: bool = False  # fail on the first bad sample instead of skipping it
@@ -51,6 +73,49 @@ class RunConfig:
         if self.model == "resnet34_unet" and self.pretrained:
             return {"pretrained": self.pretrained}
         return {}
+
+    def validate(self) -> RunConfig:
+        """Raise a one-line ValueError naming the option (as its CLI flag) for any value that cannot
+        work. Called before anything is written, so a bad option never leaves debris."""
+        def bad(name: str, value: Any, what: str) -> None:
+            raise ValueError(f"--{name.replace('_', '-')} {value}: {what}")
+
+        def choice(name: str, value: Any, allowed) -> None:
+            if value not in allowed:
+                bad(name, value, f"unknown value; choose one of: {', '.join(allowed)}.")
+
+        canonical_model_name(self.model)
+        for name, low in (("image_size", MIN_IMAGE_SIZE), ("epochs", 1), ("batch_size", 2), ("width", 1),
+                          ("repeats", 1)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                extra = {"image_size": " (the networks pool the input down 32x)",
+                         "batch_size": " (BatchNorm needs 2 images per batch to train)"}.get(name, "")
+                bad(name, value, f"must be a whole number >= {low}{extra}.")
+        for name, low in (("seed", 0), ("num_workers", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < low:
+                bad(name, value, f"must be a whole number >= {low}.")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 10):
+            bad("lr", self.lr, "the learning rate must be > 0 (e.g. 1e-3).")
+        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
+            bad("weight_decay", self.weight_decay, "weight decay must be >= 0.")
+        if self.train_subset is not None and self.train_subset < 2:
+            bad("train_subset", self.train_subset, "train on at least 2 images (or leave it out for all).")
+        if self.threads is not None and self.threads < 1:
+            bad("threads", self.threads, "must be >= 1 (or leave it out for torch's choice).")
+        choice("loss", self.loss, LOSSES)
+        choice("flip", self.flip, FLIP_MODES)
+        choice("boundary", self.boundary, BOUNDARY_MODES)
+        choice("amp", self.amp, ("auto", "bf16", "off"))
+        choice("profile", self.profile, (*PROFILES, "custom"))
+        if self.pretrained is not None:
+            if canonical_model_name(self.model) != "resnet34_unet":
+                bad("pretrained", self.pretrained, f"encoder weights apply to resnet34_unet only, not {self.model}.")
+            if not Path(self.pretrained).is_file():
+                bad("pretrained", self.pretrained, "file not found; pass a local torchvision resnet34 "
+                    "state-dict file (labseg never downloads weights).")
+        return self
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunConfig:

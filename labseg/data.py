@@ -23,21 +23,18 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .config import BOUNDARY_MODES
+from .errors import DataError  # noqa: F401 - raised here, caught by the CLI
 from .losses import IGNORE_INDEX
 
 SPLITS = ("train", "val", "trainval", "test")
 SPLIT_ALIASES = {"valid": "val", "validation": "val"}
-BOUNDARY_MODES = ("foreground", "background", "ignore")
 SPECIES = {1: "cat", 2: "dog"}
 CACHE_VERSION = 1
 
 # Some real JPEGs decode with warnings ("Corrupt EXIF data", ...) although their pixels are fine.
 # Filtered once here: warnings.catch_warnings() is not thread-safe and decoding runs in threads.
 warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
-
-
-class DataError(Exception):
-    """A problem with the user's data: the message names the file and what to do."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +126,17 @@ def load_image(path: str | Path, draft_size: tuple[int, int] | None = None) -> I
     return _decode_rgb(path, draft_size)[0]
 
 
+def load_resized_image(path: str | Path, size: int) -> np.ndarray:
+    """The image as the network sees it, (size, size, 3) uint8: the one decode-and-resize path that
+    training, evaluation and prediction share (JPEG draft decoding, then antialiased bilinear)."""
+    img, _ = _decode_rgb(path, draft_size=(size, size))
+    return _resize_rgb(img, size)
+
+
+def _resize_rgb(img: Image.Image, size: int) -> np.ndarray:
+    return np.array(img.resize((size, size), Image.BILINEAR, reducing_gap=None), dtype=np.uint8)
+
+
 def _decode_rgb(path: str | Path, draft_size: tuple[int, int] | None = None) -> tuple[Image.Image, tuple[int, int]]:
     """(RGB image, the file's own width x height): the latter before any JPEG draft scaling."""
     path = Path(path)
@@ -198,10 +206,10 @@ def load_pair(root: Path, name: str, size: int | None, boundary: str) -> tuple[n
         raise DataError(f"{tpath} is {trimap.shape[1]}x{trimap.shape[0]} but {ipath} is "
                         f"{full_size[0]}x{full_size[1]}; a trimap must match its image.")
     mask = trimap_to_mask(trimap, boundary, tpath)
-    if size:
-        img = img.resize((size, size), Image.BILINEAR, reducing_gap=None)
-        mask = np.asarray(Image.fromarray(mask).resize((size, size), Image.NEAREST))
-    return np.asarray(img, dtype=np.uint8), np.asarray(mask, dtype=np.uint8)
+    if not size:
+        return np.asarray(img, dtype=np.uint8), mask
+    mask = np.asarray(Image.fromarray(mask).resize((size, size), Image.NEAREST))
+    return _resize_rgb(img, size), np.asarray(mask, dtype=np.uint8)
 
 
 # ----------------------------------------------------------------------------- checking

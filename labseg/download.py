@@ -9,6 +9,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
+from .errors import DownloadError  # noqa: F401 - raised here, caught by the CLI
 
 OFFICIAL_BASE_URL = "https://www.robots.ox.ac.uk/~vgg/data/pets/data"
 # MD5 of the official archives (the same pins as torchvision's OxfordIIITPet).
@@ -16,10 +17,6 @@ ARCHIVES = {
     "images.tar.gz": "5c4f3ee8e5d25df40f4fd59a7f44e54c",
     "annotations.tar.gz": "95a8c909bbe2e81eed6a22bccdf3f68f",
 }
-
-
-class DownloadError(Exception):
-    """A failed download or extraction; ROOT is left as it was."""
 
 
 def _fetch(url: str, dest: Path, timeout: float) -> str:

@@ -1,153 +1,42 @@
-"""Training, evaluation and prediction. ``train(config)`` reads top to bottom as the loop it runs."""
+"""Training and evaluation. ``train(config)`` reads top to bottom as the loop it runs.
+
+Beside it: checkpoints in :mod:`labseg.checkpoint`, device and precision in :mod:`labseg.device`,
+prediction for image files in :mod:`labseg.predict`.
+"""
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
 import platform
 import subprocess
 import time
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint, save_checkpoint
 from .config import RunConfig
-from .data import DataError, PetDataset, load_image, load_split_arrays
+from .data import PetDataset, check_layout, load_split_arrays, read_split
+from .device import autocast, prepare_batch, resolve_device, set_threads, use_bf16
 from .losses import SegmentationLoss
 from .metrics import SegmentationMeter
 from .models import build_model, canonical_model_name
 from .transforms import build_train_transform
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-CHECKPOINT_FORMAT = "labseg-checkpoint-v1"
-
-
-class CheckpointError(Exception):
-    """A checkpoint that cannot be used: the message names the file and what to do."""
-
-
-# ----------------------------------------------------------------------------- device and precision
-
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"Unknown device {name!r}; use auto, cpu, cuda or mps.") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for, but no CUDA GPU is available; use --device auto or cpu.")
-    return device
-
-
-@functools.cache
-def cpu_has_fast_bf16() -> bool:
-    """True where the CPU computes bf16 natively (AVX512-BF16 or AMX); elsewhere bf16 is emulated and slow."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def use_bf16(amp: str, device: torch.device) -> bool:
-    if amp not in ("auto", "bf16", "off"):
-        raise ValueError(f"amp must be auto, bf16 or off, got {amp!r}")
-    if amp == "off":
-        return False
-    if amp == "bf16":
-        return True
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and cpu_has_fast_bf16()
-
-
-def autocast(device: torch.device, enabled: bool):
-    return torch.autocast(device.type, dtype=torch.bfloat16) if enabled else nullcontext()
-
+# ----------------------------------------------------------------------------- optimiser
 
 def make_optimizer(model: nn.Module, lr: float, weight_decay: float = 0.0, device: torch.device | None = None):
     """Adam; the fused kernel where the device has one (CPU, CUDA): one pass over the parameters
     instead of several, about 5% of a ResNet34-UNet training step on a 2-core CPU."""
     fused = device is not None and device.type in ("cpu", "cuda")
     return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=fused or None)
-
-
-def prepare_batch(images: torch.Tensor, masks: torch.Tensor, device: torch.device, channels_last: bool):
-    """uint8 (N, 3, H, W) -> normalised float on ``device``; masks stay uint8 (255 = ignored)."""
-    images = images.to(device, non_blocking=True).float().div_(255)
-    mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
-    images = (images - mean) / std
-    if channels_last:
-        images = images.contiguous(memory_format=torch.channels_last)
-    return images, masks.to(device, non_blocking=True)
-
-
-# ----------------------------------------------------------------------------- checkpoints
-
-def save_checkpoint(path: str | Path, **payload) -> None:
-    """Write a state-dict checkpoint atomically (temp file + rename): a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save({"format": CHECKPOINT_FORMAT, **payload}, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load a labseg checkpoint with ``weights_only=True``; every failure names the file and the fix."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "best.pt"
-    if not path.is_file():
-        raise CheckpointError(f"Checkpoint not found: {path}. Train one with `labseg train --out DIR` "
-                              "and pass DIR/best.pt (or DIR).")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001
-        text = str(exc)
-        if "weights_only" in text or "Unsupported global" in text or "GLOBAL" in text:
-            raise CheckpointError(
-                f"{path} holds pickled Python objects (e.g. a whole model saved with torch.save(model)), "
-                "which labseg does not unpickle because that can run arbitrary code. Load it in the code "
-                "that wrote it and save model.state_dict() instead.") from exc
-        raise CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__}); it may be truncated "
-                              "or not a PyTorch file. Re-run training or copy the file again.") from exc
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is a PyTorch file but not a labseg checkpoint (no '{CHECKPOINT_FORMAT}' "
-                              "marker); it may be a bare state dict. labseg checkpoints come from `labseg train`.")
-    return ckpt
-
-
-def model_from_checkpoint(ckpt: dict[str, Any], path: str | Path = "checkpoint") -> tuple[nn.Module, RunConfig]:
-    cfg = RunConfig.from_dict(ckpt["config"])
-    options = cfg.model_options()
-    options.pop("pretrained", None)  # the weights come from the checkpoint itself
-    model = build_model(cfg.model, **options)
-    try:
-        model.load_state_dict(ckpt["model"], strict=True)
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: its weights do not fit a {cfg.model} model ({str(exc).splitlines()[0]}).") from exc
-    return model, cfg
 
 
 # ----------------------------------------------------------------------------- data
@@ -233,7 +122,7 @@ def train_step(model: nn.Module, optimizer, criterion: nn.Module, x: torch.Tenso
 
 
 # Where a run executes, not what it computes: a run may be resumed or read back with other values.
-NOT_RUN_SHAPING = ("device", "num_workers", "cache_dir", "out_dir")
+NOT_RUN_SHAPING = ("device", "num_workers", "cache_dir", "out_dir", "threads")
 
 
 def settings_diff(saved: dict[str, Any], cfg: RunConfig) -> list[str]:
@@ -259,6 +148,22 @@ def _write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+# Files a run writes into its folder; --overwrite removes exactly these (and nothing else the folder holds).
+RUN_FILES = ("config.json", "env.json", "history.csv", "best.pt", "last.pt", "metrics.json", "test_per_image.csv")
+
+
+def check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse an --out that cannot hold a run, or that holds one the user did not ask to continue or replace."""
+    from .predict import check_output_dir
+
+    check_output_dir(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder; choose another --out.")
+    if (out / "last.pt").exists() and not (resume or overwrite):
+        raise FileExistsError(f"{out} already holds a run (last.pt). Pass --resume to continue it, "
+                              "--overwrite to replace it, or choose another --out.")
+
+
 def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progress: bool = True,
           log=print) -> dict[str, Any]:
     """Train ``cfg.model`` on the train split, select by val dice, score the best on test.
@@ -266,17 +171,27 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
     Writes to ``cfg.out_dir``: config.json, env.json, history.csv (one row per epoch), last.pt and
     best.pt (state-dict checkpoints), metrics.json and test_per_image.csv. ``resume=True`` continues
     from last.pt; an existing run is never overwritten unless ``overwrite=True``.
+
+    Every setting, the data, the checkpoint to resume and the output folder are checked before the
+    first file is written; a run that fails before its first epoch ends leaves no folder behind.
     """
-    cfg = cfg.replace(model=canonical_model_name(cfg.model))
+    cfg = cfg.replace(model=canonical_model_name(cfg.model)).validate()
     out = Path(cfg.out_dir)
     last_path, best_path = out / "last.pt", out / "best.pt"
-    if last_path.exists() and not (resume or overwrite):
-        raise FileExistsError(f"{out} already holds a run (last.pt). Pass --resume to continue it, "
-                              "--overwrite to replace it, or choose another --out.")
-    out.mkdir(parents=True, exist_ok=True)
+    check_run_folder(out, resume, overwrite)
     device = resolve_device(cfg.device)
+    set_threads(cfg.threads)
     bf16 = use_bf16(cfg.amp, device)
+    check_layout(cfg.data)
+    read_split(cfg.data, "test")  # scored at the end: a missing test.txt is found now, not after training
 
+    ckpt = None
+    if resume and last_path.exists():
+        ckpt = load_checkpoint(last_path)
+        diff = settings_diff(ckpt["config"], cfg)
+        if diff:
+            raise CheckpointError(f"{last_path} was trained with other settings ({', '.join(diff)}); "
+                                  "resume with the same settings, or use another --out.")
     datasets = load_datasets(cfg, ("train", "val"))
     train_ds, val_ds = datasets["train"], datasets["val"]
     torch.manual_seed(cfg.seed)
@@ -287,21 +202,37 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
     criterion = SegmentationLoss(cfg.loss, ignore_index=255)
     history: list[dict[str, Any]] = []
     best_dice, start_epoch = -math.inf, 0
-
-    if resume and last_path.exists():
-        ckpt = load_checkpoint(last_path)
-        diff = settings_diff(ckpt["config"], cfg)
-        if diff:
-            raise CheckpointError(f"{last_path} was trained with other settings ({', '.join(diff)}); "
-                                  "resume with the same settings, or use another --out.")
+    if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         history, best_dice, start_epoch = ckpt["history"], ckpt["best_dice"], ckpt["epoch"]
         torch.set_rng_state(ckpt["rng"])
         log(f"Resuming {out} from epoch {start_epoch}/{cfg.epochs}")
-    cfg.save(out / "config.json")
-    _write_json(out / "env.json", {**environment(), "device": str(device), "bf16": bf16})
 
+    # Everything is checked: from here on files are written.
+    created = not out.exists()
+    if ckpt is None and overwrite:
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        cfg.save(out / "config.json")
+        _write_json(out / "env.json", {**environment(), "device": str(device), "bf16": bf16})
+        return _train_epochs(cfg, model, optimizer, criterion, train_ds, val_ds, device, bf16, history,
+                             best_dice, start_epoch, progress, log)
+    except BaseException:
+        if created and not last_path.exists():  # not one epoch finished: nothing worth keeping
+            import shutil
+
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, criterion: nn.Module, train_ds: PetDataset,
+                  val_ds: PetDataset, device: torch.device, bf16: bool, history: list[dict[str, Any]],
+                  best_dice: float, start_epoch: int, progress: bool, log) -> dict[str, Any]:
+    out = Path(cfg.out_dir)
+    last_path, best_path = out / "last.pt", out / "best.pt"
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
         train_ds.set_epoch(epoch)
@@ -383,66 +314,3 @@ def run_experiment(cfg: RunConfig, progress: bool = False, log=print) -> dict[st
             return json.loads(done.read_text())
         return train(cfg, overwrite=True, progress=progress, log=log)
     return train(cfg, resume=True, progress=progress, log=log)
-
-
-# ----------------------------------------------------------------------------- prediction
-
-@torch.no_grad()
-def predict_image(model: nn.Module, cfg: RunConfig, path: str | Path, device: torch.device) -> tuple[Image.Image, np.ndarray]:
-    """(RGB image, mask bool (H, W)) at the image's own size: resized to the training size for the
-    network, logits resized back bilinearly, thresholded at probability 0.5."""
-    image = load_image(path)
-    small = torch.from_numpy(np.array(image.resize((cfg.image_size, cfg.image_size), Image.BILINEAR))).permute(2, 0, 1)
-    x, _ = prepare_batch(small[None], torch.zeros(1), device, cfg.channels_last)
-    model.eval()
-    with autocast(device, use_bf16(cfg.amp, device)):
-        logits = model(x)
-    logits = F.interpolate(logits.float(), size=(image.height, image.width), mode="bilinear", align_corners=False)
-    return image, (logits[0, 0] > 0).cpu().numpy()
-
-
-def overlay(image: Image.Image, mask: np.ndarray, colour=(255, 40, 40), alpha: float = 0.45) -> Image.Image:
-    arr = np.asarray(image, dtype=np.float32).copy()
-    arr[mask] = arr[mask] * (1 - alpha) + np.array(colour, np.float32) * alpha
-    return Image.fromarray(arr.astype(np.uint8))
-
-
-def predict(checkpoint: str | Path, inputs: list[str | Path], out_dir: str | Path, device: str = "auto",
-            overwrite: bool = False, log=print) -> list[Path]:
-    """Write ``<name>_mask.png`` (0/255, the image's own size) and ``<name>_overlay.png`` for each input.
-    A folder input means every image file in it. Files already in ``out_dir`` are kept unless ``overwrite``;
-    two inputs with the same name stem (a.jpg, a.png) are refused, since their outputs would collide."""
-    ckpt = load_checkpoint(checkpoint)
-    model, cfg = model_from_checkpoint(ckpt, checkpoint)
-    dev = resolve_device(device)
-    model.to(dev)
-    files: list[Path] = []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            files += sorted(p for p in item.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp"))
-        elif item.is_file():
-            files.append(item)
-        else:
-            raise DataError(f"Input not found: {item}; pass image files or folders of images.")
-    out = Path(out_dir)
-    stems: dict[str, Path] = {}
-    for f in files:
-        if f.stem in stems:
-            raise ValueError(f"{stems[f.stem]} and {f} would both be written as {f.stem}_mask.png; "
-                             "rename one or predict them into different --out folders.")
-        stems[f.stem] = f
-    targets = [out / f"{stem}_{kind}.png" for stem in stems for kind in ("mask", "overlay")]
-    existing = [t for t in targets if t.exists()]
-    if existing and not overwrite:
-        raise FileExistsError(f"{len(existing)} output file(s) already exist, e.g. {existing[0]}; "
-                              "pass --overwrite to replace them, or choose another --out.")
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for f in files:
-        image, mask = predict_image(model, cfg, f, dev)
-        mask_path, over_path = out / f"{f.stem}_mask.png", out / f"{f.stem}_overlay.png"
-        Image.fromarray(mask.astype(np.uint8) * 255).save(mask_path)
-        overlay(image, mask).save(over_path)
-        written += [mask_path, over_path]
-        log(f"{f} -> {mask_path.name}, {over_path.name} ({100 * mask.mean():.1f}% pet)")
-    return written

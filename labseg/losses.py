@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import LOSSES  # noqa: F401 - the names, checked before torch is imported
+
 IGNORE_INDEX = 255
 
 
@@ -40,8 +42,8 @@ class SegmentationLoss(nn.Module):
 
     def __init__(self, name: str = "bce_dice", ignore_index: int | None = IGNORE_INDEX, from_logits: bool = True):
         super().__init__()
-        if name not in ("dice", "bce", "bce_dice"):
-            raise ValueError(f"Unknown loss {name!r}; choose dice, bce or bce_dice.")
+        if name not in LOSSES:
+            raise ValueError(f"Unknown loss {name!r}; choose one of: {', '.join(LOSSES)}.")
         if not from_logits:
             raise ValueError("labseg losses take logits (from_logits=True); do not apply sigmoid first.")
         self.name, self.ignore_index = name, ignore_index

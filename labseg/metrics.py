@@ -1,6 +1,7 @@
 """Binary segmentation metrics from per-image confusion counts.
 
-Predictions are ``logits > 0`` (probability > 0.5). Pixels whose target is ``ignore_index`` are
+A pixel is predicted pet when ``sigmoid(logits) > 0.5``, computed in float32 (:func:`predict_mask`;
+``labseg predict`` and the figures use the same function). Pixels whose target is ``ignore_index`` are
 left out. Every metric is defined on empty masks: when prediction and truth are both empty, dice
 and IoU are 1.
 """
@@ -13,10 +14,15 @@ import torch
 from .losses import IGNORE_INDEX
 
 
+def predict_mask(logits: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """The binary prediction: ``sigmoid(logits) > threshold`` in float32 (bool, same shape)."""
+    return torch.sigmoid(logits.float()) > threshold
+
+
 def confusion_counts(logits: torch.Tensor, target: torch.Tensor, ignore_index: int | None = IGNORE_INDEX,
                      threshold: float = 0.5) -> torch.Tensor:
     """Per-image (tp, fp, fn, tn) as an (N, 4) int64 tensor. ``logits``, ``target``: (N, 1, H, W)."""
-    pred = torch.sigmoid(logits.float()) > threshold
+    pred = predict_mask(logits, threshold)
     valid = torch.ones_like(pred) if ignore_index is None else target != ignore_index
     truth = (target == 1) & valid
     pred = pred & valid

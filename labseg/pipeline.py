@@ -41,12 +41,55 @@ def run_pipeline(profile: str = "toy", data: str = TOY_DATA, out_dir: str = "res
     return Path(out_dir) / key
 
 
+PUBLISHED_TAG = "published-from"
+
+
+def publish_command(params: dict) -> str:
+    """The command that regenerates a published notebook's outputs, from the parameters it ran with."""
+    parts = ["make report"]
+    if params.get("profile", "toy") != "toy":
+        parts.append(f"PROFILE={params['profile']}")
+    if params.get("data", TOY_DATA) != TOY_DATA:
+        parts.append(f"DATA={params['data']}")
+    return " ".join(parts)
+
+
+def _injected_parameters(nb) -> dict:
+    """The values papermill injected into an executed notebook (its 'injected-parameters' cell)."""
+    import ast
+
+    values = {}
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                    values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
 def strip_volatile(src: Path, dst: Path) -> None:
-    """Copy an executed notebook without timings and papermill's per-cell bookkeeping (small re-run diffs)."""
+    """Copy an executed notebook for publishing: outputs kept, re-runs on its own defaults.
+
+    papermill's 'injected-parameters' cell is removed, so that Jupyter's Run All or a plain
+    ``papermill NB out.ipynb`` runs on the defaults of the notebook's ``parameters`` cell (the toy
+    data), never on the data of the run that produced the outputs; a markdown cell after the
+    parameters cell names that run's command instead. Timings and papermill's per-cell
+    bookkeeping are dropped (small re-run diffs)."""
     import nbformat
 
     nb = nbformat.read(src, as_version=4)
+    params = _injected_parameters(nb)
     nb.metadata.pop("papermill", None)
+    cells = [c for c in nb.cells if not {"injected-parameters", PUBLISHED_TAG} & set(c.metadata.get("tags", []))]
+    at = next((i + 1 for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])), 0)
+    shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "out_dir") or "the defaults"
+    note = nbformat.v4.new_markdown_cell(
+        f"*The outputs shown below come from `{publish_command(params)}` ({shown}; settings and machine are "
+        "printed by the cells). Run as it is (Jupyter's Run All, or `papermill` without `-p`), this notebook uses "
+        "the defaults of the parameters cell above: the toy pets and the toy profile.*")
+    note.metadata["tags"] = [PUBLISHED_TAG]
+    cells.insert(at, note)
+    nb.cells = cells
     count = 0
     for cell in nb.cells:
         for key in ("papermill", "execution", "ExecuteTime"):

@@ -215,7 +215,8 @@ def prediction_grid(run_dir: str | Path, names: list[str], title: str = ""):
     import torch
 
     from .data import load_split_arrays
-    from .engine import load_checkpoint, model_from_checkpoint, prepare_batch
+    from .checkpoint import load_checkpoint, model_from_checkpoint
+    from .device import prepare_batch
     from .metrics import confusion_counts, scores_from_counts
 
     plt = _plt()

@@ -137,6 +137,12 @@ def make_sample(seed: int, species: int, pattern: str) -> tuple[Image.Image, Ima
     return image, Image.fromarray(trimap, mode="L")
 
 
+def _chmod_by_umask(folder: Path) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+
+
 def write_toy_pets(root: str | Path, per_breed: int = 100, seed: int = 0, overwrite: bool = False) -> Path:
     """Write the toy-pets set to ROOT (official layout). Half of each breed is trainval, half test.
 
@@ -168,6 +174,7 @@ def write_toy_pets(root: str | Path, per_breed: int = 100, seed: int = 0, overwr
         (ann / "list.txt").write_text(HEADER + "\n".join(sorted(trainval + test)) + "\n")
         (ann / "README").write_text(f"Synthetic toy pets written by labseg (seed={seed}, {per_breed} per breed).\n"
                                     "Trimaps: 1 pet, 2 background, 3 boundary, as in Oxford-IIIT Pet.\n")
+        _chmod_by_umask(tmp)  # mkdtemp makes a private (700) folder; the set gets the user's usual mode
         if root.exists():
             shutil.rmtree(root)
         os.replace(tmp, root)

@@ -12,7 +12,7 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-FLIP_MODES = ("none", "hflip", "hvflip", "independent")
+from .config import FLIP_MODES
 
 
 class JointTransform:

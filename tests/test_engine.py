@@ -10,8 +10,10 @@ from PIL import Image
 
 from labseg.config import profile_config
 from labseg.data import load_split_arrays
-from labseg.engine import (CheckpointError, load_checkpoint, predict, prepare_batch, resolve_device, save_checkpoint,
-                           train)
+from labseg.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from labseg.device import prepare_batch, resolve_device
+from labseg.engine import train
+from labseg.predict import predict
 from labseg.losses import SegmentationLoss
 from labseg.metrics import SegmentationMeter
 from labseg.models import build_model
@@ -87,8 +89,16 @@ def test_bad_checkpoints_get_clear_errors(tmp_path):
         load_checkpoint(tmp_path / "missing.pt")
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"this is not a checkpoint")
-    with pytest.raises(CheckpointError, match="garbage.pt.*not a readable"):
+    with pytest.raises(CheckpointError, match="garbage.pt is not a PyTorch file"):
         load_checkpoint(garbage)
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(CheckpointError, match="empty.pt is empty"):
+        load_checkpoint(tmp_path / "empty.pt")
+    save_checkpoint(tmp_path / "full.pt", model={"w": torch.zeros(1000)}, config={})
+    data = (tmp_path / "full.pt").read_bytes()
+    (tmp_path / "half.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="half.pt is truncated"):
+        load_checkpoint(tmp_path / "half.pt")
     whole = tmp_path / "whole.pt"
     torch.save(build_model("unet", width=2), whole)  # the original report's pickled whole model
     with pytest.raises(CheckpointError, match="whole.pt.*state_dict"):

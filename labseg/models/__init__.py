@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..config import MODEL_NAMES, canonical_model_name
+
 from .resnet_unet import ResNet34Encoder, ResNet34UNet
 from .seed_resnet_unet import SeedResNet34UNet
 from .unet import UNet
@@ -12,20 +14,7 @@ MODELS: dict[str, type[nn.Module]] = {
     "resnet34_unet": ResNet34UNet,
     "resnet34_unet_seed": SeedResNet34UNet,
 }
-
-# Spellings used by the original report's --use_model flag, and other natural ones.
-_ALIASES = {"resnet34unet": "resnet34_unet", "resnet34": "resnet34_unet", "resnet34unetseed": "resnet34_unet_seed"}
-
-
-def canonical_model_name(name: str) -> str:
-    """``"UNet"``, ``"ResNet34_UNet"``, ``"resnet34-unet"`` ... -> the registry's name."""
-    key = name.strip().lower().replace("-", "_")
-    if key in MODELS:
-        return key
-    key = _ALIASES.get(key.replace("_", ""), key)
-    if key not in MODELS:
-        raise ValueError(f"Unknown model {name!r}; choose one of: {', '.join(MODELS)}.")
-    return key
+assert tuple(MODELS) == MODEL_NAMES, "labseg.config.MODEL_NAMES lists the registry"
 
 
 def build_model(name: str, **options) -> nn.Module:

@@ -1,0 +1,75 @@
+"""Where and in what precision a model runs: device choice, bf16 autocast, CPU threads, and the
+one conversion of a uint8 batch into the network's normalised input."""
+from __future__ import annotations
+
+import functools
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"--device {name}: unknown device; use auto, cpu, cuda or mps.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: no CUDA GPU is available here; use --device auto or cpu.")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"--device {name}: Apple's MPS is not available here; use --device auto or cpu.")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"--device {name}: labseg runs on cpu, cuda or mps.")
+    return device
+
+
+def set_threads(threads: int | None) -> None:
+    """Cap torch's CPU threads (None: leave torch's choice, which OMP_NUM_THREADS also sets)."""
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+
+
+@functools.cache
+def cpu_has_fast_bf16() -> bool:
+    """True where the CPU computes bf16 natively (AVX512-BF16 or AMX); elsewhere bf16 is emulated and slow."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def use_bf16(amp: str, device: torch.device) -> bool:
+    if amp not in ("auto", "bf16", "off"):
+        raise ValueError(f"--amp {amp}: choose auto, bf16 or off.")
+    if amp == "off":
+        return False
+    if amp == "bf16":
+        return True
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and cpu_has_fast_bf16()
+
+
+def autocast(device: torch.device, enabled: bool):
+    return torch.autocast(device.type, dtype=torch.bfloat16) if enabled else nullcontext()
+
+
+def prepare_batch(images: torch.Tensor, masks: torch.Tensor, device: torch.device, channels_last: bool):
+    """uint8 (N, 3, H, W) -> normalised float on ``device``; masks stay uint8 (255 = ignored)."""
+    images = images.to(device, non_blocking=True).float().div_(255)
+    mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+    images = (images - mean) / std
+    if channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    return images, masks.to(device, non_blocking=True)

@@ -1,0 +1,137 @@
+"""Prediction for image files of any size and format: mask PNGs at the image's own size, and overlays.
+
+The network sees exactly the pixels that training and ``labseg evaluate`` gave it: the image is
+decoded and resized by :func:`labseg.data.load_resized_image`, the one decode path of the package,
+and thresholded by :func:`labseg.metrics.predict_mask`, the test metric's own rule.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from .checkpoint import load_checkpoint, model_from_checkpoint
+from .config import RunConfig
+from .data import DataError, load_image, load_resized_image
+from .device import autocast, prepare_batch, resolve_device, set_threads, use_bf16
+from .metrics import predict_mask
+from .errors import PredictionFailures  # noqa: F401 - raised here, caught by the CLI
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
+
+
+@torch.no_grad()
+def predict_image(model: nn.Module, cfg: RunConfig, path: str | Path, device: torch.device) -> tuple[Image.Image, np.ndarray]:
+    """(RGB image at its own size, mask bool (H, W)): the network runs at the training size, its
+    logits are resized back bilinearly and thresholded as the metric does (sigmoid > 0.5)."""
+    small = load_resized_image(path, cfg.image_size)
+    image = load_image(path)
+    x, _ = prepare_batch(torch.from_numpy(small).permute(2, 0, 1)[None], torch.zeros(1), device, cfg.channels_last)
+    model.eval()
+    with autocast(device, use_bf16(cfg.amp, device)):
+        logits = model(x)
+    logits = F.interpolate(logits.float(), size=(image.height, image.width), mode="bilinear", align_corners=False)
+    return image, predict_mask(logits)[0, 0].cpu().numpy()
+
+
+def overlay(image: Image.Image, mask: np.ndarray, colour=(255, 40, 40), alpha: float = 0.45) -> Image.Image:
+    arr = np.asarray(image, dtype=np.float32).copy()
+    arr[mask] = arr[mask] * (1 - alpha) + np.array(colour, np.float32) * alpha
+    return Image.fromarray(arr.astype(np.uint8))
+
+
+def _save_png(image: Image.Image, path: Path) -> None:
+    """Write a PNG atomically: an interrupted run never leaves a half-written file under the final name."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        image.save(tmp, format="PNG")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def list_inputs(inputs: list[str | Path]) -> list[Path]:
+    """Image files named, and the image files (by suffix) inside folders named; a missing path is an error."""
+    files: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise DataError(f"{item} holds no image files ({', '.join(IMAGE_SUFFIXES)}); nothing to predict.")
+            files += found
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise DataError(f"Input not found: {item}; pass image files or folders of images.")
+    return files
+
+
+def check_output_dir(out: Path, option: str = "--out") -> None:
+    """Refuse an output folder that cannot be made, before anything is computed or written."""
+    probe = out
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ValueError(f"{option} {out}: {probe} is a file, not a folder; choose another {option}.")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {out}: {probe} is not writable; choose another {option}.")
+
+
+def predict(checkpoint: str | Path, inputs: list[str | Path], out_dir: str | Path, device: str = "auto",
+            overwrite: bool = False, threads: int | None = None, log=print) -> list[Path]:
+    """Write ``<name>_mask.png`` (0/255, the image's own size) and ``<name>_overlay.png`` for each input.
+
+    Everything is checked before the first file is written: the checkpoint, the device, that every
+    input exists, that no two inputs share a name stem (their outputs would collide) and that no
+    output exists already (unless ``overwrite``). An image that cannot be decoded does not stop the
+    others: each readable one is predicted, and PredictionFailures names the unreadable ones at the end.
+    """
+    ckpt = load_checkpoint(checkpoint)
+    model, cfg = model_from_checkpoint(ckpt, checkpoint)
+    dev = resolve_device(device)
+    set_threads(threads)
+    files = list_inputs(inputs)
+    out = Path(out_dir)
+    stems: dict[str, Path] = {}
+    for f in files:
+        if f.stem in stems:
+            raise ValueError(f"{stems[f.stem]} and {f} would both be written as {f.stem}_mask.png; "
+                             "rename one or predict them into different --out folders.")
+        stems[f.stem] = f
+    check_output_dir(out)
+    targets = [out / f"{stem}_{kind}.png" for stem in stems for kind in ("mask", "overlay")]
+    existing = [t for t in targets if t.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"{len(existing)} output file(s) already exist, e.g. {existing[0]}; "
+                              "pass --overwrite to replace them, or choose another --out.")
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    model.to(dev)
+    written, failed = [], []
+    for f in files:
+        try:
+            image, mask = predict_image(model, cfg, f, dev)
+        except DataError as exc:
+            failed.append((f, str(exc)))
+            log(f"{f}: skipped, cannot be decoded")
+            continue
+        mask_path, over_path = out / f"{f.stem}_mask.png", out / f"{f.stem}_overlay.png"
+        _save_png(Image.fromarray(mask.astype(np.uint8) * 255), mask_path)
+        _save_png(overlay(image, mask), over_path)
+        written += [mask_path, over_path]
+        log(f"{f} -> {mask_path.name}, {over_path.name} ({100 * mask.mean():.1f}% pet)")
+    if failed:
+        if created and not written:
+            out.rmdir()
+        names = ", ".join(str(f) for f, _ in failed)
+        raise PredictionFailures(f"{len(failed)} of {len(files)} image(s) could not be decoded and were skipped: "
+                                 f"{names}; the other {len(files) - len(failed)} were predicted into {out}. "
+                                 "Replace or remove the unreadable files.")
+    return written
