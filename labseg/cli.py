@@ -40,12 +40,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                         "cpu (real subset on 2 CPU cores), full (full dataset, 256 px, 50 epochs; GPU)")
     g.add_argument("--data", help=f"dataset root in the Oxford-IIIT Pet layout (default {TOY_DATA})")
     g.add_argument("--model", "--use_model", dest="model",
-                   help="the architecture to train: unet (default) | resnet34_unet | resnet34_unet_seed (the "
-                        "original report's buggy network); --use_model is the report's spelling and accepts "
+                   help="the architecture to train: unet (default) | resnet34_unet | vgg16_bn_unet | "
+                        "resnet34_unet_seed (the original report's buggy network); --use_model is the report's spelling and accepts "
                         "UNet / ResNet34_UNet. (On `labseg evaluate`, --model is a checkpoint file instead.)")
     g.add_argument("--width", type=int, help=f"UNet base channels, 64 in the paper ({_default('width')})")
-    g.add_argument("--pretrained", help="local torchvision resnet34 state-dict file for the resnet34_unet encoder "
-                                        "(never downloaded)")
+    g.add_argument("--pretrained", help="local torchvision state-dict file for the encoder: resnet34 for "
+                                        "resnet34_unet, vgg16_bn for vgg16_bn_unet (never downloaded)")
     g.add_argument("--image-size", "--image_size", dest="image_size", type=int,
                    help=f"square input size in pixels, >= {MIN_IMAGE_SIZE} ({_default('image_size')})")
     g.add_argument("--epochs", "--epoch", dest="epochs", type=int,

@@ -12,12 +12,15 @@ MIN_IMAGE_SIZE = 32
 
 # What can be asked for by name. Kept here, free of torch imports, so that the command line checks
 # every option in a fraction of a second; the modules that implement them import these tuples.
-MODEL_NAMES = ("unet", "resnet34_unet", "resnet34_unet_seed")
+MODEL_NAMES = ("unet", "resnet34_unet", "resnet34_unet_seed", "vgg16_bn_unet")
+# Models whose encoder can start from a local torchvision state dict (--pretrained), and its architecture.
+PRETRAINED_ENCODERS = {"resnet34_unet": "resnet34", "vgg16_bn_unet": "vgg16_bn"}
 LOSSES = ("dice", "bce", "bce_dice")
 FLIP_MODES = ("none", "hflip", "hvflip", "independent")
 BOUNDARY_MODES = ("foreground", "background", "ignore")
 # Spellings used by the original report's --use_model flag, and other natural ones.
-_MODEL_ALIASES = {"resnet34unet": "resnet34_unet", "resnet34": "resnet34_unet", "resnet34unetseed": "resnet34_unet_seed"}
+_MODEL_ALIASES = {"resnet34unet": "resnet34_unet", "resnet34": "resnet34_unet", "resnet34unetseed": "resnet34_unet_seed",
+                  "vgg16bn": "vgg16_bn_unet", "vgg16bnunet": "vgg16_bn_unet"}
 
 
 def canonical_model_name(name: str) -> str:
@@ -39,7 +42,7 @@ class RunConfig:
     data: str = TOY_DATA  # dataset root in the official Oxford-IIIT Pet layout
     model: str = "unet"  # unet | resnet34_unet | resnet34_unet_seed
     width: int = 64  # UNet base channels (64 in the paper); smaller for CPU runs
-    pretrained: str | None = None  # local torchvision resnet34 state-dict file (resnet34_unet only)
+    pretrained: str | None = None  # local torchvision encoder state-dict file (resnet34_unet, vgg16_bn_unet)
     image_size: int = 256  # images are resized to image_size x image_size
     epochs: int = 50
     batch_size: int = 8
@@ -70,7 +73,7 @@ class RunConfig:
     def model_options(self) -> dict[str, Any]:
         if self.model == "unet":
             return {"width": self.width}
-        if self.model == "resnet34_unet" and self.pretrained:
+        if self.model in PRETRAINED_ENCODERS and self.pretrained:
             return {"pretrained": self.pretrained}
         return {}
 
@@ -110,10 +113,12 @@ class RunConfig:
         choice("amp", self.amp, ("auto", "bf16", "off"))
         choice("profile", self.profile, (*PROFILES, "custom"))
         if self.pretrained is not None:
-            if canonical_model_name(self.model) != "resnet34_unet":
-                bad("pretrained", self.pretrained, f"encoder weights apply to resnet34_unet only, not {self.model}.")
+            arch = PRETRAINED_ENCODERS.get(canonical_model_name(self.model))
+            if arch is None:
+                bad("pretrained", self.pretrained, f"encoder weights apply to {', '.join(PRETRAINED_ENCODERS)} "
+                    f"only, not {self.model}.")
             if not Path(self.pretrained).is_file():
-                bad("pretrained", self.pretrained, "file not found; pass a local torchvision resnet34 "
+                bad("pretrained", self.pretrained, f"file not found; pass a local torchvision {arch} "
                     "state-dict file (labseg never downloads weights).")
         return self
 

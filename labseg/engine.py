@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint, save_checkpoint
 from .config import RunConfig
 from .data import PetDataset, check_layout, load_split_arrays, read_split
-from .device import autocast, prepare_batch, resolve_device, set_threads, use_bf16
+from .device import autocast, cpu_name, prepare_batch, resolve_device, set_threads, use_bf16
 from .losses import SegmentationLoss
 from .metrics import SegmentationMeter
 from .models import build_model, canonical_model_name
@@ -138,7 +138,7 @@ def environment() -> dict[str, Any]:
     except (OSError, subprocess.SubprocessError):
         commit = None
     return {"torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform(),
-            "cpu_threads": torch.get_num_threads(), "git_commit": commit,
+            "cpu": cpu_name(), "cpu_threads": torch.get_num_threads(), "git_commit": commit,
             "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
@@ -296,12 +296,13 @@ def finish(cfg: RunConfig, device: torch.device | None = None, log=print) -> dic
     return metrics
 
 
-def run_experiment(cfg: RunConfig, progress: bool = False, log=print) -> dict[str, Any]:
+def run_experiment(cfg: RunConfig, progress: bool = False, log=print, need_checkpoint: bool = True) -> dict[str, Any]:
     """Train-if-needed, for experiment series: a finished run with the same config is read back,
     an interrupted one resumes from last.pt, a new one starts. Each run's results land as it ends.
 
     A finished run whose checkpoints are gone (a fresh clone holds only the small result files) is
-    trained again, so that the figures drawn from its predictions can be made."""
+    trained again, so that the figures drawn from its predictions can be made; with
+    ``need_checkpoint=False`` (a caller that reads only metrics and histories) it is read back."""
     out = Path(cfg.out_dir)
     done = out / "metrics.json"
     if done.is_file() and (out / "config.json").is_file():
@@ -310,7 +311,7 @@ def run_experiment(cfg: RunConfig, progress: bool = False, log=print) -> dict[st
         if diff:
             raise FileExistsError(f"{out} holds a finished run with other settings ({', '.join(diff)}); "
                                   "delete it or choose another out_dir.")
-        if (out / "best.pt").is_file():
+        if (out / "best.pt").is_file() or not need_checkpoint:
             return json.loads(done.read_text())
         return train(cfg, overwrite=True, progress=progress, log=log)
     return train(cfg, resume=True, progress=progress, log=log)

@@ -87,15 +87,17 @@ def run_name(model: str, flip: str, seed: int) -> str:
     return f"{model}-{flip}-s{seed}"
 
 
-def run(study: Study, **changes) -> dict:
-    """Train (or read back, or resume) one run of the study; returns its metrics with its name."""
+def run(study: Study, need_checkpoint: bool = True, **changes) -> dict:
+    """Train (or read back, or resume) one run of the study; returns its metrics with its name.
+    ``need_checkpoint=False``: a finished run is read back even where its checkpoints are not kept."""
     from .engine import run_experiment
     from .models import canonical_model_name
 
     cfg = study.cfg.replace(repeats=1, **changes)
     cfg = cfg.replace(model=canonical_model_name(cfg.model))
     name = run_name(cfg.model, cfg.flip, cfg.seed)
-    metrics = run_experiment(cfg.replace(out_dir=str(study.run_dir(name))), progress=False, log=lambda msg: None)
+    metrics = run_experiment(cfg.replace(out_dir=str(study.run_dir(name))), progress=False, log=lambda msg: None,
+                             need_checkpoint=need_checkpoint)
     return {**metrics, "run": name}
 
 
@@ -135,8 +137,9 @@ def environment_summary(results: str | Path) -> str:
         if not (efile.parent / "metrics.json").is_file():
             continue
         env = json.loads(efile.read_text())
+        cpu = f"{env['cpu']}, " if env.get("cpu") else ""
         machines[f"{env.get('device')} (bf16 autocast: {env.get('bf16')}), torch {env.get('torch')}, "
-                 f"{env.get('cpu_threads')} CPU threads"] += 1
+                 f"{cpu}{env.get('cpu_threads')} CPU threads"] += 1
         commits[env.get("git_commit") or "unknown"] += 1
     if not machines:
         return "no finished runs"
@@ -189,11 +192,31 @@ def save(fig, study: Study, name: str) -> Path:
     return path
 
 
+def plot_arm_bars(summary: pd.DataFrame, title: str, metric: str = "test_dice", ylabel: str = "test dice"):
+    """One bar per arm: the mean over seeds, with error bars of one sample standard deviation over seeds."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    colours = ["#999", "#4a8", "#48c", "#c54", "#a6c", "#ca4", "#4cc", "#888"]
+    ax.bar(summary.index, summary[f"{metric}_mean"], yerr=summary[f"{metric}_std"], capsize=4,
+           color=colours[: len(summary)])
+    seeds = summary["seeds"].min() if "seeds" in summary else 1
+    ax.set(ylabel=f"{ylabel} (mean over seeds)", title=title,
+           ylim=(max(0, summary[f"{metric}_mean"].min() - 0.1), 1))
+    ax.text(0.01, 0.98, f"error bars: ± 1 sample std over {seeds} seed{'s' if seeds > 1 else ''}"
+            + (" (no spread: one seed)" if seeds < 2 else ""), transform=ax.transAxes, va="top", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def plot_histories(results: str | Path, runs: list[str], labels: list[str] | None = None):
+    """Loss, val dice and val pixel accuracy per epoch of some runs; each legend entry names its seed."""
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
     for run, label in zip(runs, labels or runs):
         h = load_history(results, run)
+        cfg_file = Path(results) / "runs" / run / "config.json"
+        if cfg_file.is_file():
+            label = f"{label} (seed {json.loads(cfg_file.read_text())['seed']})"
         axes[0].plot(h["epoch"], h["train_loss"], label=f"{label} train")
         axes[0].plot(h["epoch"], h["val_loss"], "--", label=f"{label} val")
         axes[1].plot(h["epoch"], h["val_dice"], label=label)
@@ -217,7 +240,7 @@ def prediction_grid(run_dir: str | Path, names: list[str], title: str = ""):
     from .data import load_split_arrays
     from .checkpoint import load_checkpoint, model_from_checkpoint
     from .device import prepare_batch
-    from .metrics import confusion_counts, scores_from_counts
+    from .metrics import confusion_counts, predict_mask, scores_from_counts
 
     plt = _plt()
     ckpt = load_checkpoint(Path(run_dir) / "best.pt")
@@ -230,10 +253,10 @@ def prediction_grid(run_dir: str | Path, names: list[str], title: str = ""):
     model.eval()
     with torch.no_grad():
         logits = model(x)
-    pred = (logits[:, 0] > 0).numpy()
+    pred = predict_mask(logits)[:, 0].numpy()
     # the dice in each title is the test metric's own (labseg.metrics), ignored pixels left out
     dice = scores_from_counts(confusion_counts(logits, torch.from_numpy(arrays.masks[idx])[:, None]).numpy())["dice"]
-    fig, axes = plt.subplots(len(idx), 4, figsize=(8, 2.1 * len(idx)), squeeze=False)
+    fig, axes = plt.subplots(len(idx), 4, figsize=(8, 2.1 * len(idx) + 0.4), squeeze=False)
     for row, (i, p, d) in enumerate(zip(idx, pred, dice)):
         truth = arrays.masks[i] == 1
         err = np.zeros((*truth.shape, 3), np.uint8)
@@ -244,9 +267,14 @@ def prediction_grid(run_dir: str | Path, names: list[str], title: str = ""):
             ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
             ax.set_title(t, fontsize=8)
             ax.axis("off")
+    from matplotlib.patches import Patch
+
+    fig.legend(handles=[Patch(color=(230 / 255, 40 / 255, 40 / 255), label="false positive: predicted pet, is background"),
+                        Patch(color=(40 / 255, 80 / 255, 230 / 255), label="false negative: pet the model missed")],
+               loc="lower center", ncol=2, fontsize=8, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.35 / fig.get_figheight(), 1, 1))
     return fig
 
 

@@ -19,7 +19,8 @@ def test_resnet34_encoder_has_exactly_torchvision_resnet34_parameters_without_fc
     assert n_params(ResNet34Encoder()) == n_params(tv) - n_params(tv.fc) == 21_284_672
 
 
-@pytest.mark.parametrize("name,options", [("unet", {}), ("resnet34_unet", {}), ("resnet34_unet_seed", {})])
+@pytest.mark.parametrize("name,options", [("unet", {}), ("resnet34_unet", {}), ("resnet34_unet_seed", {}),
+                                          ("vgg16_bn_unet", {})])
 @pytest.mark.parametrize("size", [64, 256])
 def test_output_shapes_full_resolution(name, options, size):
     model = build_model(name, **options).eval()
@@ -133,3 +134,65 @@ def test_matmul_upsampling_puts_each_kernel_tap_at_its_own_output_pixel():
         up.bias.zero_()
         y = up(torch.tensor([[[[1.0, 10.0]]]]))
     assert y.tolist() == [[[[1.0, 2.0, 10.0, 20.0], [3.0, 4.0, 30.0, 40.0]]]]
+
+
+# ----------------------------------------------------------------------------- VGG16-BN-UNet
+
+def test_vgg16_bn_unet_parameter_count():
+    from labseg.models import VGG16BNEncoder, VGG16BNUNet
+
+    tv = torchvision.models.vgg16_bn()
+    assert n_params(VGG16BNEncoder()) == n_params(tv.features) == 14_723_136
+    # = segmentation-models-pytorch's Unet("vgg16_bn", encoder_weights=None) (checked in the benchmark):
+    # encoder + center (2 x 3x3 conv-BN 512 -> 512) + decoder 256-128-64-32-16 + 3x3 head
+    center = 2 * (512 * 512 * 9 + 2 * 512)
+    assert n_params(VGG16BNUNet()) == 23_756_689
+    assert n_params(VGG16BNUNet().center) == center
+
+
+def test_vgg16_bn_torchvision_weights_load_strict_and_give_the_pre_pool_features():
+    from labseg.models import VGG16BNEncoder
+
+    torch.manual_seed(0)
+    tv = torchvision.models.vgg16_bn().eval()
+    enc = VGG16BNEncoder().eval()
+    enc.load_torchvision_state_dict(tv.state_dict())  # classifier keys dropped, strict=True inside
+    x = torch.randn(2, 3, 97, 75)
+    with torch.no_grad():
+        feats = enc(x)
+        expected, y = [], x
+        for layer in tv.features:
+            if isinstance(layer, torch.nn.MaxPool2d):
+                expected.append(y.clone())
+            y = layer(y)
+    assert [f.shape[1] for f in feats] == [64, 128, 256, 512, 512]
+    assert [tuple(f.shape[-2:]) for f in feats] == [(97, 75), (48, 37), (24, 18), (12, 9), (6, 4)]
+    for f, e in zip(feats, expected):
+        torch.testing.assert_close(f, e)
+
+
+def test_vgg16_bn_pretrained_file_loads_and_a_wrong_one_names_its_keys(tmp_path):
+    from labseg.models import VGG16BNUNet
+
+    tv = torchvision.models.vgg16_bn()
+    good = tmp_path / "vgg16_bn.pth"
+    torch.save(tv.state_dict(), good)
+    model = VGG16BNUNet(pretrained=good)
+    torch.testing.assert_close(model.encoder.features[40].weight, tv.features[40].weight)
+    wrong = tmp_path / "resnet34.pth"
+    torch.save(torchvision.models.resnet34().state_dict(), wrong)
+    with pytest.raises(ValueError, match=r"resnet34.pth does not hold torchvision vgg16_bn weights: missing keys "
+                                         r"features.0.weight.*unexpected keys conv1.weight") as err:
+        VGG16BNUNet(pretrained=wrong)
+    assert "\n" not in str(err.value)
+    plain_vgg = tmp_path / "vgg16.pth"  # VGG16 without BN: the same names shifted, other shapes
+    torch.save(torchvision.models.vgg16().state_dict(), plain_vgg)
+    with pytest.raises(ValueError, match="vgg16.pth does not hold torchvision vgg16_bn weights"):
+        VGG16BNUNet(pretrained=plain_vgg)
+
+
+def test_unknown_model_lists_the_registry():
+    with pytest.raises(ValueError, match="--model vgg19: unknown model; choose one of: unet, resnet34_unet, "
+                                         "resnet34_unet_seed, vgg16_bn_unet"):
+        build_model("vgg19")
+    assert canonical_model_name("VGG16_BN") == "vgg16_bn_unet"

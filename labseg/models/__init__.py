@@ -8,11 +8,13 @@ from ..config import MODEL_NAMES, canonical_model_name
 from .resnet_unet import ResNet34Encoder, ResNet34UNet
 from .seed_resnet_unet import SeedResNet34UNet
 from .unet import UNet
+from .vgg_unet import VGG16BNEncoder, VGG16BNUNet
 
 MODELS: dict[str, type[nn.Module]] = {
     "unet": UNet,
     "resnet34_unet": ResNet34UNet,
     "resnet34_unet_seed": SeedResNet34UNet,
+    "vgg16_bn_unet": VGG16BNUNet,
 }
 assert tuple(MODELS) == MODEL_NAMES, "labseg.config.MODEL_NAMES lists the registry"
 
@@ -26,4 +28,5 @@ def build_model(name: str, **options) -> nn.Module:
         raise ValueError(f"Bad options for model {name!r}: {exc}") from exc
 
 
-__all__ = ["MODELS", "UNet", "ResNet34UNet", "ResNet34Encoder", "SeedResNet34UNet", "build_model", "canonical_model_name"]
+__all__ = ["MODELS", "UNet", "ResNet34UNet", "ResNet34Encoder", "SeedResNet34UNet", "VGG16BNEncoder", "VGG16BNUNet",
+           "build_model", "canonical_model_name"]

@@ -9,8 +9,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from .decoder import UNetDecoder
+from .weights import load_encoder_weights, load_state_dict_file  # noqa: F401
 
 RESNET34_LAYERS = (3, 4, 6, 3)
 
@@ -83,49 +85,9 @@ class ResNet34Encoder(nn.Module):
         f5 = self.layer4(f4)
         return [f1, f2, f3, f4, f5]
 
-    def load_torchvision_state_dict(self, state_dict: Mapping[str, torch.Tensor]) -> None:
+    def load_torchvision_state_dict(self, state_dict: Mapping[str, torch.Tensor], source: str = "state dict") -> None:
         """Load a torchvision ``resnet34`` state dict (its ``fc.*`` classifier keys are dropped)."""
-        weights = {k: v for k, v in state_dict.items() if not k.startswith("fc.")}
-        self.load_state_dict(weights, strict=True)
-
-
-class DecoderBlock(nn.Module):
-    """Upsample to the skip's size (nearest), concatenate the skip, two 3x3 conv-BN-ReLU."""
-
-    def __init__(self, in_channels: int, skip_channels: int, out_channels: int):
-        super().__init__()
-        self.conv1 = _conv_bn_relu(in_channels + skip_channels, out_channels)
-        self.conv2 = _conv_bn_relu(out_channels, out_channels)
-
-    def forward(self, x: torch.Tensor, skip: torch.Tensor | None = None, size=None) -> torch.Tensor:
-        size = skip.shape[-2:] if skip is not None else size
-        x = F.interpolate(x, size=size, mode="nearest")
-        if skip is not None:
-            x = torch.cat([x, skip], dim=1)
-        return self.conv2(self.conv1(x))
-
-
-def _conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
-
-
-class UNetDecoder(nn.Module):
-    """One block per skip (strides 16, 8, 4, 2), then a last block up to the input's resolution."""
-
-    def __init__(self, encoder_channels: Sequence[int], decoder_channels: Sequence[int] = (256, 128, 64, 32, 16)):
-        super().__init__()
-        if len(decoder_channels) != len(encoder_channels):
-            raise ValueError(f"decoder_channels needs {len(encoder_channels)} entries, got {len(decoder_channels)}")
-        skips = list(encoder_channels[:-1])[::-1] + [0]  # 256, 128, 64, 64, then none at full size
-        ins = [encoder_channels[-1]] + list(decoder_channels[:-1])
-        self.blocks = nn.ModuleList(DecoderBlock(i, s, o) for i, s, o in zip(ins, skips, decoder_channels))
-
-    def forward(self, features: Sequence[torch.Tensor], size) -> torch.Tensor:
-        skips = list(features[:-1])[::-1] + [None]
-        x = features[-1]
-        for block, skip in zip(self.blocks, skips):
-            x = block(x, skip, size=size)
-        return x
+        load_encoder_weights(self, {k: v for k, v in state_dict.items() if not k.startswith("fc.")}, "resnet34", source)
 
 
 class ResNet34UNet(nn.Module):
@@ -147,24 +109,7 @@ class ResNet34UNet(nn.Module):
         self.decoder = UNetDecoder(self.encoder.out_channels, decoder_channels)
         self.head = nn.Conv2d(decoder_channels[-1], num_classes, kernel_size=3, padding=1)
         if pretrained:
-            self.encoder.load_torchvision_state_dict(load_state_dict_file(pretrained))
+            self.encoder.load_torchvision_state_dict(load_state_dict_file(pretrained, "resnet34"), str(pretrained))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.decoder(self.encoder(x), size=x.shape[-2:]))
-
-
-def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a local weights file safely (``weights_only=True``) with errors that name the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"Pretrained weights not found: {path}. Pass the path of a local torchvision resnet34 "
-            "state-dict file (e.g. resnet34-b627a593.pth); labseg never downloads weights by itself."
-        )
-    try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling/zip failure means the same to the user
-        raise ValueError(f"{path} is not a readable state-dict file ({type(exc).__name__}: {exc}).") from exc
-    if not isinstance(sd, Mapping):
-        raise ValueError(f"{path} holds a {type(sd).__name__}, not a state dict of tensors.")
-    return dict(sd)

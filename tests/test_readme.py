@@ -1,0 +1,39 @@
+"""The README's figures are re-made by the commands it names: a stale number fails here."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_demo_dice() -> float:
+    found = re.findall(r"test dice (0\.\d{4}) on the 150 toy test images", README.read_text())
+    assert len(found) == 1, "the README states the demo's test dice once"
+    return float(found[0])
+
+
+@pytest.mark.slow
+def test_readme_demo_figure_is_what_make_demo_prints(tmp_path):
+    """`make demo` = `labseg synth data/toy-pets` + `labseg train --data data/toy-pets --profile toy --model unet`.
+    Training is deterministic, so the test dice it prints must be the README's, to the 4 decimals shown."""
+    from labseg.device import cpu_has_fast_bf16
+
+    if torch.cuda.is_available() or not cpu_has_fast_bf16():
+        pytest.skip("the README's demo figure was made with bf16 autocast on a CPU with native bf16")
+    expected = readme_demo_dice()
+    run = [sys.executable, "-m", "labseg"]
+    subprocess.run([*run, "synth", str(tmp_path / "toy-pets")], check=True, capture_output=True)
+    proc = subprocess.run([*run, "train", "--data", str(tmp_path / "toy-pets"), "--profile", "toy", "--model", "unet",
+                           "--out", str(tmp_path / "demo-unet"), "--no-progress"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    printed = json.loads(proc.stdout[proc.stdout.index("{"):])
+    assert round(printed["test_dice"], 4) == expected, (
+        f"make demo prints test dice {printed['test_dice']:.4f}, the README says {expected}: re-run `make demo` "
+        "and update the README")
