@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import platform
 import resource
 import sys
 import time
@@ -23,16 +22,21 @@ from pathlib import Path
 
 import torch
 
-from .device import IMAGENET_MEAN, IMAGENET_STD, autocast, prepare_batch, resolve_device, use_bf16
+from .device import IMAGENET_MEAN, IMAGENET_STD, autocast, cpu_name, prepare_batch, resolve_device, use_bf16
 from .engine import make_optimizer, train_step
 from .losses import SegmentationLoss
 
 
+# The reference for each labseg encoder UNet: segmentation-models-pytorch's Unet with the same encoder
+# (the same architecture and parameter count), as its users run it.
+SMP_REFERENCES = {"smp_unet_resnet34": ("resnet34", "resnet34_unet"), "smp_unet_vgg16_bn": ("vgg16_bn", "vgg16_bn_unet")}
+
+
 def build(name: str, width: int):
-    if name == "smp_unet_resnet34":
+    if name in SMP_REFERENCES:
         import segmentation_models_pytorch as smp
 
-        return smp.Unet(encoder_name="resnet34", encoder_weights=None, in_channels=3, classes=1)
+        return smp.Unet(encoder_name=SMP_REFERENCES[name][0], encoder_weights=None, in_channels=3, classes=1)
     from .models import build_model
 
     return build_model(name, **({"width": width} if name == "unet" else {}))
@@ -49,7 +53,7 @@ def forward_flops(model, size: int) -> float:
 
 
 def _measure(name: str, size: int, width: int, batch: int, iters: int, device_name: str, amp: str,
-             channels_last: bool, min_seconds: float, queue) -> None:
+             channels_last: bool, min_seconds: float, onnx: bool, queue) -> None:
     torch.manual_seed(0)
     device = resolve_device(device_name)
     bf16 = use_bf16(amp, device)
@@ -77,11 +81,7 @@ def _measure(name: str, size: int, width: int, batch: int, iters: int, device_na
         with torch.no_grad(), autocast(device, bf16):
             model(x)
 
-    results = {}
-    model.train()
-    for label, step in (("train", train), ("infer", infer_step)):
-        if label == "infer":
-            model.eval()
+    def timed(step) -> float:
         step()  # warm-up (allocations, kernel selection)
         sync()
         t0, done = time.perf_counter(), 0
@@ -89,7 +89,15 @@ def _measure(name: str, size: int, width: int, batch: int, iters: int, device_na
             step()
             sync()
             done += 1
-        results[f"{label}_images_per_s"] = batch * done / (time.perf_counter() - t0)
+        return batch * done / (time.perf_counter() - t0)
+
+    results = {}
+    model.train()
+    results["train_images_per_s"] = timed(train)
+    model.eval()
+    results["infer_images_per_s"] = timed(infer_step)
+    if onnx and not name.startswith("smp") and device.type == "cpu":
+        results.update(_onnx_vs_fp32(model, size, batch, timed))
     peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     # training does ~3x the forward work (forward + backward for activations and weights)
@@ -99,12 +107,45 @@ def _measure(name: str, size: int, width: int, batch: int, iters: int, device_na
     queue.put(results)
 
 
+def _onnx_vs_fp32(model, size: int, batch: int, timed) -> dict:
+    """Inference img/s of the same network in fp32: PyTorch (NCHW, no autocast) and onnxruntime (its CPU
+    provider, as many threads as torch), on the same raw-pixel batch. Empty where onnxruntime is absent
+    or the model cannot be exported."""
+    import tempfile
+    import warnings
+
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return {}
+    from .onnx_export import INPUT_NAME, OPSET, OUTPUT_NAME, Normalised
+
+    net = Normalised(model.to(memory_format=torch.contiguous_format)).eval()
+    pixels = torch.randint(0, 256, (batch, 3, size, size)).float()
+    with tempfile.TemporaryDirectory() as tmp, torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = f"{tmp}/m.onnx"
+        try:
+            torch.onnx.export(net, (pixels[:1],), path, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                              dynamic_axes={INPUT_NAME: {0: "n"}, OUTPUT_NAME: {0: "n"}}, opset_version=OPSET,
+                              dynamo=False)
+        except Exception:  # noqa: BLE001 - e.g. the report's network, which has no fixed function
+            return {}
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        feed = {INPUT_NAME: pixels.numpy()}
+        return {"infer_fp32_images_per_s": timed(lambda: net(pixels)),
+                "infer_onnxruntime_images_per_s": timed(lambda: session.run(None, feed))}
+
+
 def measure(name: str, size: int, **kw) -> dict:
     """Run :func:`_measure` in a fresh process (its own peak memory)."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_measure, args=(name, size, kw["width"], kw["batch"], kw["iters"], kw["device"],
-                                              kw["amp"], kw["channels_last"], kw.get("min_seconds", 0.0), queue))
+                                              kw["amp"], kw["channels_last"], kw.get("min_seconds", 0.0),
+                                              kw.get("onnx", True), queue))
     proc.start()
     result = queue.get()
     proc.join()
@@ -248,7 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m labseg.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
-    p.add_argument("--models", nargs="+", default=["unet", "resnet34_unet", "smp_unet_resnet34"])
+    p.add_argument("--models", nargs="+", default=["unet", "resnet34_unet", "smp_unet_resnet34", "vgg16_bn_unet",
+                                                   "smp_unet_vgg16_bn"])
+    p.add_argument("--no-onnx", dest="onnx", action="store_false",
+                   help="skip the fp32 PyTorch vs onnxruntime inference columns")
+    p.add_argument("--no-e2e", dest="e2e", action="store_false", help="skip the end-to-end epoch")
     p.add_argument("--width", type=int, default=64, help="UNet width for the model table (default 64, the paper's)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--iters", type=int, default=2, help="at least this many timed steps ...")
@@ -268,41 +313,49 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", help="also write all figures to this JSON file")
     args = p.parse_args(argv)
     device = resolve_device(args.device)
-    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, device {device}, "
+    print(f"machine: {cpu_name()}, {torch.get_num_threads()} threads, device {device}, "
           f"torch {torch.__version__}, amp={args.amp} (bf16 used: {use_bf16(args.amp, device)}), "
           f"channels_last={args.channels_last}, batch {args.batch}, timed >= {args.iters} steps and >= {args.min_seconds}s")
     rows = []
     header = (f"{'model':20s} {'size':>4s} {'params':>11s} {'GFLOPs/img':>10s} {'train img/s':>11s} "
-              f"{'infer img/s':>11s} {'train GFLOP/s':>13s} {'infer GFLOP/s':>13s} {'peak MiB':>9s}")
+              f"{'infer img/s':>11s} {'train GFLOP/s':>13s} {'infer GFLOP/s':>13s} {'peak MiB':>9s} "
+              f"{'fp32 infer':>10s} {'ORT infer':>9s}")
     print(header)
+    print("(infer img/s: labseg's defaults above; fp32 infer: PyTorch fp32 NCHW; ORT infer: the ONNX export in "
+          "onnxruntime, fp32, same batch; -: not measured)")
     for size in args.sizes:
         for name in args.models:
             r = measure(name, size, width=args.width, batch=args.batch, iters=args.iters, device=args.device,
-                        amp=args.amp, channels_last=args.channels_last, min_seconds=args.min_seconds)
+                        amp=args.amp, channels_last=args.channels_last, min_seconds=args.min_seconds, onnx=args.onnx)
             rows.append({"model": name, "size": size, **r})
+            fp32 = r.get("infer_fp32_images_per_s")
+            ort_ = r.get("infer_onnxruntime_images_per_s")
             print(f"{name:20s} {size:4d} {r['params']:11,d} {r['gflops']:10.2f} {r['train_images_per_s']:11.2f} "
                   f"{r['infer_images_per_s']:11.2f} {r['train_gflops_per_s']:13.1f} {r['infer_gflops_per_s']:13.1f} "
-                  f"{r['peak_mib']:9.0f}", flush=True)
+                  f"{r['peak_mib']:9.0f} {f'{fp32:.2f}' if fp32 else '-':>10s} {f'{ort_:.2f}' if ort_ else '-':>9s}",
+                  flush=True)
     peak_bf16 = matmul_peak(device, torch.bfloat16)
     peak_fp32 = matmul_peak(device, torch.float32)
     print(f"matmul peak (2048^3): bf16 {peak_bf16:.0f} GFLOP/s, fp32 {peak_fp32:.0f} GFLOP/s")
 
-    root = Path(args.data) if args.data else None
-    if root is None:
-        real = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "oxford-pet-subset"
-        root = real if real.is_dir() else Path("data/toy-pets")
-    e2e = end_to_end(root, args.e2e_size, args.batch, args.e2e_images, args.e2e_width, device, args.amp,
-                     repeats=args.e2e_repeats)
     peak = peak_bf16 if use_bf16(args.amp, device) else peak_fp32
-    floor = e2e["train_gflops"] / peak
-    print(f"end-to-end epoch on {root} ({e2e['images']} images, {args.e2e_size}px, UNet width {args.e2e_width}, "
-          f"batch {args.batch}, fastest of {args.e2e_repeats}): naive {e2e['naive_s']:.1f}s (decoding and batching "
-          f"{e2e['naive_data_s']:.2f}s), labseg {e2e['labseg_s']:.1f}s (waiting for data {e2e['data_wait_s']:.2f}s); "
-          f"all epochs: naive {[round(t, 2) for t in e2e['naive_all_s']]}, "
-          f"labseg {[round(t, 2) for t in e2e['labseg_all_s']]}")
-    print(f"compute floor of that epoch: {e2e['train_gflops']:.0f} GFLOP of training at the matmul peak "
-          f"({peak:.0f} GFLOP/s) = {floor:.2f}s, so no pipeline on this device beats naive/floor = "
-          f"{e2e['naive_s'] / floor:.2f}x")
+    e2e = floor = None
+    if args.e2e:
+        root = Path(args.data) if args.data else None
+        if root is None:
+            real = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "oxford-pet-subset"
+            root = real if real.is_dir() else Path("data/toy-pets")
+        e2e = end_to_end(root, args.e2e_size, args.batch, args.e2e_images, args.e2e_width, device, args.amp,
+                         repeats=args.e2e_repeats)
+        floor = e2e["train_gflops"] / peak
+        print(f"end-to-end epoch on {root} ({e2e['images']} images, {args.e2e_size}px, UNet width {args.e2e_width}, "
+              f"batch {args.batch}, fastest of {args.e2e_repeats}): naive {e2e['naive_s']:.1f}s (decoding and batching "
+              f"{e2e['naive_data_s']:.2f}s), labseg {e2e['labseg_s']:.1f}s (waiting for data {e2e['data_wait_s']:.2f}s); "
+              f"all epochs: naive {[round(t, 2) for t in e2e['naive_all_s']]}, "
+              f"labseg {[round(t, 2) for t in e2e['labseg_all_s']]}")
+        print(f"compute floor of that epoch: {e2e['train_gflops']:.0f} GFLOP of training at the matmul peak "
+              f"({peak:.0f} GFLOP/s) = {floor:.2f}s, so no pipeline on this device beats naive/floor = "
+              f"{e2e['naive_s'] / floor:.2f}x")
 
     quality = None
     if args.quality_seeds:
@@ -321,16 +374,25 @@ def main(argv: list[str] | None = None) -> int:
     ratios = {}
     for size in args.sizes:
         by = {r["model"]: r for r in rows if r["size"] == size}
-        if "resnet34_unet" in by and "smp_unet_resnet34" in by:
-            ours, ref = by["resnet34_unet"], by["smp_unet_resnet34"]
-            ratios[f"train_gflops_vs_smp_{size}"] = ours["train_gflops_per_s"] / ref["train_gflops_per_s"]
-            ratios[f"train_images_vs_smp_{size}"] = ours["train_images_per_s"] / ref["train_images_per_s"]
-            ratios[f"infer_images_vs_smp_{size}"] = ours["infer_images_per_s"] / ref["infer_images_per_s"]
-            ratios[f"train_gflops_vs_matmul_peak_{size}"] = ours["train_gflops_per_s"] / (
+        for ref_name, (encoder, ours_name) in SMP_REFERENCES.items():
+            if ours_name not in by or ref_name not in by:
+                continue
+            ours, ref = by[ours_name], by[ref_name]
+            # resnet34 keeps the ratio names of earlier benchmark files; other encoders carry their name
+            tag = "" if encoder == "resnet34" else f"{encoder}_"
+            ratios[f"train_gflops_vs_smp_{tag}{size}"] = ours["train_gflops_per_s"] / ref["train_gflops_per_s"]
+            ratios[f"train_images_vs_smp_{tag}{size}"] = ours["train_images_per_s"] / ref["train_images_per_s"]
+            ratios[f"infer_images_vs_smp_{tag}{size}"] = ours["infer_images_per_s"] / ref["infer_images_per_s"]
+            ratios[f"train_gflops_vs_matmul_peak_{tag}{size}"] = ours["train_gflops_per_s"] / (
                 peak_bf16 if ours["bf16"] else peak_fp32)
-    ratios["epoch_speedup_vs_naive"] = e2e["naive_s"] / e2e["labseg_s"]
-    ratios["epoch_speedup_bound_at_matmul_peak"] = e2e["naive_s"] / floor
-    ratios["data_wait_fraction"] = e2e["data_wait_s"] / e2e["labseg_s"]
+        for name, r in by.items():
+            if r.get("infer_onnxruntime_images_per_s"):
+                ratios[f"onnxruntime_vs_torch_fp32_infer_{name}_{size}"] = (
+                    r["infer_onnxruntime_images_per_s"] / r["infer_fp32_images_per_s"])
+    if e2e is not None:
+        ratios["epoch_speedup_vs_naive"] = e2e["naive_s"] / e2e["labseg_s"]
+        ratios["epoch_speedup_bound_at_matmul_peak"] = e2e["naive_s"] / floor
+        ratios["data_wait_fraction"] = e2e["data_wait_s"] / e2e["labseg_s"]
     for k, v in ratios.items():
         print(f"ratio {k}: {v:.3f}")
     if args.json:

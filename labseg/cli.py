@@ -76,6 +76,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cache-dir", dest="cache_dir", help="decoded-data cache folder (default ~/.cache/labseg, "
                                                          "or $LABSEG_CACHE_DIR)")
     g.add_argument("--strict", action="store_true", default=None, help="fail on the first bad sample instead of skipping it")
+    g.add_argument("--tensorboard", dest="tensorboard", action=argparse.BooleanOptionalAction, default=None,
+                   help="also log to OUT/tensorboard/ (default on where the tensorboard package is installed; "
+                        "`tensorboard --logdir runs/` compares runs)")
 
 
 def _config_from_args(args: argparse.Namespace, **extra) -> RunConfig:
@@ -126,13 +129,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="write mask and overlay PNGs for any images",
                        description="Predict pet masks for image files of any size; writes NAME_mask.png (0/255, at "
-                                   "the image's size) and NAME_overlay.png into --out.")
-    p.add_argument("checkpoint", help="labseg checkpoint (.pt, or a run folder)")
+                                   "the image's size) and NAME_overlay.png into --out. An image that cannot be "
+                                   "decoded is skipped and named at the end (exit status 1).")
+    p.add_argument("checkpoint", help="labseg checkpoint (.pt, or a run folder), or an ONNX export (.onnx, from "
+                                      "`labseg export`; run by onnxruntime on the CPU)")
     p.add_argument("inputs", nargs="+", help="image files or folders")
     p.add_argument("--out", default="predictions", help="output folder (default predictions/)")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--threads", type=int, help=THREADS_HELP)
     p.add_argument("--overwrite", action="store_true", help="replace mask/overlay files already in --out")
+
+    p = sub.add_parser("export", help="export a checkpoint to ONNX, checked with onnxruntime",
+                       description="Write CHECKPOINT's network as an ONNX model (opset 17; dynamic batch, height and "
+                                   "width). Input 'image': float32 RGB 0-255, (N, 3, H, W), normalisation folded in; "
+                                   "output 'logits' (N, 1, H, W), pet where logits > 0. The training size is in the "
+                                   "file's metadata (labseg_image_size). Needs the onnx extra: pip install 'labseg[onnx]'.")
+    p.add_argument("checkpoint", help="labseg checkpoint (.pt, or a run folder for its best.pt)")
+    p.add_argument("target", help="the .onnx file to write")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing target file")
 
     p = sub.add_parser("synth", help="write the embedded synthetic 'toy pets' set",
                        description="Write a deterministic synthetic set in the official layout (jpg images, "
@@ -228,6 +242,14 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .onnx_export import export_onnx
+
+    target = export_onnx(args.checkpoint, args.target, overwrite=args.overwrite)
+    print(f"{args.checkpoint} -> {target} (onnxruntime output checked against PyTorch)")
+    return 0
+
+
 def cmd_synth(args) -> int:
     from .synthetic import write_toy_pets
 
@@ -256,7 +278,7 @@ def cmd_check_data(args) -> int:
     return 1 if report.errors else 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "synth": cmd_synth,
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export, "synth": cmd_synth,
             "download": cmd_download, "check-data": cmd_check_data}
 
 

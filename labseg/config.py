@@ -58,6 +58,7 @@ class RunConfig:
     channels_last: bool = True
     num_workers: int = 0  # DataLoader workers; 0 loads in the main process (fast with the cache)
     threads: int | None = None  # CPU threads for torch (None: torch's choice; OMP_NUM_THREADS works too)
+    tensorboard: bool = True  # also log to <out_dir>/tensorboard/ when the tensorboard package is installed
     out_dir: str = "runs/default"
     cache_dir: str | None = None  # decoded-data cache (default ~/.cache/labseg or $LABSEG_CACHE_DIR)
     strict: bool = False  # fail on the first bad sample instead of skipping it

@@ -9,6 +9,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -28,6 +29,8 @@ from .device import autocast, cpu_name, prepare_batch, resolve_device, set_threa
 from .losses import SegmentationLoss
 from .metrics import SegmentationMeter
 from .models import build_model, canonical_model_name
+from .tensorboard_log import FOLDER as TB_FOLDER
+from .tensorboard_log import TensorBoardLog
 from .transforms import build_train_transform
 
 # ----------------------------------------------------------------------------- optimiser
@@ -122,7 +125,7 @@ def train_step(model: nn.Module, optimizer, criterion: nn.Module, x: torch.Tenso
 
 
 # Where a run executes, not what it computes: a run may be resumed or read back with other values.
-NOT_RUN_SHAPING = ("device", "num_workers", "cache_dir", "out_dir", "threads")
+NOT_RUN_SHAPING = ("device", "num_workers", "cache_dir", "out_dir", "threads", "tensorboard")
 
 
 def settings_diff(saved: dict[str, Any], cfg: RunConfig) -> list[str]:
@@ -150,6 +153,7 @@ def _write_json(path: Path, data: dict) -> None:
 
 # Files a run writes into its folder; --overwrite removes exactly these (and nothing else the folder holds).
 RUN_FILES = ("config.json", "env.json", "history.csv", "best.pt", "last.pt", "metrics.json", "test_per_image.csv")
+RUN_FOLDERS = (TB_FOLDER,)
 
 
 def check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
@@ -177,7 +181,7 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
     """
     cfg = cfg.replace(model=canonical_model_name(cfg.model)).validate()
     out = Path(cfg.out_dir)
-    last_path, best_path = out / "last.pt", out / "best.pt"
+    last_path = out / "last.pt"
     check_run_folder(out, resume, overwrite)
     device = resolve_device(cfg.device)
     set_threads(cfg.threads)
@@ -214,6 +218,8 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
     if ckpt is None and overwrite:
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
+        for name in RUN_FOLDERS:
+            shutil.rmtree(out / name, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     try:
         cfg.save(out / "config.json")
@@ -222,8 +228,6 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
                              best_dice, start_epoch, progress, log)
     except BaseException:
         if created and not last_path.exists():  # not one epoch finished: nothing worth keeping
-            import shutil
-
             shutil.rmtree(out, ignore_errors=True)
         raise
 
@@ -233,38 +237,44 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, criterion: nn.Mod
                   best_dice: float, start_epoch: int, progress: bool, log) -> dict[str, Any]:
     out = Path(cfg.out_dir)
     last_path, best_path = out / "last.pt", out / "best.pt"
-    for epoch in range(start_epoch, cfg.epochs):
-        model.train()
-        train_ds.set_epoch(epoch)
-        order = epoch_order(len(train_ds), cfg.seed, epoch, cfg.batch_size)
-        t0, loss_sum, seen = time.perf_counter(), 0.0, 0
-        bar = tqdm(_loader(train_ds, cfg, device, order), desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                   leave=False, disable=not progress)
-        for images, masks, _ in bar:
-            x, y = prepare_batch(images, masks, device, cfg.channels_last)
-            loss = train_step(model, optimizer, criterion, x, y, device, bf16)
-            loss_sum += float(loss.detach()) * len(x)
-            seen += len(x)
-            bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
-        train_seconds = time.perf_counter() - t0
-        val, _ = evaluate(model, val_ds, cfg, device, criterion)
-        row = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "val_loss": val["loss"],
-               "val_dice": val["dice"], "val_iou": val["iou"], "val_pixel_acc": val["pixel_acc"],
-               "val_global_dice": val["global_dice"], "train_seconds": train_seconds,
-               "seconds": time.perf_counter() - t0, "train_images_per_s": seen / max(train_seconds, 1e-9)}
-        history.append(row)
-        improved = row["val_dice"] > best_dice
-        best_dice = max(best_dice, row["val_dice"])
-        state = dict(model=model.state_dict(), config=cfg.to_dict(), epoch=epoch + 1, metrics=row,
-                     history=history, best_dice=best_dice)
-        if improved:
-            save_checkpoint(best_path, **state)
-        save_checkpoint(last_path, **state, optimizer=optimizer.state_dict(), rng=torch.get_rng_state())
-        pd.DataFrame(history).to_csv(out / "history.csv", index=False)
-        log(f"epoch {epoch + 1:3d}/{cfg.epochs}  train_loss {row['train_loss']:.4f}  val_loss {row['val_loss']:.4f}  "
-            f"val_dice {row['val_dice']:.4f}  val_iou {row['val_iou']:.4f}  "
-            f"val_acc {row['val_pixel_acc']:.4f}  {row['seconds']:.1f}s" + ("  *best" if improved else ""))
+    tb = TensorBoardLog(out, cfg.tensorboard, cfg.epochs, start_epoch, log)
+    try:
+        for epoch in range(start_epoch, cfg.epochs):
+            model.train()
+            train_ds.set_epoch(epoch)
+            order = epoch_order(len(train_ds), cfg.seed, epoch, cfg.batch_size)
+            t0, loss_sum, seen = time.perf_counter(), 0.0, 0
+            bar = tqdm(_loader(train_ds, cfg, device, order), desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                       leave=False, disable=not progress)
+            for images, masks, _ in bar:
+                x, y = prepare_batch(images, masks, device, cfg.channels_last)
+                loss = train_step(model, optimizer, criterion, x, y, device, bf16)
+                loss_sum += float(loss.detach()) * len(x)
+                seen += len(x)
+                bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
+            train_seconds = time.perf_counter() - t0
+            val, _ = evaluate(model, val_ds, cfg, device, criterion)
+            row = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "val_loss": val["loss"],
+                   "val_dice": val["dice"], "val_iou": val["iou"], "val_pixel_acc": val["pixel_acc"],
+                   "val_global_dice": val["global_dice"], "train_seconds": train_seconds,
+                   "seconds": time.perf_counter() - t0, "train_images_per_s": seen / max(train_seconds, 1e-9)}
+            history.append(row)
+            improved = row["val_dice"] > best_dice
+            best_dice = max(best_dice, row["val_dice"])
+            state = dict(model=model.state_dict(), config=cfg.to_dict(), epoch=epoch + 1, metrics=row,
+                         history=history, best_dice=best_dice)
+            if improved:
+                save_checkpoint(best_path, **state)
+            save_checkpoint(last_path, **state, optimizer=optimizer.state_dict(), rng=torch.get_rng_state())
+            pd.DataFrame(history).to_csv(out / "history.csv", index=False)
+            tb.epoch(row, optimizer.param_groups[0]["lr"])
+            tb.predictions(epoch + 1, model, val_ds, device, cfg.channels_last, bf16)
+            log(f"epoch {epoch + 1:3d}/{cfg.epochs}  train_loss {row['train_loss']:.4f}  val_loss {row['val_loss']:.4f}  "
+                f"val_dice {row['val_dice']:.4f}  val_iou {row['val_iou']:.4f}  "
+                f"val_acc {row['val_pixel_acc']:.4f}  {row['seconds']:.1f}s" + ("  *best" if improved else ""))
 
+    finally:
+        tb.close()
     return finish(cfg, device, log=log)
 
 

@@ -25,18 +25,42 @@ from .errors import PredictionFailures  # noqa: F401 - raised here, caught by th
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 
 
-@torch.no_grad()
-def predict_image(model: nn.Module, cfg: RunConfig, path: str | Path, device: torch.device) -> tuple[Image.Image, np.ndarray]:
+class TorchPredictor:
+    """A checkpoint's network on a device: uint8 RGB (N, 3, S, S) -> float32 logits (N, 1, S, S) on the CPU."""
+
+    def __init__(self, model: nn.Module, cfg: RunConfig, device: torch.device):
+        self.model, self.cfg, self.device = model.to(device).eval(), cfg, device
+        self.image_size = cfg.image_size
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        x, _ = prepare_batch(images, torch.zeros(1), self.device, self.cfg.channels_last)
+        with autocast(self.device, use_bf16(self.cfg.amp, self.device)):
+            logits = self.model(x)
+        return logits.float().cpu()
+
+
+class OnnxRunner:
+    """An ONNX export (labseg.onnx_export) behind the same call as TorchPredictor."""
+
+    def __init__(self, path: str | Path, threads: int | None = None):
+        from .onnx_export import OnnxPredictor
+
+        self.onnx = OnnxPredictor(path, threads)
+        self.image_size = self.onnx.image_size
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.onnx.logits(images.float().numpy()))
+
+
+def predict_image(predictor, path: str | Path) -> tuple[Image.Image, np.ndarray]:
     """(RGB image at its own size, mask bool (H, W)): the network runs at the training size, its
     logits are resized back bilinearly and thresholded as the metric does (sigmoid > 0.5)."""
-    small = load_resized_image(path, cfg.image_size)
+    small = load_resized_image(path, predictor.image_size)
     image = load_image(path)
-    x, _ = prepare_batch(torch.from_numpy(small).permute(2, 0, 1)[None], torch.zeros(1), device, cfg.channels_last)
-    model.eval()
-    with autocast(device, use_bf16(cfg.amp, device)):
-        logits = model(x)
-    logits = F.interpolate(logits.float(), size=(image.height, image.width), mode="bilinear", align_corners=False)
-    return image, predict_mask(logits)[0, 0].cpu().numpy()
+    logits = predictor(torch.from_numpy(small).permute(2, 0, 1)[None])
+    logits = F.interpolate(logits, size=(image.height, image.width), mode="bilinear", align_corners=False)
+    return image, predict_mask(logits)[0, 0].numpy()
 
 
 def overlay(image: Image.Image, mask: np.ndarray, colour=(255, 40, 40), alpha: float = 0.45) -> Image.Image:
@@ -88,15 +112,22 @@ def predict(checkpoint: str | Path, inputs: list[str | Path], out_dir: str | Pat
             overwrite: bool = False, threads: int | None = None, log=print) -> list[Path]:
     """Write ``<name>_mask.png`` (0/255, the image's own size) and ``<name>_overlay.png`` for each input.
 
+    ``checkpoint`` is a labseg checkpoint (.pt or a run folder), or an ONNX export (.onnx, run by
+    onnxruntime on the CPU through the same decode, resize and threshold).
+
     Everything is checked before the first file is written: the checkpoint, the device, that every
     input exists, that no two inputs share a name stem (their outputs would collide) and that no
     output exists already (unless ``overwrite``). An image that cannot be decoded does not stop the
     others: each readable one is predicted, and PredictionFailures names the unreadable ones at the end.
     """
-    ckpt = load_checkpoint(checkpoint)
-    model, cfg = model_from_checkpoint(ckpt, checkpoint)
-    dev = resolve_device(device)
-    set_threads(threads)
+    if str(checkpoint).lower().endswith(".onnx"):
+        predictor = OnnxRunner(checkpoint, threads)
+    else:
+        ckpt = load_checkpoint(checkpoint)
+        model, cfg = model_from_checkpoint(ckpt, checkpoint)
+        dev = resolve_device(device)
+        set_threads(threads)
+        predictor = TorchPredictor(model, cfg, dev)
     files = list_inputs(inputs)
     out = Path(out_dir)
     stems: dict[str, Path] = {}
@@ -113,11 +144,10 @@ def predict(checkpoint: str | Path, inputs: list[str | Path], out_dir: str | Pat
                               "pass --overwrite to replace them, or choose another --out.")
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    model.to(dev)
     written, failed = [], []
     for f in files:
         try:
-            image, mask = predict_image(model, cfg, f, dev)
+            image, mask = predict_image(predictor, f)
         except DataError as exc:
             failed.append((f, str(exc)))
             log(f"{f}: skipped, cannot be decoded")

@@ -16,6 +16,11 @@ def test_measure_reports_every_figure_for_a_tiny_model():
     assert r["params"] == sum(p.numel() for p in build_model("unet", width=4).parameters())
     assert r["train_images_per_s"] > 0 and r["infer_images_per_s"] > 0 and r["peak_mib"] > 0
     assert abs(r["train_gflops_per_s"] - 3 * r["gflops"] * r["train_images_per_s"]) < 1e-6 * r["train_gflops_per_s"]
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return
+    assert r["infer_fp32_images_per_s"] > 0 and r["infer_onnxruntime_images_per_s"] > 0
 
 
 def test_the_naive_pipelines_unet_is_labsegs_network_with_the_library_upsampling_op():
@@ -44,7 +49,14 @@ def test_the_benchmark_prints_every_headline_ratio(toy_root, tmp_path, capsys):
                  "--e2e-repeats", "1", "--quality-seeds", "0", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     ratios = dict(line[len("ratio "):].split(": ") for line in printed.splitlines() if line.startswith("ratio "))
-    assert set(ratios) == {"epoch_speedup_vs_naive", "epoch_speedup_bound_at_matmul_peak", "data_wait_fraction"}
+    expected = {"epoch_speedup_vs_naive", "epoch_speedup_bound_at_matmul_peak", "data_wait_fraction"}
+    try:
+        import onnxruntime  # noqa: F401
+
+        expected.add("onnxruntime_vs_torch_fp32_infer_unet_32")
+    except ImportError:
+        pass
+    assert set(ratios) == expected
     saved = json.loads(out.read_text())
     e2e = saved["end_to_end"]
     assert e2e["trained_images"] == 16 and len(e2e["naive_all_s"]) == len(e2e["labseg_all_s"]) == 1

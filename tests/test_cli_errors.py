@@ -211,6 +211,14 @@ CASES = [
          r"--out .*afile", setup=lambda w: (_photos(w, broken=False), _write("afile", b"x")(w)), needs_run=True),
     Case("predict-empty-folder", ["predict", "{w}/run", "{w}/nothing", "--out", "{w}/pred"], r"nothing holds no image",
          setup=lambda w: (w / "nothing").mkdir(), needs_run=True),
+    # ONNX export and prediction through it
+    Case("export-target-exists", ["export", "{w}/run", "{w}/model.onnx"], r"model.onnx already exists",
+         setup=_write("model.onnx", b"mine"), needs_run=True),
+    Case("export-target-not-onnx", ["export", "{w}/run", "{w}/model.pt"], r"model.pt: .*\.onnx", needs_run=True),
+    Case("export-bad-checkpoint", ["export", "{w}/bad.pt", "{w}/model.onnx"], r"bad.pt is empty",
+         setup=_write("bad.pt", b"")),
+    Case("predict-onnx-missing", ["predict", "{w}/ghost.onnx", "{w}/photos", "--out", "{w}/pred"], r"ghost.onnx",
+         setup=lambda w: _photos(w, broken=False)),
     # other commands
     Case("synth-per-breed-0", ["synth", "{w}/toy", "--per-breed", "0"], r"--per-breed 0"),
     Case("synth-into-other-folder", ["synth", "{w}/mine"], r"mine exists",

@@ -32,6 +32,8 @@ def match_size(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """Zero-pad (or crop) ``x`` so its H, W equal those of ``like``; needed for odd input sizes."""
     dh = like.shape[-2] - x.shape[-2]
     dw = like.shape[-1] - x.shape[-1]
+    if torch.jit.is_tracing():  # ONNX export: the sizes are symbolic, so the pad stays in the graph
+        return F.pad(x, [dw // 2, dw - dw // 2, dh // 2, dh - dh // 2])
     if dh == 0 and dw == 0:
         return x
     return F.pad(x, [dw // 2, dw - dw // 2, dh // 2, dh - dh // 2])
@@ -46,14 +48,14 @@ class UpConv2x2(nn.ConvTranspose2d):
     Same sums as the library op (the tests compare values and gradients), but on the 2-core benchmark CPU the
     library op's forward + backward (with the concat after it) takes 1.4-1.8x as long, and the UNet training
     step (width 16, 128 px, batch 8, bf16) runs 13 % faster this way (53.8 -> 60.7 img/s). On other devices
-    (CUDA) the library op is used: not measured there.
+    (CUDA) the library op is used: not measured there; so is it in an ONNX export (a standard ConvTranspose node).
     """
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__(in_channels, out_channels, kernel_size=2, stride=2)
 
     def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
-        if x.device.type != "cpu" or output_size is not None:
+        if x.device.type != "cpu" or output_size is not None or torch.jit.is_tracing():
             return super().forward(x, output_size)
         n, cin, h, w = x.shape
         cout = self.out_channels
