@@ -98,8 +98,7 @@ def _measure(name: str, size: int, width: int, batch: int, iters: int, device_na
     results["infer_images_per_s"] = timed(infer_step)
     if onnx and not name.startswith("smp") and device.type == "cpu":
         results.update(_onnx_vs_fp32(model, size, batch, timed))
-    peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else peak_rss_bytes()
     # training does ~3x the forward work (forward + backward for activations and weights)
     results.update(params=params, gflops=flops / 1e9, peak_mib=peak / 2**20, bf16=bf16,
                    train_gflops_per_s=3 * flops / 1e9 * results["train_images_per_s"],
@@ -137,6 +136,19 @@ def _onnx_vs_fp32(model, size: int, batch: int, timed) -> dict:
         feed = {INPUT_NAME: pixels.numpy()}
         return {"infer_fp32_images_per_s": timed(lambda: net(pixels)),
                 "infer_onnxruntime_images_per_s": timed(lambda: session.run(None, feed))}
+
+
+def peak_rss_bytes() -> int:
+    """This process's own peak resident memory. Linux: VmHWM, which starts afresh with the new process image;
+    getrusage's ru_maxrss would carry over the peak of the process that spawned this one (a 2 GB Jupyter
+    kernel made every model look 2 GB)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def measure(name: str, size: int, **kw) -> dict:

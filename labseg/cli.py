@@ -8,7 +8,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from .config import FLIP_MODES, LOSSES, MIN_IMAGE_SIZE, PROFILES, TOY_DATA, RunConfig, canonical_model_name, profile_config
+from .config import (AUGMENT_PRESETS, FLIP_MODES, LOSSES, MIN_IMAGE_SIZE, OPTIMIZERS, PROFILES, SCHEDULES, TOY_DATA,
+                     RunConfig, canonical_model_name, profile_config)
 
 EPILOG = """examples:
   labseg synth data/toy-pets                       write the embedded synthetic set
@@ -59,6 +60,16 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--flip", choices=list(FLIP_MODES),
                    help="augmentation: joint flips (default hflip), or 'independent' = the original report's "
                         "misaligned flips")
+    g.add_argument("--augment", choices=list(AUGMENT_PRESETS),
+                   help="augmentation after the flips (torchvision transforms.v2; geometry joint, colour on the image): "
+                        "flip (nothing more; default) | scale (random crop 50-100 %% of the area) | rotate (affine: "
+                        "15 degrees, 10 %% shift, 0.9-1.1 zoom) | color (jitter) | all")
+    g.add_argument("--optimizer", choices=list(OPTIMIZERS),
+                   help="adam (default; weight decay as L2 on every parameter) | adamw (decoupled, not on norms/biases)")
+    g.add_argument("--schedule", choices=list(SCHEDULES),
+                   help="learning rate, stepped per batch: constant (default, the report) | cosine | onecycle")
+    g.add_argument("--warmup-epochs", dest="warmup_epochs", type=float,
+                   help="linear warm-up from 0 over this many epochs (constant and cosine; default 0)")
     g.add_argument("--boundary", choices=["foreground", "background", "ignore"],
                    help="trimap border pixels (3): foreground as in the course code (default), background, "
                         "or ignored in loss and metrics")
@@ -126,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-image", dest="per_image", help="write per-image scores to this CSV (the summary is "
                                                          "printed first)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --per-image file")
+    p.add_argument("--tta", action="store_true", help="test-time augmentation: average the logits of each image "
+                                                      "and of its horizontal flip (twice the compute)")
 
     p = sub.add_parser("predict", help="write mask and overlay PNGs for any images",
                        description="Predict pet masks for image files of any size; writes NAME_mask.png (0/255, at "
@@ -138,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--threads", type=int, help=THREADS_HELP)
     p.add_argument("--overwrite", action="store_true", help="replace mask/overlay files already in --out")
+    p.add_argument("--tta", action="store_true", help="test-time augmentation: average the logits of each image "
+                                                      "and of its horizontal flip (twice the compute)")
 
     p = sub.add_parser("export", help="export a checkpoint to ONNX, checked with onnxruntime",
                        description="Write CHECKPOINT's network as an ONNX model (opset 17; dynamic batch, height and "
@@ -224,8 +239,9 @@ def cmd_evaluate(args) -> int:
     set_threads(args.threads)
     check_layout(cfg.data)
     ds = load_datasets(cfg, (split,))[split]
-    summary, table = evaluate(model.to(device), ds, cfg, device)
-    print(f"{path} on {cfg.data} [{split}, {summary['images']} images, {cfg.image_size}px, boundary={cfg.boundary}]")
+    summary, table = evaluate(model.to(device), ds, cfg, device, tta=args.tta)
+    print(f"{path} on {cfg.data} [{split}, {summary['images']} images, {cfg.image_size}px, boundary={cfg.boundary}"
+          f"{', flip TTA' if args.tta else ''}]")
     for k in ("dice", "iou", "pixel_acc", "global_dice", "global_iou"):
         print(f"  {k:12s} {summary[k]:.4f}", flush=True)
     if args.per_image:
@@ -238,7 +254,8 @@ def cmd_predict(args) -> int:
     from .predict import predict
 
     _check_threads(args.threads)
-    predict(args.checkpoint, args.inputs, args.out, args.device, overwrite=args.overwrite, threads=args.threads)
+    predict(args.checkpoint, args.inputs, args.out, args.device, overwrite=args.overwrite, threads=args.threads,
+            tta=args.tta)
     return 0
 
 

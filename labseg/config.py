@@ -15,8 +15,13 @@ MIN_IMAGE_SIZE = 32
 MODEL_NAMES = ("unet", "resnet34_unet", "resnet34_unet_seed", "vgg16_bn_unet")
 # Models whose encoder can start from a local torchvision state dict (--pretrained), and its architecture.
 PRETRAINED_ENCODERS = {"resnet34_unet": "resnet34", "vgg16_bn_unet": "vgg16_bn"}
-LOSSES = ("dice", "bce", "bce_dice")
+LOSSES = ("dice", "bce", "bce_dice", "focal", "jaccard", "lovasz", "focal_dice", "bce_jaccard", "bce_lovasz")
 FLIP_MODES = ("none", "hflip", "hvflip", "independent")
+# Augmentation on top of the --flip arm: geometry jointly on image and mask (nearest for masks), colour on
+# the image only. "flip" adds nothing (the report's and the cpu profile's setting).
+AUGMENT_PRESETS = ("flip", "scale", "rotate", "color", "all")
+OPTIMIZERS = ("adam", "adamw")
+SCHEDULES = ("constant", "cosine", "onecycle")
 BOUNDARY_MODES = ("foreground", "background", "ignore")
 # Spellings used by the original report's --use_model flag, and other natural ones.
 _MODEL_ALIASES = {"resnet34unet": "resnet34_unet", "resnet34": "resnet34_unet", "resnet34unetseed": "resnet34_unet_seed",
@@ -50,6 +55,10 @@ class RunConfig:
     weight_decay: float = 0.0
     loss: str = "bce_dice"  # dice | bce | bce_dice, all on logits
     flip: str = "hflip"  # none | hflip | hvflip | independent (the original report's bug)
+    augment: str = "flip"  # on top of the flips: flip (nothing more) | scale | rotate | color | all
+    optimizer: str = "adam"  # adam (L2 weight decay on every parameter) | adamw (decoupled, not on norms/biases)
+    schedule: str = "constant"  # learning rate per batch: constant (the report) | cosine | onecycle
+    warmup_epochs: float = 0.0  # linear warm-up from 0 (constant and cosine schedules)
     boundary: str = "foreground"  # trimap border pixels: foreground | background | ignore
     seed: int = 0
     train_subset: int | None = None  # use only this many training images (None: all)
@@ -110,6 +119,18 @@ class RunConfig:
             bad("threads", self.threads, "must be >= 1 (or leave it out for torch's choice).")
         choice("loss", self.loss, LOSSES)
         choice("flip", self.flip, FLIP_MODES)
+        choice("augment", self.augment, AUGMENT_PRESETS)
+        choice("optimizer", self.optimizer, OPTIMIZERS)
+        choice("schedule", self.schedule, SCHEDULES)
+        if self.augment != "flip" and self.flip == "independent":
+            bad("augment", self.augment, "needs joint flips; --flip independent is the report's bug, kept as an "
+                "ablation arm on its own.")
+        if not (isinstance(self.warmup_epochs, (int, float)) and 0 <= self.warmup_epochs < self.epochs):
+            bad("warmup_epochs", self.warmup_epochs, f"warm-up must be >= 0 and shorter than training "
+                f"({self.epochs} epochs).")
+        if self.schedule == "onecycle" and self.warmup_epochs:
+            bad("warmup_epochs", self.warmup_epochs, "onecycle has its own warm-up (30 % of training); leave "
+                "--warmup-epochs out.")
         choice("boundary", self.boundary, BOUNDARY_MODES)
         choice("amp", self.amp, ("auto", "bf16", "off"))
         choice("profile", self.profile, (*PROFILES, "custom"))

@@ -35,11 +35,39 @@ from .transforms import build_train_transform
 
 # ----------------------------------------------------------------------------- optimiser
 
-def make_optimizer(model: nn.Module, lr: float, weight_decay: float = 0.0, device: torch.device | None = None):
-    """Adam; the fused kernel where the device has one (CPU, CUDA): one pass over the parameters
-    instead of several, about 5% of a ResNet34-UNet training step on a 2-core CPU."""
-    fused = device is not None and device.type in ("cpu", "cuda")
-    return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=fused or None)
+def make_optimizer(model: nn.Module, lr: float, weight_decay: float = 0.0, device: torch.device | None = None,
+                   name: str = "adam"):
+    """Adam (weight decay as L2 on every parameter, as the report), or AdamW (decoupled weight decay on the
+    conv and linear weights only, none on norm weights and biases). The fused kernel where the device has
+    one (CPU, CUDA): one pass over the parameters instead of several, about 5% of a ResNet34-UNet step."""
+    fused = (device is not None and device.type in ("cpu", "cuda")) or None
+    if name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=fused)
+    if name != "adamw":
+        raise ValueError(f"--optimizer {name}: choose adam or adamw.")
+    decay = [p for p in model.parameters() if p.ndim > 1]  # conv / linear weights
+    rest = [p for p in model.parameters() if p.ndim <= 1]  # BatchNorm weights and every bias
+    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}],
+                             lr=lr, fused=fused)
+
+
+def make_scheduler(optimizer, cfg: RunConfig, steps_per_epoch: int):
+    """The learning-rate schedule, stepped once per batch: ``constant`` (the report; optional linear
+    warm-up), ``cosine`` (linear warm-up, then cosine decay to 0 at the last step) or ``onecycle``
+    (PyTorch's OneCycleLR: up to ``lr`` over the first 30 %, then down; it cycles Adam's beta1 too)."""
+    total = max(1, cfg.epochs * steps_per_epoch)
+    warm = int(round(cfg.warmup_epochs * steps_per_epoch))
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total)
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        if cfg.schedule == "cosine":
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
+        return 1.0
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 # ----------------------------------------------------------------------------- data
@@ -51,7 +79,7 @@ def load_datasets(cfg: RunConfig, splits: tuple[str, ...] = ("train", "val")) ->
         if split == "train" and cfg.train_subset:
             keep = np.sort(np.random.default_rng(cfg.seed).permutation(len(arrays.samples))[: cfg.train_subset])
             arrays = arrays.subset(keep)
-        transform = build_train_transform(cfg.flip) if split == "train" else None
+        transform = build_train_transform(cfg.flip, cfg.augment, cfg.image_size) if split == "train" else None
         out[split] = PetDataset(arrays, transform, seed=cfg.seed)
     return out
 
@@ -72,11 +100,22 @@ def epoch_order(n: int, seed: int, epoch: int, batch_size: int) -> list[int]:
 
 # ----------------------------------------------------------------------------- evaluation
 
+def _forward(model: nn.Module, x: torch.Tensor, device: torch.device, bf16: bool) -> torch.Tensor:
+    with autocast(device, bf16):
+        return model(x).float()
+
+
+def forward_tta(model: nn.Module, x: torch.Tensor, device: torch.device, bf16: bool) -> torch.Tensor:
+    """Test-time augmentation: the mean of the logits of ``x`` and of its horizontal flip (flipped back)."""
+    return 0.5 * (_forward(model, x, device, bf16) + _forward(model, x.flip(-1), device, bf16).flip(-1))
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, dataset: PetDataset, cfg: RunConfig, device: torch.device | None = None,
-             criterion: nn.Module | None = None, extra_masks: dict[str, np.ndarray] | None = None):
+             criterion: nn.Module | None = None, extra_masks: dict[str, np.ndarray] | None = None, tta: bool = False):
     """(summary dict, per-image DataFrame). ``extra_masks`` scores the same predictions against other
-    masks too (e.g. with the trimap boundary ignored); their keys prefix the extra columns."""
+    masks too (e.g. with the trimap boundary ignored); their keys prefix the extra columns. ``tta``:
+    test-time augmentation, the mean of the logits of the image and of its horizontal flip."""
     device = device or next(model.parameters()).device
     bf16 = use_bf16(cfg.amp, device)
     model.eval()
@@ -85,9 +124,7 @@ def evaluate(model: nn.Module, dataset: PetDataset, cfg: RunConfig, device: torc
     loss_sum, n = 0.0, 0
     for images, masks, idx in _loader(dataset, cfg, device):
         x, y = prepare_batch(images, masks, device, cfg.channels_last)
-        with autocast(device, bf16):
-            logits = model(x)
-        logits = logits.float()
+        logits = forward_tta(model, x, device, bf16) if tta else _forward(model, x, device, bf16)
         if criterion is not None:
             loss_sum += float(criterion(logits, y)) * len(x)
             n += len(x)
@@ -129,9 +166,10 @@ NOT_RUN_SHAPING = ("device", "num_workers", "cache_dir", "out_dir", "threads", "
 
 
 def settings_diff(saved: dict[str, Any], cfg: RunConfig) -> list[str]:
-    """Names of the run-shaping fields in which a saved config differs from ``cfg``."""
-    mine = cfg.to_dict()
-    return sorted(k for k in mine if k not in NOT_RUN_SHAPING and saved.get(k) != mine[k])
+    """Names of the run-shaping fields in which a saved config differs from ``cfg``. A field the saved
+    config does not have (it was written before the field existed) counts as that field's default."""
+    mine, default = cfg.to_dict(), RunConfig().to_dict()
+    return sorted(k for k in mine if k not in NOT_RUN_SHAPING and saved.get(k, default[k]) != mine[k])
 
 
 def environment() -> dict[str, Any]:
@@ -202,13 +240,17 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
     model = build_model(cfg.model, **cfg.model_options()).to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(model, cfg.lr, cfg.weight_decay, device)
+    optimizer = make_optimizer(model, cfg.lr, cfg.weight_decay, device, cfg.optimizer)
+    steps_per_epoch = math.ceil(len(epoch_order(len(train_ds), cfg.seed, 0, cfg.batch_size)) / cfg.batch_size)
+    scheduler = make_scheduler(optimizer, cfg, steps_per_epoch)
     criterion = SegmentationLoss(cfg.loss, ignore_index=255)
     history: list[dict[str, Any]] = []
     best_dice, start_epoch = -math.inf, 0
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
+        if "scheduler" in ckpt:
+            scheduler.load_state_dict(ckpt["scheduler"])
         history, best_dice, start_epoch = ckpt["history"], ckpt["best_dice"], ckpt["epoch"]
         torch.set_rng_state(ckpt["rng"])
         log(f"Resuming {out} from epoch {start_epoch}/{cfg.epochs}")
@@ -224,7 +266,7 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
     try:
         cfg.save(out / "config.json")
         _write_json(out / "env.json", {**environment(), "device": str(device), "bf16": bf16})
-        return _train_epochs(cfg, model, optimizer, criterion, train_ds, val_ds, device, bf16, history,
+        return _train_epochs(cfg, model, optimizer, scheduler, criterion, train_ds, val_ds, device, bf16, history,
                              best_dice, start_epoch, progress, log)
     except BaseException:
         if created and not last_path.exists():  # not one epoch finished: nothing worth keeping
@@ -232,7 +274,7 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
         raise
 
 
-def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, criterion: nn.Module, train_ds: PetDataset,
+def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criterion: nn.Module, train_ds: PetDataset,
                   val_ds: PetDataset, device: torch.device, bf16: bool, history: list[dict[str, Any]],
                   best_dice: float, start_epoch: int, progress: bool, log) -> dict[str, Any]:
     out = Path(cfg.out_dir)
@@ -249,6 +291,8 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, criterion: nn.Mod
             for images, masks, _ in bar:
                 x, y = prepare_batch(images, masks, device, cfg.channels_last)
                 loss = train_step(model, optimizer, criterion, x, y, device, bf16)
+                lr_used = optimizer.param_groups[0]["lr"]  # the rate of this step (history: the epoch's last)
+                scheduler.step()
                 loss_sum += float(loss.detach()) * len(x)
                 seen += len(x)
                 bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
@@ -257,7 +301,8 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, criterion: nn.Mod
             row = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "val_loss": val["loss"],
                    "val_dice": val["dice"], "val_iou": val["iou"], "val_pixel_acc": val["pixel_acc"],
                    "val_global_dice": val["global_dice"], "train_seconds": train_seconds,
-                   "seconds": time.perf_counter() - t0, "train_images_per_s": seen / max(train_seconds, 1e-9)}
+                   "seconds": time.perf_counter() - t0, "train_images_per_s": seen / max(train_seconds, 1e-9),
+                   "lr": lr_used}
             history.append(row)
             improved = row["val_dice"] > best_dice
             best_dice = max(best_dice, row["val_dice"])
@@ -265,9 +310,10 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, criterion: nn.Mod
                          history=history, best_dice=best_dice)
             if improved:
                 save_checkpoint(best_path, **state)
-            save_checkpoint(last_path, **state, optimizer=optimizer.state_dict(), rng=torch.get_rng_state())
+            save_checkpoint(last_path, **state, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
+                            rng=torch.get_rng_state())
             pd.DataFrame(history).to_csv(out / "history.csv", index=False)
-            tb.epoch(row, optimizer.param_groups[0]["lr"])
+            tb.epoch(row, row["lr"])
             tb.predictions(epoch + 1, model, val_ds, device, cfg.channels_last, bf16)
             log(f"epoch {epoch + 1:3d}/{cfg.epochs}  train_loss {row['train_loss']:.4f}  val_loss {row['val_loss']:.4f}  "
                 f"val_dice {row['val_dice']:.4f}  val_iou {row['val_iou']:.4f}  "

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from .config import PROFILES, TOY_DATA
 
-NOTEBOOKS = ("01_data", "02_unet", "03_resnet_unet", "04_flip_ablation", "05_report")
+# 05_report reads what the others wrote, so it runs last.
+NOTEBOOKS = ("01_data", "02_unet", "03_resnet_unet", "04_flip_ablation", "06_augmentation", "07_losses", "08_budget",
+             "09_encoders", "05_report")
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -28,14 +28,19 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".ti
 class TorchPredictor:
     """A checkpoint's network on a device: uint8 RGB (N, 3, S, S) -> float32 logits (N, 1, S, S) on the CPU."""
 
-    def __init__(self, model: nn.Module, cfg: RunConfig, device: torch.device):
-        self.model, self.cfg, self.device = model.to(device).eval(), cfg, device
+    def __init__(self, model: nn.Module, cfg: RunConfig, device: torch.device, tta: bool = False):
+        self.model, self.cfg, self.device, self.tta = model.to(device).eval(), cfg, device, tta
         self.image_size = cfg.image_size
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        from .engine import forward_tta
+
         x, _ = prepare_batch(images, torch.zeros(1), self.device, self.cfg.channels_last)
-        with autocast(self.device, use_bf16(self.cfg.amp, self.device)):
+        bf16 = use_bf16(self.cfg.amp, self.device)
+        if self.tta:
+            return forward_tta(self.model, x, self.device, bf16).cpu()
+        with autocast(self.device, bf16):
             logits = self.model(x)
         return logits.float().cpu()
 
@@ -43,14 +48,18 @@ class TorchPredictor:
 class OnnxRunner:
     """An ONNX export (labseg.onnx_export) behind the same call as TorchPredictor."""
 
-    def __init__(self, path: str | Path, threads: int | None = None):
+    def __init__(self, path: str | Path, threads: int | None = None, tta: bool = False):
         from .onnx_export import OnnxPredictor
 
-        self.onnx = OnnxPredictor(path, threads)
+        self.onnx, self.tta = OnnxPredictor(path, threads), tta
         self.image_size = self.onnx.image_size
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(self.onnx.logits(images.float().numpy()))
+        logits = torch.from_numpy(self.onnx.logits(images.float().numpy()))
+        if self.tta:
+            flipped = torch.from_numpy(self.onnx.logits(images.flip(-1).float().numpy())).flip(-1)
+            logits = 0.5 * (logits + flipped)
+        return logits
 
 
 def predict_image(predictor, path: str | Path) -> tuple[Image.Image, np.ndarray]:
@@ -109,7 +118,7 @@ def check_output_dir(out: Path, option: str = "--out") -> None:
 
 
 def predict(checkpoint: str | Path, inputs: list[str | Path], out_dir: str | Path, device: str = "auto",
-            overwrite: bool = False, threads: int | None = None, log=print) -> list[Path]:
+            overwrite: bool = False, threads: int | None = None, tta: bool = False, log=print) -> list[Path]:
     """Write ``<name>_mask.png`` (0/255, the image's own size) and ``<name>_overlay.png`` for each input.
 
     ``checkpoint`` is a labseg checkpoint (.pt or a run folder), or an ONNX export (.onnx, run by
@@ -121,13 +130,13 @@ def predict(checkpoint: str | Path, inputs: list[str | Path], out_dir: str | Pat
     others: each readable one is predicted, and PredictionFailures names the unreadable ones at the end.
     """
     if str(checkpoint).lower().endswith(".onnx"):
-        predictor = OnnxRunner(checkpoint, threads)
+        predictor = OnnxRunner(checkpoint, threads, tta)
     else:
         ckpt = load_checkpoint(checkpoint)
         model, cfg = model_from_checkpoint(ckpt, checkpoint)
         dev = resolve_device(device)
         set_threads(threads)
-        predictor = TorchPredictor(model, cfg, dev)
+        predictor = TorchPredictor(model, cfg, dev, tta)
     files = list_inputs(inputs)
     out = Path(out_dir)
     stems: dict[str, Path] = {}

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import TOY_DATA, RunConfig, field_names, profile_config
+from .config import PROFILES, TOY_DATA, RunConfig, field_names, profile_config
 
 # The original lab report's published table: pixel accuracy (which it called "dice"), 256 px,
 # full 37-breed Oxford-IIIT Pet, its buggy ResNet34 and independent flips.
@@ -82,9 +82,32 @@ def setup(**params) -> Study:
     return study
 
 
-def run_name(model: str, flip: str, seed: int) -> str:
-    """Runs are named by what distinguishes them, so equal runs of two notebooks are one run."""
-    return f"{model}-{flip}-s{seed}"
+# Settings a study varies beside model, flips and seed. A run's name lists those of them that differ from
+# the profile's recipe (RunConfig defaults where the profile sets none), so the runs of the recipe keep their
+# short names and equal runs of two notebooks are one run.
+FACTORS = ("augment", "loss", "optimizer", "weight_decay", "schedule", "warmup_epochs", "epochs", "lr")
+
+
+def run_name(model: str, flip: str, seed: int, **factors) -> str:
+    """``<model>-<flip>[-<factor>-<value>...]-s<seed>``: runs are named by what distinguishes them."""
+    extra = "".join(f"-{k}-{factors[k]:g}" if isinstance(factors[k], float) else f"-{k}-{factors[k]}"
+                    for k in FACTORS if k in factors)
+    return f"{model}-{flip}{extra}-s{seed}"
+
+
+def name_of(cfg: RunConfig) -> str:
+    """The run name of ``cfg`` in a study of its profile: factors named where they differ from the profile."""
+    base = profile_config(cfg.profile) if cfg.profile in PROFILES else RunConfig()
+    return run_name(cfg.model, cfg.flip, cfg.seed,
+                    **{k: getattr(cfg, k) for k in FACTORS if getattr(cfg, k) != getattr(base, k)})
+
+
+def name(study: Study, **changes) -> str:
+    """The name :func:`run` gives the run of ``study`` with ``changes`` (e.g. ``model=..., seed=...``)."""
+    from .models import canonical_model_name
+
+    cfg = study.cfg.replace(**changes)
+    return name_of(cfg.replace(model=canonical_model_name(cfg.model)))
 
 
 def run(study: Study, need_checkpoint: bool = True, **changes) -> dict:
@@ -95,7 +118,7 @@ def run(study: Study, need_checkpoint: bool = True, **changes) -> dict:
 
     cfg = study.cfg.replace(repeats=1, **changes)
     cfg = cfg.replace(model=canonical_model_name(cfg.model))
-    name = run_name(cfg.model, cfg.flip, cfg.seed)
+    name = name_of(cfg)
     metrics = run_experiment(cfg.replace(out_dir=str(study.run_dir(name))), progress=False, log=lambda msg: None,
                              need_checkpoint=need_checkpoint)
     return {**metrics, "run": name}
@@ -121,10 +144,27 @@ def load_runs(results: str | Path) -> pd.DataFrame:
     rows = []
     for mfile in sorted(Path(results).glob("runs/*/metrics.json")):
         cfg = json.loads((mfile.parent / "config.json").read_text())
-        rows.append({"run": mfile.parent.name, **{k: cfg[k] for k in ("model", "flip", "seed", "image_size", "epochs",
-                                                                      "width", "batch_size", "lr")},
-                     **json.loads(mfile.read_text())})
+        env_file = mfile.parent / "env.json"
+        env = json.loads(env_file.read_text()) if env_file.is_file() else {}
+        history = mfile.parent / "history.csv"
+        speed = float(pd.read_csv(history)["train_images_per_s"].median()) if history.is_file() else float("nan")
+        defaults = RunConfig().to_dict()
+        rows.append({"run": mfile.parent.name, **{k: cfg.get(k, defaults[k]) for k in (
+                         "model", "flip", "seed", "image_size", "width", "batch_size", *FACTORS)},
+                     **json.loads(mfile.read_text()), "train_images_per_s": speed,
+                     "cpu": env.get("cpu") or "not recorded", "device": env.get("device")})
     return pd.DataFrame(rows)
+
+
+def recipe_runs(runs: pd.DataFrame, cfg: RunConfig) -> pd.DataFrame:
+    """The runs made with ``cfg``'s recipe: every study factor (augmentation, loss, optimiser, schedule,
+    budget) as in ``cfg``; model, flips and seed may differ. The report's comparisons use these."""
+    if runs.empty:
+        return runs
+    keep = np.ones(len(runs), dtype=bool)
+    for k in FACTORS:
+        keep &= (runs[k] == getattr(cfg, k)).to_numpy()
+    return runs[keep]
 
 
 def environment_summary(results: str | Path) -> str:
@@ -150,6 +190,28 @@ def environment_summary(results: str | Path) -> str:
     return f"device: {counted(machines)}\ncode: labseg commit {counted(commits)}"
 
 
+QUESTIONS = (("06_augmentation", "augmentation_study.csv", 1, "Augmentation beyond flips"),
+             ("06_augmentation", "tta_study.csv", None, "Test-time flips"),
+             ("07_losses", "loss_study.csv", 1, "Losses"),
+             ("08_budget", "schedule_study.csv", 1, "Optimiser and learning-rate schedule"),
+             ("08_budget", "budget_study.csv", 2, "Training budget (25 / 50 / 100 epochs on the cpu profile)"),
+             ("09_encoders", "encoder_study.csv", 1, "Encoders: UNet, ResNet34-UNet, VGG16-BN-UNet"))
+
+
+def question_tables(results: str | Path) -> list[tuple[str, str, pd.DataFrame | None]]:
+    """(title, notebook, table or None where that notebook has not run for this study) per open question."""
+    out = []
+    for notebook, file, index_cols, title in QUESTIONS:
+        path = Path(results) / file
+        table = None
+        if path.is_file():
+            table = pd.read_csv(path, index_col=list(range(index_cols)) if index_cols else None)
+            if file == "tta_study.csv":
+                table = table.groupby("augment")[["test_dice", "tta_test_dice", "test_iou", "tta_test_iou"]].mean()
+        out.append((title, notebook, table))
+    return out
+
+
 def load_history(results: str | Path, run_name: str) -> pd.DataFrame:
     return pd.read_csv(Path(results) / "runs" / run_name / "history.csv")
 
@@ -166,6 +228,107 @@ def arm_summary(runs: pd.DataFrame, by: str, metrics=("test_dice", "test_iou", "
         out[f"{m}_mean"] = g[m].mean()
         out[f"{m}_std"] = g[m].std(ddof=1).fillna(0.0)
     return out
+
+
+def compare_arms(runs: pd.DataFrame, by: str, arms: list[str], metric: str = "test_dice") -> list[str]:
+    """One sentence per pair of arms: the difference of their means and whether it exceeds the seed spread."""
+    groups = runs.groupby(by)[metric]
+    present = [a for a in arms if a in groups.groups]
+    out = []
+    for i, a in enumerate(present):
+        for b in present[i + 1:]:
+            x, y = groups.get_group(a), groups.get_group(b)
+            ahead = a if x.mean() > y.mean() else b
+            out.append(f"{a} {x.mean():.4f} vs {b} {y.mean():.4f} ({len(x)} and {len(y)} seeds): {ahead} is ahead by "
+                       f"{abs(x.mean() - y.mean()):.4f}, {_verdict(x, y)}.")
+    return out
+
+
+def compare_to_baseline(runs: pd.DataFrame, by: str, baseline, arms, metric: str = "test_dice") -> list[str]:
+    """One sentence per arm against the baseline arm, with the seed-spread verdict."""
+    groups = runs.groupby(by)[metric]
+    if baseline not in groups.groups:
+        return [f"no finished run of the baseline ({by} = {baseline})"]
+    base = groups.get_group(baseline)
+    out = []
+    for arm in arms:
+        if arm == baseline or arm not in groups.groups:
+            continue
+        x = groups.get_group(arm)
+        out.append(f"{by} = {arm}: {x.mean():.4f} against {base.mean():.4f} for {baseline} ({len(x)} and {len(base)} "
+                   f"seeds), {x.mean() - base.mean():+.4f}, {_verdict(x, base)}.")
+    return out
+
+
+def arm_table(runs: pd.DataFrame, by: str, arms) -> pd.DataFrame:
+    """Per arm: test dice and IoU (mean, sample std over seeds), training seconds per run, training images/s
+    (median epoch), best epoch, and the CPU of the runs (times compare only between runs of one CPU)."""
+    table = arm_summary(runs, by, ("test_dice", "test_iou"))
+    g = runs.groupby(by)
+    table["train_s_per_run"] = g["train_seconds"].mean()
+    table["train_images_per_s"] = g["train_images_per_s"].mean()
+    table["best_epoch"] = g["best_epoch"].mean()
+    table["cpu"] = g["cpu"].agg(lambda s: "; ".join(sorted(set(s))))
+    return table.loc[[a for a in arms if a in table.index]]
+
+
+def tta_run(study: Study, **changes) -> dict:
+    """Test scores of one run's best checkpoint with flip test-time augmentation (``labseg evaluate --tta``),
+    beside its plain ones. Cached in the run folder as ``metrics_tta.json``; computing it needs the
+    checkpoint, so a run without one (a fresh clone) is trained again first."""
+    from .checkpoint import load_checkpoint, model_from_checkpoint
+    from .device import resolve_device
+    from .engine import evaluate, load_datasets
+
+    run_dir = study.run_dir(name(study, **changes))
+    cached = run_dir / "metrics_tta.json"
+    if cached.is_file():
+        return json.loads(cached.read_text())
+    plain = run(study, **changes)
+    model, cfg = model_from_checkpoint(load_checkpoint(run_dir / "best.pt"), run_dir / "best.pt")
+    device = resolve_device(study.cfg.device)
+    cfg = cfg.replace(device=study.cfg.device)
+    test = load_datasets(cfg, ("test",))["test"]
+    summary, _ = evaluate(model.to(device), test, cfg, device, tta=True)
+    out = {"run": plain["run"], "test_dice": plain["test_dice"], "test_iou": plain["test_iou"],
+           "tta_test_dice": summary["dice"], "tta_test_iou": summary["iou"]}
+    cached.write_text(json.dumps(out, indent=2) + "\n")
+    return out
+
+
+def encoder_summary(runs: pd.DataFrame, arms: list[str]) -> pd.DataFrame:
+    """Per model: test dice and IoU (mean, sample std over seeds), parameters, training seconds per run,
+    training images/s (median epoch), best epoch, and the CPU the runs were made on."""
+    table = arm_summary(runs, "model", ("test_dice", "test_iou"))
+    g = runs.groupby("model")
+    table["parameters"] = g["parameters"].first()
+    table["train_s_per_run"] = g["train_seconds"].mean()
+    table["train_images_per_s"] = g["train_images_per_s"].mean()
+    table["best_epoch"] = g["best_epoch"].mean()
+    table["cpu"] = g["cpu"].agg(lambda s: "; ".join(sorted(set(s))))
+    return table.loc[[a for a in arms if a in table.index]]
+
+
+def per_breed_over_seeds(results: str | Path, runs: pd.DataFrame, by: str = "model") -> pd.DataFrame:
+    """Test dice per breed (rows) and arm (columns), the mean over each arm's seeds."""
+    cols = {}
+    for arm, part in runs.groupby(by):
+        per_run = [per_group_dice(load_per_image(results, r), "breed")["dice"] for r in part["run"]]
+        cols[arm] = pd.concat(per_run, axis=1).mean(axis=1)
+    return pd.DataFrame(cols)
+
+
+def plot_dice_vs_time(runs: pd.DataFrame, by: str, title: str):
+    """Test dice against training seconds, one point per run, one colour per arm."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for arm, part in runs.groupby(by, sort=False):
+        ax.scatter(part["train_seconds"], part["test_dice"], label=f"{arm} ({len(part)} seeds)", s=30)
+    ax.set(xlabel="training seconds per run (train + val, all epochs)", ylabel="test dice", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def per_group_dice(per_image: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -379,6 +542,43 @@ def plot_flip_demo(root: str | Path, name: str, size: int = 128, seed: int = 3):
 
 
 # ----------------------------------------------------------------------------- the report
+
+def verdict(a: pd.Series, b: pd.Series, paired: bool = False) -> str:
+    """Words for the difference of two arms' means against the seed spread. ``paired``: the same runs
+    scored two ways (e.g. with and without test-time flips): the spread of the per-run differences."""
+    if not paired:
+        return _verdict(a, b)
+    diff = pd.Series(a.to_numpy() - b.to_numpy())
+    if len(diff) < 2:
+        return "from a single seed, so no ranking is claimed"
+    spread = diff.std(ddof=1)
+    if abs(diff.mean()) > spread:
+        return f"more than the spread of the per-seed differences ({spread:.4f})"
+    return f"within the spread of the per-seed differences ({spread:.4f}), so no ranking is claimed"
+
+
+def profile_recipe(study: Study) -> dict:
+    """The profile's own augmentation and loss (whatever the notebook's parameters set), so that a
+    comparison of schedules changes the schedule alone."""
+    base = profile_config(study.cfg.profile) if study.cfg.profile in PROFILES else RunConfig()
+    return {"augment": base.augment, "loss": base.loss}
+
+
+def plot_budget(runs: pd.DataFrame, title: str):
+    """Test dice against epochs, one line per model: mean over seeds, error bars of one sample std."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for model, part in runs.groupby("model", sort=False):
+        g = part.groupby("epochs")["test_dice"]
+        ax.errorbar(g.mean().index, g.mean(), yerr=g.std(ddof=1).fillna(0.0), marker="o", capsize=4,
+                    label=f"{model} ({g.size().min()} seed{'s' if g.size().min() > 1 else ''} per point)")
+    ax.set(xlabel="epochs", ylabel="test dice (mean over seeds)", title=title)
+    ax.text(0.01, 0.02, "error bars: ± 1 sample std over seeds", transform=ax.transAxes, fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
 
 def _verdict(a: pd.Series, b: pd.Series) -> str:
     if min(len(a), len(b)) < 2:

@@ -12,7 +12,12 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from .config import FLIP_MODES
+from .config import AUGMENT_PRESETS, FLIP_MODES
+
+# The presets' parameters: moderate, as common segmentation recipes use them on pets-sized objects.
+SCALE = dict(scale=(0.5, 1.0), ratio=(3 / 4, 4 / 3))  # RandomResizedCrop: area fraction and aspect ratio kept
+AFFINE = dict(degrees=15, translate=(0.1, 0.1), scale=(0.9, 1.1))  # RandomAffine; outside the image: 0 (background)
+COLOR = dict(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.05)  # ColorJitter, image only
 
 
 class JointTransform:
@@ -41,18 +46,49 @@ class JointTransform:
         return f"JointTransform({self.transform!r}, independent={self.independent})"
 
 
-def build_train_transform(flip: str = "hflip") -> JointTransform | None:
-    """Training augmentation for a flip-ablation arm.
+def augment_steps(augment: str, size: int) -> list[v2.Transform]:
+    """The transforms a preset adds after the flips (all from torchvision ``transforms.v2``).
 
-    ``none``: no augmentation; ``hflip``: joint horizontal flip (p=0.5); ``hvflip``: joint
-    horizontal and vertical flips (each p=0.5); ``independent``: the original report's horizontal
-    and vertical flips drawn separately for image and mask (misaligned labels).
+    ``scale``: a random crop of 50-100 % of the area (aspect 3:4 to 4:3) resized back to ``size``
+    (bilinear for the image, nearest for the mask); ``rotate``: a random affine map (rotation up to
+    15 degrees, shift up to 10 %, scale 0.9-1.1), pixels from outside filled with 0 (black, background);
+    ``color``: brightness, contrast, saturation +-30 %, hue +-0.05, on the image only; ``all``: the three.
+    """
+    if augment not in AUGMENT_PRESETS:
+        raise ValueError(f"--augment {augment}: unknown preset; choose one of: {', '.join(AUGMENT_PRESETS)}.")
+    steps: list[v2.Transform] = []
+    if augment in ("scale", "all"):
+        steps.append(v2.RandomResizedCrop(size, antialias=True, **SCALE))
+    if augment in ("rotate", "all"):
+        steps.append(v2.RandomAffine(**AFFINE, fill=0))
+    if augment in ("color", "all"):
+        steps.append(v2.ColorJitter(**COLOR))
+    return steps
+
+
+def build_train_transform(flip: str = "hflip", augment: str = "flip", size: int | None = None) -> JointTransform | None:
+    """Training augmentation: the flips of a flip-ablation arm, then an augmentation preset.
+
+    ``none``: no flips; ``hflip``: joint horizontal flip (p=0.5); ``hvflip``: joint horizontal and
+    vertical flips (each p=0.5); ``independent``: the original report's horizontal and vertical flips
+    drawn separately for image and mask (misaligned labels). ``augment`` (see :func:`augment_steps`)
+    is applied jointly after them, in the same seeded call; ``size`` is the training size (``scale``).
     """
     if flip not in FLIP_MODES:
         raise ValueError(f"flip must be one of {FLIP_MODES}, got {flip!r}")
-    if flip == "none":
+    flips: list[v2.Transform] = []
+    if flip in ("hflip", "hvflip", "independent"):
+        flips.append(v2.RandomHorizontalFlip(0.5))
+    if flip in ("hvflip", "independent"):
+        flips.append(v2.RandomVerticalFlip(0.5))
+    extra = augment_steps(augment, size) if augment != "flip" else []
+    if extra and size is None:
+        raise ValueError("the scale preset needs the training size")
+    steps = flips + extra
+    if not steps:
         return None
-    if flip == "hflip":
-        return JointTransform(v2.RandomHorizontalFlip(0.5))
-    both = v2.Compose([v2.RandomHorizontalFlip(0.5), v2.RandomVerticalFlip(0.5)])
-    return JointTransform(both, independent=(flip == "independent"))
+    if flip == "independent":
+        return JointTransform(v2.Compose(flips), independent=True)
+    if len(steps) == 1 and flip == "hflip" and not extra:
+        return JointTransform(steps[0])  # as before: the same random draws as the committed runs
+    return JointTransform(v2.Compose(steps))

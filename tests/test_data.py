@@ -149,3 +149,25 @@ def test_dataset_items_are_deterministic_per_seed_epoch_and_index(toy_root):
     ds.set_epoch(1)
     c = [ds[i][0] for i in range(8)]
     assert not all(torch.equal(x, y) for x, y in zip(a, c))
+
+
+def test_prediction_sees_the_pixels_that_training_and_evaluate_see(toy_root):
+    """One decode path: the image predict feeds the network equals the cached training/evaluation array."""
+    from labseg.data import image_path, load_resized_image, load_split_arrays
+
+    arrays = load_split_arrays(toy_root, "test", 40, use_cache=False)
+    for i in (0, 7, len(arrays.samples) - 1):
+        direct = load_resized_image(image_path(toy_root, arrays.samples[i].name), 40)
+        assert direct.shape == (40, 40, 3) and np.array_equal(direct, arrays.images[i])
+
+
+def test_synth_folders_follow_the_users_umask(tmp_path):
+    from labseg.synthetic import write_toy_pets
+
+    old = os.umask(0o022)
+    try:
+        root = write_toy_pets(tmp_path / "pets", per_breed=2)
+    finally:
+        os.umask(old)
+    assert root.stat().st_mode & 0o777 == 0o755
+    assert (root / "images").stat().st_mode & 0o777 == 0o755

@@ -68,6 +68,46 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(toy_root, tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("recipe", [dict(schedule="cosine", warmup_epochs=1.0, optimizer="adamw", weight_decay=1e-2,
+                                         augment="all", loss="focal_dice"),
+                                    dict(schedule="onecycle", augment="scale", loss="bce_lovasz")])
+def test_resume_continues_the_schedule_exactly(toy_root, tmp_path, recipe):
+    """A schedule stepped per batch, AdamW and the augmentation presets: an interrupted and resumed run
+    equals an uninterrupted one, learning rate included."""
+    full = train(smoke(toy_root, tmp_path / "full", epochs=4, **recipe), progress=False, log=lambda m: None)
+
+    def stop_after_two(msg):
+        if msg.startswith("epoch   2/"):
+            raise KeyboardInterrupt
+
+    cfg = smoke(toy_root, tmp_path / "cut", epochs=4, **recipe)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, progress=False, log=stop_after_two)
+    resumed = train(cfg, resume=True, progress=False, log=lambda m: None)
+    a = pd.read_csv(tmp_path / "full" / "history.csv")
+    b = pd.read_csv(tmp_path / "cut" / "history.csv")
+    cols = ["train_loss", "val_loss", "val_dice", "lr"]
+    np.testing.assert_allclose(a[cols].to_numpy(), b[cols].to_numpy(), rtol=1e-6)
+    assert resumed["test_dice"] == pytest.approx(full["test_dice"], rel=1e-6)
+    lrs = a["lr"].to_numpy()
+    if recipe["schedule"] == "cosine":  # warm-up over epoch 1, then decays to almost 0 at the last step
+        assert lrs[-1] < 0.1 * cfg.lr and lrs[0] == pytest.approx(cfg.lr) and lrs[1] > lrs[2] > lrs[3]
+    else:  # one cycle: up, then down to almost nothing
+        assert lrs.max() > lrs[-1] and lrs[-1] < cfg.lr * 1e-3
+
+
+def test_adamw_leaves_norms_and_biases_undecayed():
+    from labseg.engine import make_optimizer
+
+    model = build_model("unet", width=4)
+    opt = make_optimizer(model, 1e-3, 0.05, name="adamw")
+    decayed, plain = opt.param_groups
+    assert decayed["weight_decay"] == 0.05 and plain["weight_decay"] == 0.0
+    assert all(p.ndim == 4 for p in decayed["params"]) and all(p.ndim == 1 for p in plain["params"])
+    assert len(decayed["params"]) + len(plain["params"]) == len(list(model.parameters()))
+
+
+@pytest.mark.slow
 def test_training_writes_its_results_and_never_overwrites_a_run(toy_root, tmp_path):
     cfg = smoke(toy_root, tmp_path / "run", epochs=1, model="resnet34_unet_seed")
     metrics = train(cfg, progress=False, log=lambda m: None)

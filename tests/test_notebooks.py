@@ -43,7 +43,7 @@ def test_flip_ablation_runs_alone_with_papermill(tmp_path, monkeypatch, toy_root
     key = f"{toy_root.name}-smoke"
     table = (tmp_path / "results" / key / "flip_ablation.csv").read_text()
     assert all(arm in table for arm in ("none", "hflip", "hvflip", "independent"))
-    cfg = json.loads((tmp_path / "results" / key / "runs" / "unet-independent-s0" / "config.json").read_text())
+    cfg = json.loads((tmp_path / "results" / key / "runs" / "unet-independent-epochs-1-s0" / "config.json").read_text())
     assert cfg["epochs"] == 1 and cfg["profile"] == "smoke" and cfg["flip"] == "independent"
     assert (tmp_path / "figures" / key / "04_flip_ablation.png").is_file()
     clean = tmp_path / "clean.ipynb"

@@ -43,3 +43,45 @@ def test_independent_switch_reproduces_misaligned_flips():
 
 def test_no_flip_is_identity():
     assert build_train_transform("none") is None
+
+
+def _blob_pair(size=64, seed=0):
+    """A random blob: the mask, and an image whose first channel is 255 where the mask is 1."""
+    g = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    cy, cx = torch.randint(20, size - 20, (2,), generator=g).tolist()
+    mask = (((yy - cy) ** 2 / 150 + (xx - cx) ** 2 / 60) < 1).to(torch.uint8)[None]
+    image = torch.stack([mask[0] * 255, torch.full_like(mask[0], 90), (xx * 3).to(torch.uint8)])
+    return image, mask
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("augment", ["scale", "rotate", "all"])
+def test_geometric_presets_move_image_and_mask_together(augment):
+    """After the transform, the image's first channel (bilinear) thresholded at 128 is the mask (nearest):
+    they agree except on a thin edge. Independent draws would not."""
+    agreement, changed = [], 0
+    for seed in range(12):
+        image, mask = _blob_pair(seed=seed)
+        g = torch.Generator().manual_seed(seed)
+        im, m = build_train_transform("hflip", augment, 64)(image, mask, g)
+        assert im.shape == image.shape and m.shape == mask.shape and im.dtype == m.dtype == torch.uint8
+        assert set(torch.unique(m).tolist()) <= {0, 1}  # nearest: no new mask values
+        agreement.append(((im[0] >= 128) == (m[0] == 1)).float().mean().item())
+        changed += not torch.equal(m, mask) and not torch.equal(m, mask.flip(-1))
+    assert min(agreement) > 0.97 and changed >= 9
+
+
+def test_color_preset_changes_the_image_only_and_is_deterministic():
+    image, mask = _blob_pair()
+    t = build_train_transform("none", "color", 64)
+    a = t(image, mask, torch.Generator().manual_seed(5))
+    b = t(image, mask, torch.Generator().manual_seed(5))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], mask) and not torch.equal(a[0], image)
+
+
+def test_unknown_preset_names_the_option():
+    with pytest.raises(ValueError, match="--augment blur"):
+        build_train_transform("hflip", "blur", 64)
