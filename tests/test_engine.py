@@ -47,24 +47,30 @@ def test_small_unet_overfits_a_few_images(toy_root):
     assert meter.summary()["dice"] > 0.95
 
 
-@pytest.mark.slow
-def test_resume_gives_the_same_result_as_an_uninterrupted_run(toy_root, tmp_path):
-    full = train(smoke(toy_root, tmp_path / "full", flip="hvflip"), progress=False, log=lambda m: None)
+def interrupted_and_resumed(toy_root, tmp_path, cols, **settings):
+    """(uninterrupted metrics, resumed metrics, both histories): one run straight through, one stopped
+    (KeyboardInterrupt) after epoch 2 and resumed from last.pt; the histories' ``cols`` must agree."""
+    full = train(smoke(toy_root, tmp_path / "full", **settings), progress=False, log=lambda m: None)
 
     def stop_after_two(msg):
         if msg.startswith("epoch   2/"):
             raise KeyboardInterrupt
 
-    cfg = smoke(toy_root, tmp_path / "cut", flip="hvflip")
+    cfg = smoke(toy_root, tmp_path / "cut", **settings)
     with pytest.raises(KeyboardInterrupt):
         train(cfg, progress=False, log=stop_after_two)
     assert load_checkpoint(tmp_path / "cut" / "last.pt")["epoch"] == 2
     resumed = train(cfg, resume=True, progress=False, log=lambda m: None)
     a = pd.read_csv(tmp_path / "full" / "history.csv")
     b = pd.read_csv(tmp_path / "cut" / "history.csv")
-    cols = ["train_loss", "val_loss", "val_dice", "val_iou"]
     np.testing.assert_allclose(a[cols].to_numpy(), b[cols].to_numpy(), rtol=1e-6)
     assert resumed["test_dice"] == pytest.approx(full["test_dice"], rel=1e-6)
+    return cfg, a
+
+
+@pytest.mark.slow
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(toy_root, tmp_path):
+    interrupted_and_resumed(toy_root, tmp_path, ["train_loss", "val_loss", "val_dice", "val_iou"], flip="hvflip")
 
 
 @pytest.mark.slow
@@ -74,22 +80,9 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(toy_root, tmp_path
 def test_resume_continues_the_schedule_exactly(toy_root, tmp_path, recipe):
     """A schedule stepped per batch, AdamW and the augmentation presets: an interrupted and resumed run
     equals an uninterrupted one, learning rate included."""
-    full = train(smoke(toy_root, tmp_path / "full", epochs=4, **recipe), progress=False, log=lambda m: None)
-
-    def stop_after_two(msg):
-        if msg.startswith("epoch   2/"):
-            raise KeyboardInterrupt
-
-    cfg = smoke(toy_root, tmp_path / "cut", epochs=4, **recipe)
-    with pytest.raises(KeyboardInterrupt):
-        train(cfg, progress=False, log=stop_after_two)
-    resumed = train(cfg, resume=True, progress=False, log=lambda m: None)
-    a = pd.read_csv(tmp_path / "full" / "history.csv")
-    b = pd.read_csv(tmp_path / "cut" / "history.csv")
-    cols = ["train_loss", "val_loss", "val_dice", "lr"]
-    np.testing.assert_allclose(a[cols].to_numpy(), b[cols].to_numpy(), rtol=1e-6)
-    assert resumed["test_dice"] == pytest.approx(full["test_dice"], rel=1e-6)
-    lrs = a["lr"].to_numpy()
+    cfg, history = interrupted_and_resumed(toy_root, tmp_path, ["train_loss", "val_loss", "val_dice", "lr"], epochs=4,
+                                           **recipe)
+    lrs = history["lr"].to_numpy()
     if recipe["schedule"] == "cosine":  # warm-up over epoch 1, then decays to almost 0 at the last step
         assert lrs[-1] < 0.1 * cfg.lr and lrs[0] == pytest.approx(cfg.lr) and lrs[1] > lrs[2] > lrs[3]
     else:  # one cycle: up, then down to almost nothing
