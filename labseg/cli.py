@@ -191,24 +191,14 @@ def _check_threads(threads: int | None) -> None:
         raise ValueError(f"--threads {threads}: must be >= 1 (or leave it out for torch's choice).")
 
 
-def _check_new_file(path: str, option: str, overwrite: bool, also: str = "") -> None:
-    """A file the command will write: its folder must exist, and an existing file is kept unless overwrite."""
-    target = Path(path)
-    if target.is_dir():
-        raise ValueError(f"{option} {path} is a folder; give a file name.")
-    if not target.parent.is_dir():
-        raise ValueError(f"{option} {path}: folder {target.parent} does not exist; create it or choose another path.")
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"{option} {path} already exists; pass --overwrite to replace it{also}, "
-                              "or choose another path.")
-
-
 def cmd_train(args) -> int:
+    from .outputs import check_new_file
+
     model = canonical_model_name(args.model) if args.model else None
     cfg = _config_from_args(args, model=model)
     cfg = cfg.replace(out_dir=args.out or f"runs/{cfg.model}").validate()
     if args.log_path:
-        _check_new_file(args.log_path, "--log_path", args.overwrite or args.resume, " (--resume updates it too)")
+        check_new_file(args.log_path, "--log_path", args.overwrite or args.resume, " (--resume updates it too)")
     from .engine import train  # torch loads only once the options are known to be good
     print(f"training {cfg.model} on {cfg.data} ({cfg.profile} profile: {cfg.image_size}px, {cfg.epochs} epochs, "
           f"batch {cfg.batch_size}) -> {cfg.out_dir}")
@@ -226,13 +216,15 @@ def cmd_evaluate(args) -> int:
     from .device import resolve_device, set_threads
     from .engine import evaluate, load_datasets
 
+    from .outputs import check_new_file
+
     path = args.checkpoint or args.checkpoint_flag
     if not path:
         raise ValueError("give a checkpoint: labseg evaluate runs/unet/best.pt (or a run folder).")
     split = canonical_split(args.split)
     _check_threads(args.threads)
     if args.per_image:
-        _check_new_file(args.per_image, "--per-image", args.overwrite)
+        check_new_file(args.per_image, "--per-image", args.overwrite)
     model, cfg = model_from_checkpoint(load_checkpoint(path), path)
     cfg = cfg.replace(**{k: v for k, v in dict(data=args.data, boundary=args.boundary, device=args.device).items() if v})
     device = resolve_device(cfg.device)

@@ -28,6 +28,8 @@ from .data import PetDataset, check_layout, load_split_arrays, read_split
 from .device import autocast, cpu_name, prepare_batch, resolve_device, set_threads, use_bf16
 from .losses import SegmentationLoss
 from .metrics import SegmentationMeter
+from .outputs import check_output_dir
+from .predict import forward, forward_tta
 from .models import build_model, canonical_model_name
 from .tensorboard_log import FOLDER as TB_FOLDER
 from .tensorboard_log import TensorBoardLog
@@ -100,16 +102,6 @@ def epoch_order(n: int, seed: int, epoch: int, batch_size: int) -> list[int]:
 
 # ----------------------------------------------------------------------------- evaluation
 
-def _forward(model: nn.Module, x: torch.Tensor, device: torch.device, bf16: bool) -> torch.Tensor:
-    with autocast(device, bf16):
-        return model(x).float()
-
-
-def forward_tta(model: nn.Module, x: torch.Tensor, device: torch.device, bf16: bool) -> torch.Tensor:
-    """Test-time augmentation: the mean of the logits of ``x`` and of its horizontal flip (flipped back)."""
-    return 0.5 * (_forward(model, x, device, bf16) + _forward(model, x.flip(-1), device, bf16).flip(-1))
-
-
 @torch.no_grad()
 def evaluate(model: nn.Module, dataset: PetDataset, cfg: RunConfig, device: torch.device | None = None,
              criterion: nn.Module | None = None, extra_masks: dict[str, np.ndarray] | None = None, tta: bool = False):
@@ -124,7 +116,7 @@ def evaluate(model: nn.Module, dataset: PetDataset, cfg: RunConfig, device: torc
     loss_sum, n = 0.0, 0
     for images, masks, idx in _loader(dataset, cfg, device):
         x, y = prepare_batch(images, masks, device, cfg.channels_last)
-        logits = forward_tta(model, x, device, bf16) if tta else _forward(model, x, device, bf16)
+        logits = forward_tta(model, x, device, bf16) if tta else forward(model, x, device, bf16)
         if criterion is not None:
             loss_sum += float(criterion(logits, y)) * len(x)
             n += len(x)
@@ -196,8 +188,6 @@ RUN_FOLDERS = (TB_FOLDER,)
 
 def check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
     """Refuse an --out that cannot hold a run, or that holds one the user did not ask to continue or replace."""
-    from .predict import check_output_dir
-
     check_output_dir(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file, not a folder; choose another --out.")

@@ -27,6 +27,7 @@ from torch import nn
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .config import RunConfig
 from .device import IMAGENET_MEAN, IMAGENET_STD
+from .outputs import check_new_file
 
 OPSET = 17
 INPUT_NAME, OUTPUT_NAME = "image", "logits"
@@ -66,12 +67,7 @@ def export_onnx(checkpoint: str | Path, target: str | Path, overwrite: bool = Fa
     target = Path(target)
     if target.suffix.lower() != ".onnx":
         raise ValueError(f"{target}: the export target must end in .onnx.")
-    if target.is_dir():
-        raise ValueError(f"{target} is a folder; give a file name ending in .onnx.")
-    if not target.parent.is_dir():
-        raise ValueError(f"{target}: folder {target.parent} does not exist; create it or choose another path.")
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"{target} already exists; pass --overwrite to replace it, or choose another path.")
+    check_new_file(str(target), "export target", overwrite)
     ckpt = load_checkpoint(checkpoint)
     model, cfg = model_from_checkpoint(ckpt, checkpoint)
     if cfg.model in NOT_EXPORTABLE:

@@ -20,9 +20,21 @@ from .config import RunConfig
 from .data import DataError, load_image, load_resized_image
 from .device import autocast, prepare_batch, resolve_device, set_threads, use_bf16
 from .metrics import predict_mask
+from .outputs import check_output_dir
 from .errors import PredictionFailures  # noqa: F401 - raised here, caught by the CLI
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def forward(model: nn.Module, x: torch.Tensor, device: torch.device, bf16: bool) -> torch.Tensor:
+    """The network's logits in float32 (bf16 autocast inside where asked)."""
+    with autocast(device, bf16):
+        return model(x).float()
+
+
+def forward_tta(model: nn.Module, x: torch.Tensor, device: torch.device, bf16: bool) -> torch.Tensor:
+    """Test-time augmentation: the mean of the logits of ``x`` and of its horizontal flip (flipped back)."""
+    return 0.5 * (forward(model, x, device, bf16) + forward(model, x.flip(-1), device, bf16).flip(-1))
 
 
 class TorchPredictor:
@@ -34,8 +46,6 @@ class TorchPredictor:
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        from .engine import forward_tta
-
         x, _ = prepare_batch(images, torch.zeros(1), self.device, self.cfg.channels_last)
         bf16 = use_bf16(self.cfg.amp, self.device)
         if self.tta:
@@ -102,19 +112,6 @@ def list_inputs(inputs: list[str | Path]) -> list[Path]:
         else:
             raise DataError(f"Input not found: {item}; pass image files or folders of images.")
     return files
-
-
-def check_output_dir(out: Path, option: str = "--out") -> None:
-    """Refuse an output folder that cannot be made, before anything is computed or written."""
-    probe = out
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise ValueError(f"{option} {out}: {probe} is a file, not a folder; choose another {option}.")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise ValueError(f"{option} {out}: {probe} is not writable; choose another {option}.")
 
 
 def predict(checkpoint: str | Path, inputs: list[str | Path], out_dir: str | Path, device: str = "auto",

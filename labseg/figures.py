@@ -1,0 +1,206 @@
+"""The figures of the report: learning curves, arm comparisons, predictions beside the truth, and the
+data chapter's pictures. Each function returns a matplotlib figure; :func:`save` writes it as PNG."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .results import load_history
+
+def plot_dice_vs_time(runs: pd.DataFrame, by: str, title: str):
+    """Test dice against training seconds, one point per run, one colour per arm."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for arm, part in runs.groupby(by, sort=False):
+        ax.scatter(part["train_seconds"], part["test_dice"], label=f"{arm} ({len(part)} seeds)", s=30)
+    ax.set(xlabel="training seconds per run (train + val, all epochs)", ylabel="test dice", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _plt():
+    import matplotlib.pyplot as plt  # headless: matplotlib falls back to Agg by itself
+
+    return plt
+
+
+def save(fig, study, name: str) -> Path:
+    """Write ``fig`` as ``<study.figures>/<name>.png``."""
+    path = study.figures / f"{name}.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def plot_arm_bars(summary: pd.DataFrame, title: str, metric: str = "test_dice", ylabel: str = "test dice"):
+    """One bar per arm: the mean over seeds, with error bars of one sample standard deviation over seeds."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    colours = ["#999", "#4a8", "#48c", "#c54", "#a6c", "#ca4", "#4cc", "#888"]
+    ax.bar(summary.index, summary[f"{metric}_mean"], yerr=summary[f"{metric}_std"], capsize=4,
+           color=colours[: len(summary)])
+    seeds = summary["seeds"].min() if "seeds" in summary else 1
+    ax.set(ylabel=f"{ylabel} (mean over seeds)", title=title,
+           ylim=(max(0, summary[f"{metric}_mean"].min() - 0.1), 1))
+    ax.text(0.01, 0.98, f"error bars: ± 1 sample std over {seeds} seed{'s' if seeds > 1 else ''}"
+            + (" (no spread: one seed)" if seeds < 2 else ""), transform=ax.transAxes, va="top", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_histories(results: str | Path, runs: list[str], labels: list[str] | None = None):
+    """Loss, val dice and val pixel accuracy per epoch of some runs; each legend entry names its seed."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    for run, label in zip(runs, labels or runs):
+        h = load_history(results, run)
+        cfg_file = Path(results) / "runs" / run / "config.json"
+        if cfg_file.is_file():
+            label = f"{label} (seed {json.loads(cfg_file.read_text())['seed']})"
+        axes[0].plot(h["epoch"], h["train_loss"], label=f"{label} train")
+        axes[0].plot(h["epoch"], h["val_loss"], "--", label=f"{label} val")
+        axes[1].plot(h["epoch"], h["val_dice"], label=label)
+        axes[2].plot(h["epoch"], h["val_pixel_acc"], label=label)
+    for ax, title in zip(axes, ("loss (bce + dice)", "val dice", "val pixel accuracy")):
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def prediction_grid(run_dir: str | Path, names: list[str], title: str = ""):
+    """Rows of (image, truth, prediction, errors) for test images, from a run's best checkpoint.
+
+    Errors: false positives red, false negatives blue; boundary-ignored pixels are not errors."""
+    import torch
+
+    from .data import load_split_arrays
+    from .checkpoint import load_checkpoint, model_from_checkpoint
+    from .device import prepare_batch
+    from .metrics import confusion_counts, predict_mask, scores_from_counts
+
+    plt = _plt()
+    ckpt = load_checkpoint(Path(run_dir) / "best.pt")
+    model, cfg = model_from_checkpoint(ckpt)
+    arrays = load_split_arrays(cfg.data, "test", cfg.image_size, cfg.boundary, cfg.cache_dir)
+    index = {s.name: i for i, s in enumerate(arrays.samples)}
+    idx = [index[n] for n in names if n in index]
+    x, _ = prepare_batch(torch.from_numpy(arrays.images[idx]).permute(0, 3, 1, 2), torch.zeros(1),
+                         torch.device("cpu"), False)
+    model.eval()
+    with torch.no_grad():
+        logits = model(x)
+    pred = predict_mask(logits)[:, 0].numpy()
+    # the dice in each title is the test metric's own (labseg.metrics), ignored pixels left out
+    dice = scores_from_counts(confusion_counts(logits, torch.from_numpy(arrays.masks[idx])[:, None]).numpy())["dice"]
+    fig, axes = plt.subplots(len(idx), 4, figsize=(8, 2.1 * len(idx) + 0.4), squeeze=False)
+    for row, (i, p, d) in enumerate(zip(idx, pred, dice)):
+        truth = arrays.masks[i] == 1
+        err = np.zeros((*truth.shape, 3), np.uint8)
+        err[p & ~truth & (arrays.masks[i] != 255)] = (230, 40, 40)
+        err[~p & truth] = (40, 80, 230)
+        for ax, img, t in zip(axes[row], (arrays.images[i], truth, p, err),
+                              (arrays.samples[i].name, "truth", f"prediction (dice {d:.3f})", "errors")):
+            ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
+            ax.set_title(t, fontsize=8)
+            ax.axis("off")
+    from matplotlib.patches import Patch
+
+    fig.legend(handles=[Patch(color=(230 / 255, 40 / 255, 40 / 255), label="false positive: predicted pet, is background"),
+                        Patch(color=(40 / 255, 80 / 255, 230 / 255), label="false negative: pet the model missed")],
+               loc="lower center", ncol=2, fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.35 / fig.get_figheight(), 1, 1))
+    return fig
+
+
+def plot_image_stats(stats: pd.DataFrame):
+    plt = _plt()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    axes[0].scatter(stats["width"], stats["height"], s=6, alpha=0.5)
+    axes[0].set(title="image size (px)", xlabel="width", ylabel="height")
+    for species, part in stats.groupby("species"):
+        axes[1].hist(part["pet_fraction"] + part["boundary_fraction"], bins=30, alpha=0.6, label=species)
+    axes[1].set(title="foreground fraction (pet + boundary)", xlabel="fraction of pixels")
+    axes[1].legend()
+    axes[2].hist(stats["boundary_fraction"], bins=30, color="gray")
+    axes[2].set(title="boundary (trimap 3) fraction", xlabel="fraction of pixels")
+    fig.tight_layout()
+    return fig
+
+
+def plot_examples(root: str | Path, names: list[str]):
+    """Image | trimap (1 pet, 2 background, 3 boundary) | binary mask (boundary as pet)."""
+    from .data import image_path, load_image, read_mask_values, trimap_path, trimap_to_mask
+
+    plt = _plt()
+    fig, axes = plt.subplots(len(names), 3, figsize=(9, 2.6 * len(names)), squeeze=False)
+    for row, name in zip(axes, names):
+        tri = read_mask_values(trimap_path(root, name))
+        row[0].imshow(load_image(image_path(root, name)))
+        row[0].set_title(name, fontsize=9)
+        row[1].imshow(tri, cmap="viridis", vmin=1, vmax=3)
+        row[1].set_title("trimap (1 pet, 2 bg, 3 boundary)", fontsize=9)
+        row[2].imshow(trimap_to_mask(tri), cmap="gray")
+        row[2].set_title("binary mask (boundary = pet)", fontsize=9)
+        for ax in row:
+            ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+_FLIPS = (lambda t: t, lambda t: t.flip(-1), lambda t: t.flip(-2), lambda t: t.flip(-1).flip(-2))
+
+
+def plot_flip_demo(root: str | Path, name: str, size: int = 128, seed: int = 3):
+    """The same (image, mask) pair through joint and independent flips; mask outline drawn on the image."""
+    import torch
+
+    from .data import load_pair
+    from .transforms import build_train_transform
+
+    plt = _plt()
+    image, mask = load_pair(Path(root), name, size, "foreground")
+    im, m = torch.from_numpy(image).permute(2, 0, 1), torch.from_numpy(mask)[None]
+    panels = [("original", im, m)]
+    g = torch.Generator().manual_seed(seed)
+    for mode in ("hvflip", "independent"):
+        for _ in range(2):
+            a, b = build_train_transform(mode)(im, m, g)
+            panels.append((f"{'joint' if mode == 'hvflip' else 'independent (report)'}", a, b))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3 * len(panels), 3.2))
+    for ax, (title, a, b) in zip(axes, panels):
+        ax.imshow(a.permute(1, 2, 0).numpy())
+        ax.contour(b[0].numpy(), levels=[0.5], colors="red", linewidths=1.2)
+        if title != "original":
+            # aligned iff the mask equals the one recomputed from the transformed image's own flips
+            same = any(torch.equal(a, f(im)) and torch.equal(b, f(m)) for f in _FLIPS)
+            title = f"{title}: {'aligned' if same else 'MISALIGNED'}"
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def plot_budget(runs: pd.DataFrame, title: str):
+    """Test dice against epochs, one line per model: mean over seeds, error bars of one sample std."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for model, part in runs.groupby("model", sort=False):
+        g = part.groupby("epochs")["test_dice"]
+        ax.errorbar(g.mean().index, g.mean(), yerr=g.std(ddof=1).fillna(0.0), marker="o", capsize=4,
+                    label=f"{model} ({g.size().min()} seed{'s' if g.size().min() > 1 else ''} per point)")
+    ax.set(xlabel="epochs", ylabel="test dice (mean over seeds)", title=title)
+    ax.text(0.01, 0.02, "error bars: ± 1 sample std over seeds", transform=ax.transAxes, fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

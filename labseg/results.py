@@ -1,0 +1,313 @@
+"""Reading a study's results: the finished runs and their settings, tables per arm, and the sentences
+that compare arms against the spread across seeds. Every number a notebook prints comes from here."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import RunConfig
+
+# The original lab report's published table: pixel accuracy (which it called "dice"), 256 px,
+# full 37-breed Oxford-IIIT Pet, its buggy ResNet34 and independent flips.
+ORIGINAL_REPORT = pd.DataFrame([
+    {"setting": "no flip, 50 epochs", "unet": 0.9206, "resnet34_unet": 0.8687},
+    {"setting": "flips, 50 epochs", "unet": 0.8112, "resnet34_unet": 0.8095},
+    {"setting": "flips, 100 epochs", "unet": 0.8301, "resnet34_unet": 0.8133},
+])
+
+
+# Settings a study varies beside model, flips and seed. A run's name lists those of them that differ from
+# the profile's recipe (RunConfig defaults where the profile sets none), so the runs of the recipe keep their
+# short names and equal runs of two notebooks are one run.
+FACTORS = ("augment", "loss", "optimizer", "weight_decay", "schedule", "warmup_epochs", "epochs", "lr")
+
+
+METRIC_COLUMNS = {"test_dice": "dice", "test_iou": "IoU", "test_pixel_acc": "pixel acc",
+                  "test_global_dice": "global dice", "test_noboundary_dice": "dice (boundary ignored)",
+                  "best_epoch": "best epoch", "train_seconds": "train s", "parameters": "parameters"}
+
+
+def metrics_table(metrics: list[dict]) -> pd.DataFrame:
+    """Test metrics of some runs, one row each, with readable column names."""
+    frame = pd.DataFrame(metrics).set_index("run")
+    return frame[[c for c in METRIC_COLUMNS if c in frame]].rename(columns=METRIC_COLUMNS)
+
+
+def load_runs(results: str | Path) -> pd.DataFrame:
+    """One row per finished run under ``results/runs``: its config and test metrics."""
+    rows = []
+    for mfile in sorted(Path(results).glob("runs/*/metrics.json")):
+        cfg = json.loads((mfile.parent / "config.json").read_text())
+        env_file = mfile.parent / "env.json"
+        env = json.loads(env_file.read_text()) if env_file.is_file() else {}
+        history = mfile.parent / "history.csv"
+        speed = float(pd.read_csv(history)["train_images_per_s"].median()) if history.is_file() else float("nan")
+        defaults = RunConfig().to_dict()
+        rows.append({"run": mfile.parent.name, **{k: cfg.get(k, defaults[k]) for k in (
+                         "model", "flip", "seed", "image_size", "width", "batch_size", *FACTORS)},
+                     **json.loads(mfile.read_text()), "train_images_per_s": speed,
+                     "cpu": env.get("cpu") or "not recorded", "device": env.get("device")})
+    return pd.DataFrame(rows)
+
+
+def recipe_runs(runs: pd.DataFrame, cfg: RunConfig) -> pd.DataFrame:
+    """The runs made with ``cfg``'s recipe: every study factor (augmentation, loss, optimiser, schedule,
+    budget) as in ``cfg``; model, flips and seed may differ. The report's comparisons use these."""
+    if runs.empty:
+        return runs
+    keep = np.ones(len(runs), dtype=bool)
+    for k in FACTORS:
+        keep &= (runs[k] == getattr(cfg, k)).to_numpy()
+    return runs[keep]
+
+
+def environment_summary(results: str | Path) -> str:
+    """Where the finished runs under ``results/runs`` were made: each distinct device / torch / threads / bf16
+    setting and each code version (git commit), with how many runs used it."""
+    from collections import Counter
+
+    machines, commits = Counter(), Counter()
+    for efile in sorted(Path(results).glob("runs/*/env.json")):
+        if not (efile.parent / "metrics.json").is_file():
+            continue
+        env = json.loads(efile.read_text())
+        cpu = f"{env['cpu']}, " if env.get("cpu") else ""
+        machines[f"{env.get('device')} (bf16 autocast: {env.get('bf16')}), torch {env.get('torch')}, "
+                 f"{cpu}{env.get('cpu_threads')} CPU threads"] += 1
+        commits[env.get("git_commit") or "unknown"] += 1
+    if not machines:
+        return "no finished runs"
+
+    def counted(c: Counter) -> str:
+        return "; ".join(f"{k} ({n} run{'s' if n > 1 else ''})" for k, n in c.most_common())
+
+    return f"device: {counted(machines)}\ncode: labseg commit {counted(commits)}"
+
+
+QUESTIONS = (("06_augmentation", "augmentation_study.csv", 1, "Augmentation beyond flips"),
+             ("06_augmentation", "tta_study.csv", None, "Test-time flips"),
+             ("07_losses", "loss_study.csv", 1, "Losses"),
+             ("08_budget", "schedule_study.csv", 1, "Optimiser and learning-rate schedule"),
+             ("08_budget", "budget_study.csv", 2, "Training budget (25 / 50 / 100 epochs on the cpu profile)"),
+             ("09_encoders", "encoder_study.csv", 1, "Encoders: UNet, ResNet34-UNet, VGG16-BN-UNet"))
+
+
+def question_tables(results: str | Path) -> list[tuple[str, str, pd.DataFrame | None]]:
+    """(title, notebook, table or None where that notebook has not run for this study) per open question."""
+    out = []
+    for notebook, file, index_cols, title in QUESTIONS:
+        path = Path(results) / file
+        table = None
+        if path.is_file():
+            table = pd.read_csv(path, index_col=list(range(index_cols)) if index_cols else None)
+            if file == "tta_study.csv":
+                table = table.groupby("augment")[["test_dice", "tta_test_dice", "test_iou", "tta_test_iou"]].mean()
+        out.append((title, notebook, table))
+    return out
+
+
+def load_history(results: str | Path, run_name: str) -> pd.DataFrame:
+    return pd.read_csv(Path(results) / "runs" / run_name / "history.csv")
+
+
+def load_per_image(results: str | Path, run_name: str) -> pd.DataFrame:
+    return pd.read_csv(Path(results) / "runs" / run_name / "test_per_image.csv")
+
+
+def arm_summary(runs: pd.DataFrame, by: str, metrics=("test_dice", "test_iou", "test_pixel_acc")) -> pd.DataFrame:
+    """Mean, spread (sample std; 0 for one seed) and count per arm."""
+    g = runs.groupby(by)
+    out = pd.DataFrame({"seeds": g.size()})
+    for m in metrics:
+        out[f"{m}_mean"] = g[m].mean()
+        out[f"{m}_std"] = g[m].std(ddof=1).fillna(0.0)
+    return out
+
+
+def compare_arms(runs: pd.DataFrame, by: str, arms: list[str], metric: str = "test_dice") -> list[str]:
+    """One sentence per pair of arms: the difference of their means and whether it exceeds the seed spread."""
+    groups = runs.groupby(by)[metric]
+    present = [a for a in arms if a in groups.groups]
+    out = []
+    for i, a in enumerate(present):
+        for b in present[i + 1:]:
+            x, y = groups.get_group(a), groups.get_group(b)
+            ahead = a if x.mean() > y.mean() else b
+            out.append(f"{a} {x.mean():.4f} vs {b} {y.mean():.4f} ({len(x)} and {len(y)} seeds): {ahead} is ahead by "
+                       f"{abs(x.mean() - y.mean()):.4f}, {_verdict(x, y)}.")
+    return out
+
+
+def compare_to_baseline(runs: pd.DataFrame, by: str, baseline, arms, metric: str = "test_dice") -> list[str]:
+    """One sentence per arm against the baseline arm, with the seed-spread verdict."""
+    groups = runs.groupby(by)[metric]
+    if baseline not in groups.groups:
+        return [f"no finished run of the baseline ({by} = {baseline})"]
+    base = groups.get_group(baseline)
+    out = []
+    for arm in arms:
+        if arm == baseline or arm not in groups.groups:
+            continue
+        x = groups.get_group(arm)
+        out.append(f"{by} = {arm}: {x.mean():.4f} against {base.mean():.4f} for {baseline} ({len(x)} and {len(base)} "
+                   f"seeds), {x.mean() - base.mean():+.4f}, {_verdict(x, base)}.")
+    return out
+
+
+def arm_table(runs: pd.DataFrame, by: str, arms) -> pd.DataFrame:
+    """Per arm: test dice and IoU (mean, sample std over seeds), training seconds per run, training images/s
+    (median epoch), best epoch, and the CPU of the runs (times compare only between runs of one CPU)."""
+    table = arm_summary(runs, by, ("test_dice", "test_iou"))
+    g = runs.groupby(by)
+    table["train_s_per_run"] = g["train_seconds"].mean()
+    table["train_images_per_s"] = g["train_images_per_s"].mean()
+    table["best_epoch"] = g["best_epoch"].mean()
+    table["cpu"] = g["cpu"].agg(lambda s: "; ".join(sorted(set(s))))
+    return table.loc[[a for a in arms if a in table.index]]
+
+
+def encoder_summary(runs: pd.DataFrame, arms: list[str]) -> pd.DataFrame:
+    """Per model: test dice and IoU (mean, sample std over seeds), parameters, training seconds per run,
+    training images/s (median epoch), best epoch, and the CPU the runs were made on."""
+    table = arm_summary(runs, "model", ("test_dice", "test_iou"))
+    g = runs.groupby("model")
+    table["parameters"] = g["parameters"].first()
+    table["train_s_per_run"] = g["train_seconds"].mean()
+    table["train_images_per_s"] = g["train_images_per_s"].mean()
+    table["best_epoch"] = g["best_epoch"].mean()
+    table["cpu"] = g["cpu"].agg(lambda s: "; ".join(sorted(set(s))))
+    return table.loc[[a for a in arms if a in table.index]]
+
+
+def per_breed_over_seeds(results: str | Path, runs: pd.DataFrame, by: str = "model") -> pd.DataFrame:
+    """Test dice per breed (rows) and arm (columns), the mean over each arm's seeds."""
+    cols = {}
+    for arm, part in runs.groupby(by):
+        per_run = [per_group_dice(load_per_image(results, r), "breed")["dice"] for r in part["run"]]
+        cols[arm] = pd.concat(per_run, axis=1).mean(axis=1)
+    return pd.DataFrame(cols)
+
+
+def per_group_dice(per_image: pd.DataFrame, column: str) -> pd.DataFrame:
+    return per_image.groupby(column)[["dice", "iou", "pixel_acc"]].mean().assign(images=per_image.groupby(column).size())
+
+
+def differs_beyond_noise(a: pd.Series, b: pd.Series) -> bool:
+    """True when the two arms' means differ by more than the larger of their seed spreads."""
+    spread = max(a.std(ddof=1) if len(a) > 1 else 0.0, b.std(ddof=1) if len(b) > 1 else 0.0)
+    return len(a) > 1 and len(b) > 1 and abs(a.mean() - b.mean()) > spread
+
+
+def split_counts(root: str | Path) -> pd.DataFrame:
+    """Images per split and breed (with species), as listed in the split files."""
+    from .data import read_split
+
+    rows = [{"split": split, "breed": s.breed, "species": s.species}
+            for split in ("train", "val", "test") for s in read_split(root, split)]
+    table = pd.crosstab([pd.Series([r["species"] for r in rows], name="species"),
+                         pd.Series([r["breed"] for r in rows], name="breed")],
+                        pd.Series([r["split"] for r in rows], name="split"), margins=True, margins_name="total")
+    return table[[c for c in ("train", "val", "test", "total") if c in table]]
+
+
+def image_stats(root: str | Path) -> pd.DataFrame:
+    """Per listed image: split, breed, species, width, height, pet and boundary fraction of its trimap."""
+    from PIL import Image
+
+    from .data import image_path, read_mask_values, read_split, trimap_path
+
+    rows = []
+    for split in ("trainval", "test"):
+        for s in read_split(root, split):
+            with Image.open(image_path(root, s.name)) as img:
+                w, h = img.size
+            tri = read_mask_values(trimap_path(root, s.name))
+            rows.append({"name": s.name, "split": split, "breed": s.breed, "species": s.species, "width": w,
+                         "height": h, "pet_fraction": float((tri == 1).mean()),
+                         "boundary_fraction": float((tri == 3).mean())})
+    return pd.DataFrame(rows)
+
+
+def verdict(a: pd.Series, b: pd.Series, paired: bool = False) -> str:
+    """Words for the difference of two arms' means against the seed spread. ``paired``: the same runs
+    scored two ways (e.g. with and without test-time flips): the spread of the per-run differences."""
+    if not paired:
+        return _verdict(a, b)
+    diff = pd.Series(a.to_numpy() - b.to_numpy())
+    if len(diff) < 2:
+        return "from a single seed, so no ranking is claimed"
+    spread = diff.std(ddof=1)
+    if abs(diff.mean()) > spread:
+        return f"more than the spread of the per-seed differences ({spread:.4f})"
+    return f"within the spread of the per-seed differences ({spread:.4f}), so no ranking is claimed"
+
+
+def _verdict(a: pd.Series, b: pd.Series) -> str:
+    if min(len(a), len(b)) < 2:
+        return "from a single seed, so no ranking is claimed"
+    spread = max(a.std(ddof=1), b.std(ddof=1))
+    if differs_beyond_noise(a, b):
+        return f"more than the spread across seeds ({spread:.4f})"
+    return f"within the spread across seeds ({spread:.4f}), so no ranking is claimed"
+
+
+def all_background_accuracy(per_image: pd.DataFrame) -> float:
+    """Mean per-image pixel accuracy of predicting 'background' everywhere (from the confusion counts)."""
+    total = per_image[["tp", "fp", "fn", "tn"]].sum(axis=1)
+    return float(((per_image["fp"] + per_image["tn"]) / total).mean())
+
+
+def discussion(runs: pd.DataFrame, results: str | Path | None = None) -> list[str]:
+    """Sentences whose every number comes from ``runs`` (the finished runs of this study) and, for
+    the metric's cause, the per-image counts under ``results``."""
+    out = []
+    if results is not None and len(runs):
+        first = runs.sort_values("run").iloc[0]
+        acc0 = all_background_accuracy(load_per_image(results, first["run"]))
+        best = runs.loc[runs["test_dice"].idxmax()]
+        out.append(f"The metric: predicting background everywhere already scores {acc0:.4f} mean pixel accuracy "
+                   f"(and 0 dice) on this test set. The best run here ({best['run']}) has pixel accuracy "
+                   f"{best['test_pixel_acc']:.4f} and dice {best['test_dice']:.4f}. The original report's "
+                   "\"dice\" column is pixel accuracy, a score that background pixels dominate"
+                   + (", and it reads higher than dice here." if best["test_pixel_acc"] > best["test_dice"] else "."))
+    main = runs[runs["flip"] == "hflip"].groupby("model")["test_dice"]
+    models = set(main.groups)
+    if {"unet", "resnet34_unet"} <= models:
+        a, b = main.get_group("unet"), main.get_group("resnet34_unet")
+        better = "ResNet34-UNet" if b.mean() > a.mean() else "UNet"
+        out.append(f"With joint horizontal flips, the UNet reaches a mean test dice of {a.mean():.4f} and the corrected "
+                   f"ResNet34-UNet {b.mean():.4f}: the {better} is ahead by {abs(b.mean() - a.mean()):.4f}, "
+                   f"{_verdict(a, b)}.")
+    if {"resnet34_unet", "resnet34_unet_seed"} <= models:
+        a, b = main.get_group("resnet34_unet"), main.get_group("resnet34_unet_seed")
+        out.append(f"The original report's ResNet34-UNet (every block strided, random projection shortcuts) scores "
+                   f"{b.mean():.4f} against {a.mean():.4f} for the corrected network under the same budget: its bugs "
+                   f"cost {a.mean() - b.mean():+.4f} dice, {_verdict(a, b)}.")
+    flips = runs[runs["model"] == "unet"].groupby("flip")["test_dice"]
+    for arm, what in (("independent", "Independent (misaligned) flips"), ("none", "No flips"),
+                      ("hvflip", "Joint horizontal + vertical flips")):
+        if {"hflip", arm} <= set(flips.groups):
+            j, i = flips.get_group("hflip"), flips.get_group(arm)
+            out.append(f"{what} give {i.mean():.4f} test dice against {j.mean():.4f} for joint horizontal flips "
+                       f"({len(i)} and {len(j)} seeds): a difference of {i.mean() - j.mean():+.4f}, {_verdict(i, j)}.")
+    acc = runs.groupby(["model", "flip"])["test_pixel_acc"].mean()
+    rep = ORIGINAL_REPORT.set_index("setting")
+    if ("unet", "hflip") in acc and ("resnet34_unet_seed", "hflip") in acc and ("resnet34_unet", "hflip") in acc:
+        out.append(f"The original report's table has its ResNet34-UNet {rep.loc['no flip, 50 epochs', 'unet'] - rep.loc['no flip, 50 epochs', 'resnet34_unet']:.4f} "
+                   f"pixel accuracy behind its UNet (no flips). Here, in pixel accuracy, the report's network is "
+                   f"{acc['unet', 'hflip'] - acc['resnet34_unet_seed', 'hflip']:.4f} behind the UNet and the corrected one "
+                   f"{acc['unet', 'hflip'] - acc['resnet34_unet', 'hflip']:.4f}: the part of the gap that the bugs explain "
+                   "is the difference between those two.")
+    if ("unet", "none") in acc and ("unet", "independent") in acc:
+        out.append(f"The report's flips cost its UNet {rep.loc['no flip, 50 epochs', 'unet'] - rep.loc['flips, 50 epochs', 'unet']:.4f} "
+                   f"pixel accuracy; here independent flips cost {acc['unet', 'none'] - acc['unet', 'independent']:.4f} "
+                   f"against no flips, and joint horizontal flips {acc['unet', 'none'] - acc['unet', 'hflip']:+.4f} "
+                   "(negative: a gain).")
+    if "test_noboundary_dice" in runs:
+        gap = (runs["test_noboundary_dice"] - runs["test_dice"]).mean()
+        out.append(f"Ignoring the trimap's boundary band instead of counting it as pet changes test dice by "
+                   f"{gap:+.4f} on average over the {len(runs)} runs.")
+    return out
