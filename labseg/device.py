@@ -44,10 +44,11 @@ def cpu_name() -> str:
     import platform
 
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        info = Path("/proc/cpuinfo").read_text()
+        for line in info.splitlines():
             if line.startswith("model name"):
                 name = line.split(":", 1)[1].strip()
-                flags = Path("/proc/cpuinfo").read_text()
+                flags = info
                 extra = "AMX" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else ""
                 return f"{name} ({extra})" if extra else name
     except OSError:

@@ -48,11 +48,8 @@ class TorchPredictor:
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         x, _ = prepare_batch(images, torch.zeros(1), self.device, self.cfg.channels_last)
         bf16 = use_bf16(self.cfg.amp, self.device)
-        if self.tta:
-            return forward_tta(self.model, x, self.device, bf16).cpu()
-        with autocast(self.device, bf16):
-            logits = self.model(x)
-        return logits.float().cpu()
+        run = forward_tta if self.tta else forward
+        return run(self.model, x, self.device, bf16).cpu()
 
 
 class OnnxRunner:
