@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from .config import AUGMENT_PRESETS
 from .device import IMAGENET_MEAN, IMAGENET_STD, autocast, cpu_name, prepare_batch, resolve_device, use_bf16
 from .engine import make_optimizer, train_step
 from .losses import SegmentationLoss
@@ -284,6 +285,43 @@ def end_to_end(root: Path, size: int, batch: int, images: int, width: int, devic
             "train_gflops": 3 * forward_flops(build_model("unet", width=width), size) * trained / 1e9}
 
 
+def loader_throughput(size: int, augment: str, where: str, device, batch: int = 32, images: int = 256,
+                      min_seconds: float = 2.0) -> float:
+    """Images/s of the training input pipeline alone, up to a normalised batch on ``device``: ``where="loader"``
+    is the per-sample torchvision path in the DataLoader, ``"device"`` the loader gathering uint8 rows and
+    :class:`labseg.batch_augment.BatchAugment` transforming whole batches on ``device``. Random uint8 arrays
+    (the pixels do not change the cost); hflip plus the preset ``augment``."""
+    import numpy as np
+    from torch.utils.data import DataLoader
+
+    from .batch_augment import BatchAugment
+    from .data import PetDataset, SplitArrays
+    from .transforms import build_train_transform
+
+    rng = np.random.default_rng(0)
+    arrays = SplitArrays(samples=[None] * images, images=rng.integers(0, 256, (images, size, size, 3), dtype=np.uint8),
+                         masks=rng.integers(0, 2, (images, size, size), dtype=np.uint8), skipped=[])
+    on_loader = where == "loader"
+    ds = PetDataset(arrays, build_train_transform("hflip", augment, size) if on_loader else None)
+    batch_aug = None if on_loader else BatchAugment("hflip", augment, size, seed=0)
+    loader = DataLoader(ds, batch_size=batch, shuffle=True, drop_last=True, pin_memory=device.type == "cuda")
+    done, epoch, t0 = 0, 0, time.perf_counter()
+    while True:
+        ds.set_epoch(epoch)
+        order = torch.randperm(images).tolist()
+        for x, y, idx in loader if on_loader else ds.batches(order, batch, pin_memory=device.type == "cuda"):
+            if batch_aug is not None:
+                x, y = batch_aug(x.to(device, non_blocking=True), y.to(device, non_blocking=True), idx.tolist(), epoch)
+            x, y = prepare_batch(x, y, device, True)
+            done += len(x)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        epoch += 1
+        elapsed = time.perf_counter() - t0
+        if elapsed >= min_seconds and epoch >= 2:
+            return done / elapsed
+
+
 def amp_quality(data: Path, seeds: list[int], work: Path) -> dict[str, list[float]]:
     """Test dice of the toy-profile UNet trained with fp32 and with bf16 autocast, per seed."""
     from .config import profile_config
@@ -322,6 +360,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="epochs of each pipeline, alternated; the fastest of each is reported")
     p.add_argument("--quality-seeds", dest="quality_seeds", type=int, default=3,
                    help="seeds of the fp32-vs-bf16 final-dice check on the toy pets (0 skips it)")
+    p.add_argument("--no-loader", dest="loader", action="store_false",
+                   help="skip the input-pipeline lines (per-sample vs batch-level augmentation)")
+    p.add_argument("--loader-augment", dest="loader_augment", nargs="+", default=list(AUGMENT_PRESETS),
+                   choices=list(AUGMENT_PRESETS), help="augmentation presets of the input-pipeline lines (all)")
+    p.add_argument("--loader-batch", dest="loader_batch", type=int, default=32)
+    p.add_argument("--loader-seconds", dest="loader_seconds", type=float, default=2.0)
     p.add_argument("--json", help="also write all figures to this JSON file")
     args = p.parse_args(argv)
     device = resolve_device(args.device)
@@ -369,6 +413,20 @@ def main(argv: list[str] | None = None) -> int:
               f"({peak:.0f} GFLOP/s) = {floor:.2f}s, so no pipeline on this device beats naive/floor = "
               f"{e2e['naive_s'] / floor:.2f}x")
 
+    loader = []
+    if args.loader:
+        print(f"input pipeline alone (uint8 arrays -> augmented, normalised batch of {args.loader_batch} on {device}; "
+              f"hflip + preset): per-sample = torchvision v2 in the DataLoader, batch = --augment-on device")
+        for size in args.sizes:
+            for augment in args.loader_augment:
+                row = {"size": size, "augment": augment, **{
+                    f"{where}_images_per_s": loader_throughput(size, augment, where, device, args.loader_batch,
+                                                               min_seconds=args.loader_seconds)
+                    for where in ("loader", "device")}}
+                loader.append(row)
+                print(f"loader {size:4d}px {augment:6s}: per-sample {row['loader_images_per_s']:9.0f} img/s, "
+                      f"batch {row['device_images_per_s']:9.0f} img/s", flush=True)
+
     quality = None
     if args.quality_seeds:
         import tempfile
@@ -401,6 +459,9 @@ def main(argv: list[str] | None = None) -> int:
             if r.get("infer_onnxruntime_images_per_s"):
                 ratios[f"onnxruntime_vs_torch_fp32_infer_{name}_{size}"] = (
                     r["infer_onnxruntime_images_per_s"] / r["infer_fp32_images_per_s"])
+    for row in loader:
+        ratios[f"loader_batch_vs_per_sample_{row['augment']}_{row['size']}"] = (
+            row["device_images_per_s"] / row["loader_images_per_s"])
     if e2e is not None:
         ratios["epoch_speedup_vs_naive"] = e2e["naive_s"] / e2e["labseg_s"]
         ratios["epoch_speedup_bound_at_matmul_peak"] = e2e["naive_s"] / floor
@@ -409,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratio {k}: {v:.3f}")
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "matmul_peak_gflops": {"bf16": peak_bf16, "fp32": peak_fp32},
-                                               "end_to_end": e2e, "amp_quality": quality, "ratios": ratios},
+                                               "end_to_end": e2e, "loader": loader, "amp_quality": quality, "ratios": ratios},
                                               indent=2) + "\n")
     return 0
 

@@ -8,8 +8,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from .config import (AUGMENT_PRESETS, FLIP_MODES, LOSSES, MIN_IMAGE_SIZE, OPTIMIZERS, PROFILES, SCHEDULES, TOY_DATA,
-                     RunConfig, canonical_model_name, profile_config)
+from .config import (AUGMENT_ON, AUGMENT_PRESETS, FLIP_MODES, LOSSES, MIN_IMAGE_SIZE, OPTIMIZERS, PROFILES, SCHEDULES,
+                     TOY_DATA, RunConfig, canonical_model_name, profile_config)
 
 EPILOG = """examples:
   labseg synth data/toy-pets                       write the embedded synthetic set
@@ -64,6 +64,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="augmentation after the flips (torchvision transforms.v2; geometry joint, colour on the image): "
                         "flip (nothing more; default) | scale (random crop 50-100 %% of the area) | rotate (affine: "
                         "15 degrees, 10 %% shift, 0.9-1.1 zoom) | color (jitter) | all")
+    g.add_argument("--augment-on", dest="augment_on", choices=list(AUGMENT_ON),
+                   help="where augmentation runs: loader (default: per sample, torchvision v2, on the CPU) | device "
+                        "(whole batches on the training device: the same random parameters, one grid_sample; use "
+                        "it to feed a GPU)")
     g.add_argument("--optimizer", choices=list(OPTIMIZERS),
                    help="adam (default; weight decay as L2 on every parameter) | adamw (decoupled, not on norms/biases)")
     g.add_argument("--schedule", choices=list(SCHEDULES),

@@ -20,6 +20,9 @@ FLIP_MODES = ("none", "hflip", "hvflip", "independent")
 # Augmentation on top of the --flip arm: geometry jointly on image and mask (nearest for masks), colour on
 # the image only. "flip" adds nothing (the report's and the cpu profile's setting).
 AUGMENT_PRESETS = ("flip", "scale", "rotate", "color", "all")
+# Where the augmentation runs: per sample in the data loader (torchvision v2, the committed runs), or on
+# whole batches on the training device (labseg.batch_augment: the same parameters, GPU-ready).
+AUGMENT_ON = ("loader", "device")
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "cosine", "onecycle")
 BOUNDARY_MODES = ("foreground", "background", "ignore")
@@ -56,6 +59,7 @@ class RunConfig:
     loss: str = "bce_dice"  # dice | bce | bce_dice, all on logits
     flip: str = "hflip"  # none | hflip | hvflip | independent (the original report's bug)
     augment: str = "flip"  # on top of the flips: flip (nothing more) | scale | rotate | color | all
+    augment_on: str = "loader"  # loader (per sample, torchvision v2) | device (whole batches, tensor ops)
     optimizer: str = "adam"  # adam (L2 weight decay on every parameter) | adamw (decoupled, not on norms/biases)
     schedule: str = "constant"  # learning rate per batch: constant (the report) | cosine | onecycle
     warmup_epochs: float = 0.0  # linear warm-up from 0 (constant and cosine schedules)
@@ -120,6 +124,7 @@ class RunConfig:
         choice("loss", self.loss, LOSSES)
         choice("flip", self.flip, FLIP_MODES)
         choice("augment", self.augment, AUGMENT_PRESETS)
+        choice("augment_on", self.augment_on, AUGMENT_ON)
         choice("optimizer", self.optimizer, OPTIMIZERS)
         choice("schedule", self.schedule, SCHEDULES)
         if self.augment != "flip" and self.flip == "independent":

@@ -386,6 +386,11 @@ def _atomic_savez(path: Path, **arrays) -> None:
 
 # ----------------------------------------------------------------------------- torch dataset
 
+def sample_generator(seed: int, epoch: int, index: int) -> torch.Generator:
+    """The generator of one sample's augmentation in one epoch: a function of (seed, epoch, index) only."""
+    return torch.Generator().manual_seed(hash((seed, epoch, index)) & 0x7FFF_FFFF_FFFF)
+
+
 class PetDataset(torch.utils.data.Dataset):
     """(image uint8 (3, S, S), mask uint8 (1, S, S), index) triples from decoded arrays.
 
@@ -409,9 +414,20 @@ class PetDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
+    def batches(self, order: Sequence[int], batch_size: int, pin_memory: bool = False):
+        """(images, masks, indices) batches of ``order`` gathered with one indexing op each, untransformed:
+        the loader of ``--augment-on device``, where the batch is augmented on the training device."""
+        order_t = torch.as_tensor(list(order), dtype=torch.long)
+        rows = torch.from_numpy(self.arrays.images)  # (N, S, S, 3): a gathered row is one memcpy
+        for start in range(0, len(order_t), batch_size):
+            idx = order_t[start:start + batch_size]
+            images, masks = rows[idx].permute(0, 3, 1, 2), self.masks[idx]  # NCHW view, channels_last memory
+            if pin_memory:
+                images, masks = images.pin_memory(), masks.pin_memory()
+            yield images, masks, idx
+
     def __getitem__(self, index: int):
         image, mask = self.images[index], self.masks[index]
         if self.transform is not None:
-            g = torch.Generator().manual_seed(hash((self.seed, self.epoch, index)) & 0x7FFF_FFFF_FFFF)
-            image, mask = self.transform(image, mask, g)
+            image, mask = self.transform(image, mask, sample_generator(self.seed, self.epoch, index))
         return image.contiguous(), mask.contiguous(), index

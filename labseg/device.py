@@ -83,11 +83,16 @@ def autocast(device: torch.device, enabled: bool):
 
 
 def prepare_batch(images: torch.Tensor, masks: torch.Tensor, device: torch.device, channels_last: bool):
-    """uint8 (N, 3, H, W) -> normalised float on ``device``; masks stay uint8 (255 = ignored)."""
-    images = images.to(device, non_blocking=True).float().div_(255)
+    """uint8 (N, 3, H, W) (or float32 in [0, 1], normalised in place) -> normalised float on ``device``; masks
+    stay uint8 (255 = ignored). The memory layout of the input is kept (NHWC rows stay channels_last)."""
+    images = images.to(device, non_blocking=True)
+    scaled = images.dtype == torch.uint8
+    images = images.to(torch.float32)
+    if scaled:
+        images.div_(255)
     mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
-    images = (images - mean) / std
+    images.sub_(mean).div_(std)  # in place, the same arithmetic as (x - mean) / std
     if channels_last:
         images = images.contiguous(memory_format=torch.channels_last)
     return images, masks.to(device, non_blocking=True)

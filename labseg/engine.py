@@ -22,6 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from .batch_augment import BatchAugment
 from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint, save_checkpoint
 from .config import RunConfig
 from .data import PetDataset, check_layout, load_split_arrays, read_split
@@ -81,7 +82,9 @@ def load_datasets(cfg: RunConfig, splits: tuple[str, ...] = ("train", "val")) ->
         if split == "train" and cfg.train_subset:
             keep = np.sort(np.random.default_rng(cfg.seed).permutation(len(arrays.samples))[: cfg.train_subset])
             arrays = arrays.subset(keep)
-        transform = build_train_transform(cfg.flip, cfg.augment, cfg.image_size) if split == "train" else None
+        # --augment-on device: the loader only gathers uint8 rows; BatchAugment transforms whole batches
+        on_loader = split == "train" and cfg.augment_on == "loader"
+        transform = build_train_transform(cfg.flip, cfg.augment, cfg.image_size) if on_loader else None
         out[split] = PetDataset(arrays, transform, seed=cfg.seed)
     return out
 
@@ -270,15 +273,22 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criter
     out = Path(cfg.out_dir)
     last_path, best_path = out / "last.pt", out / "best.pt"
     tb = TensorBoardLog(out, cfg.tensorboard, cfg.epochs, start_epoch, log)
+    batch_augment = (BatchAugment(cfg.flip, cfg.augment, cfg.image_size, cfg.seed)
+                     if cfg.augment_on == "device" else None)
     try:
         for epoch in range(start_epoch, cfg.epochs):
             model.train()
             train_ds.set_epoch(epoch)
             order = epoch_order(len(train_ds), cfg.seed, epoch, cfg.batch_size)
             t0, loss_sum, seen = time.perf_counter(), 0.0, 0
-            bar = tqdm(_loader(train_ds, cfg, device, order), desc=f"epoch {epoch + 1}/{cfg.epochs}",
+            batches = (train_ds.batches(order, cfg.batch_size, pin_memory=device.type == "cuda")
+                       if batch_augment is not None else _loader(train_ds, cfg, device, order))
+            bar = tqdm(batches, total=math.ceil(len(order) / cfg.batch_size), desc=f"epoch {epoch + 1}/{cfg.epochs}",
                        leave=False, disable=not progress)
-            for images, masks, _ in bar:
+            for images, masks, idx in bar:
+                if batch_augment is not None:
+                    images, masks = batch_augment(images.to(device, non_blocking=True),
+                                                  masks.to(device, non_blocking=True), idx.tolist(), epoch)
                 x, y = prepare_batch(images, masks, device, cfg.channels_last)
                 loss = train_step(model, optimizer, criterion, x, y, device, bf16)
                 lr_used = optimizer.param_groups[0]["lr"]  # the rate of this step (history: the epoch's last)

@@ -28,7 +28,9 @@ class JointTransform:
 
     def _seeded(self, seed: int, *inputs):
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            # v2 draws from the CPU generator only. torch.manual_seed would also queue a seed for every
+            # accelerator, recording a stack trace each time (about 0.3 ms a sample); the draws are the same.
+            torch.default_generator.manual_seed(seed)
             return self.transform(*inputs)
 
     def __call__(self, image: torch.Tensor, mask: torch.Tensor, generator: torch.Generator | None = None):
