@@ -87,6 +87,48 @@ def environment_summary(results: str | Path) -> str:
     return f"device: {counted(machines)}\ncode: labseg commit {counted(commits)}"
 
 
+# The optimiser / schedule arms of 08_budget: each sets all four settings, so an arm is one recipe.
+SCHEDULE_ARMS = {"constant": dict(optimizer="adam", schedule="constant", warmup_epochs=0.0, weight_decay=0.0),
+                 "cosine": dict(optimizer="adam", schedule="cosine", warmup_epochs=1.0, weight_decay=0.0),
+                 "onecycle": dict(optimizer="adam", schedule="onecycle", warmup_epochs=0.0, weight_decay=0.0),
+                 "adamw-cosine": dict(optimizer="adamw", schedule="cosine", warmup_epochs=1.0, weight_decay=1e-2)}
+
+# The studies a recipe is read from: (table, what it varies, the baseline arm, the settings an arm sets).
+RECIPE_STUDIES = (("augmentation_study.csv", "augmentation", "flip", lambda arm: {"augment": arm}),
+                  ("loss_study.csv", "loss", "bce_dice", lambda arm: {"loss": arm}),
+                  ("schedule_study.csv", "optimiser and schedule", "constant", lambda arm: dict(SCHEDULE_ARMS[arm])))
+
+
+def best_recipe(results: str | Path) -> tuple[dict, list[str]]:
+    """The settings the studies of ``results`` support, and why, one sentence per study.
+
+    Per study, the arm with the best mean test dice replaces the baseline only where it is ahead by more
+    than the larger of the two seed spreads (the notebooks' verdict); otherwise the baseline stays. A
+    study not run yet keeps its baseline and says so."""
+    recipe, why = {}, []
+    for file, factor, baseline, settings in RECIPE_STUDIES:
+        path = Path(results) / file
+        if not path.is_file():
+            why.append(f"{factor}: {baseline} (kept: {file} not made yet)")
+            recipe.update(settings(baseline))
+            continue
+        table = pd.read_csv(path, index_col=0)
+        best = str(table["test_dice_mean"].idxmax())
+        b, x = table.loc[baseline], table.loc[best]
+        spread = max(b["test_dice_std"], x["test_dice_std"])
+        gain = x["test_dice_mean"] - b["test_dice_mean"]
+        if best != baseline and gain > spread and min(b["seeds"], x["seeds"]) > 1:
+            recipe.update(settings(best))
+            why.append(f"{factor}: {best} ({x['test_dice_mean']:.4f} against {b['test_dice_mean']:.4f} for {baseline}, "
+                       f"{gain:+.4f}, beyond the seed spread {spread:.4f})")
+        else:
+            recipe.update(settings(baseline))
+            ahead = (f"best arm {best} is {gain:+.4f} ahead, within the seed spread {spread:.4f}" if best != baseline
+                     else "no arm beats it")
+            why.append(f"{factor}: {baseline} (kept: {ahead})")
+    return recipe, why
+
+
 QUESTIONS = (("06_augmentation", "augmentation_study.csv", 1, "Augmentation beyond flips"),
              ("06_augmentation", "tta_study.csv", None, "Test-time flips"),
              ("07_losses", "loss_study.csv", 1, "Losses"),
