@@ -339,8 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m labseg.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
-    p.add_argument("--models", nargs="+", default=["unet", "resnet34_unet", "smp_unet_resnet34", "vgg16_bn_unet",
-                                                   "smp_unet_vgg16_bn"])
+    p.add_argument("--models", nargs="*", default=["unet", "resnet34_unet", "smp_unet_resnet34", "vgg16_bn_unet",
+                                                   "smp_unet_vgg16_bn"],
+                   help="models of the throughput table (none: skip it)")
     p.add_argument("--no-onnx", dest="onnx", action="store_false",
                    help="skip the fp32 PyTorch vs onnxruntime inference columns")
     p.add_argument("--no-e2e", dest="e2e", action="store_false", help="skip the end-to-end epoch")

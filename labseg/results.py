@@ -102,9 +102,9 @@ RECIPE_STUDIES = (("augmentation_study.csv", "augmentation", "flip", lambda arm:
 def best_recipe(results: str | Path) -> tuple[dict, list[str]]:
     """The settings the studies of ``results`` support, and why, one sentence per study.
 
-    Per study, the arm with the best mean test dice replaces the baseline only where it is ahead by more
-    than the larger of the two seed spreads (the notebooks' verdict); otherwise the baseline stays. A
-    study not run yet keeps its baseline and says so."""
+    Per study, the arm with the best mean test dice (among arms of 2 seeds or more) replaces the baseline
+    only where it is ahead by more than the larger of the two seed spreads (the notebooks' verdict);
+    otherwise the baseline stays. A study not run yet keeps its baseline and says so."""
     recipe, why = {}, []
     for file, factor, baseline, settings in RECIPE_STUDIES:
         path = Path(results) / file
@@ -113,11 +113,12 @@ def best_recipe(results: str | Path) -> tuple[dict, list[str]]:
             recipe.update(settings(baseline))
             continue
         table = pd.read_csv(path, index_col=0)
-        best = str(table["test_dice_mean"].idxmax())
+        ranked = table[(table["seeds"] > 1) | (table.index == baseline)]  # one seed ranks nothing
+        best = str(ranked["test_dice_mean"].idxmax())
         b, x = table.loc[baseline], table.loc[best]
         spread = max(b["test_dice_std"], x["test_dice_std"])
         gain = x["test_dice_mean"] - b["test_dice_mean"]
-        if best != baseline and gain > spread and min(b["seeds"], x["seeds"]) > 1:
+        if best != baseline and gain > spread and b["seeds"] > 1:
             recipe.update(settings(best))
             why.append(f"{factor}: {best} ({x['test_dice_mean']:.4f} against {b['test_dice_mean']:.4f} for {baseline}, "
                        f"{gain:+.4f}, beyond the seed spread {spread:.4f})")

@@ -77,3 +77,27 @@ def test_prediction_grid_titles_give_the_test_metric_and_ignored_pixels_are_no_e
         assert title == f"prediction (dice {scores.loc[name, 'dice']:.3f})"
         errors = np.asarray(fig.axes[4 * row + 3].images[0].get_array())
         assert not errors[masks[row] == 255].any()
+
+
+def _study_csv(path, index_name, rows):
+    """rows: arm -> (seeds, mean, std) of test dice, as arm_table writes them."""
+    pd.DataFrame([{index_name: arm, "seeds": n, "test_dice_mean": m, "test_dice_std": s} for arm, (n, m, s) in
+                  rows.items()]).to_csv(path, index=False)
+
+
+def test_best_recipe_adopts_an_arm_only_beyond_the_seed_spread(tmp_path):
+    # augmentation: color leads by 0.004 with spreads up to 0.005 -> kept; loss: focal leads by 0.02 -> adopted
+    _study_csv(tmp_path / "augmentation_study.csv", "augment",
+               {"flip": (3, 0.820, 0.004), "color": (3, 0.824, 0.005), "scale": (3, 0.80, 0.01)})
+    _study_csv(tmp_path / "loss_study.csv", "loss", {"bce_dice": (3, 0.820, 0.004), "focal": (3, 0.840, 0.006)})
+    recipe, why = study.best_recipe(tmp_path)
+    assert recipe["augment"] == "flip" and recipe["loss"] == "focal"
+    assert recipe["schedule"] == "constant" and recipe["optimizer"] == "adam"  # schedule study not run: baseline
+    assert "within the seed spread 0.0050" in why[0] and "+0.0200, beyond the seed spread 0.0060" in why[1]
+    assert "schedule_study.csv not made yet" in why[2]
+    # a schedule arm sets all four of its settings; one seed is never enough to adopt anything
+    _study_csv(tmp_path / "schedule_study.csv", "arm",
+               {"constant": (3, 0.82, 0.004), "adamw-cosine": (3, 0.85, 0.004), "onecycle": (1, 0.9, 0.0)})
+    recipe, _ = study.best_recipe(tmp_path)  # onecycle has the best mean, but from a single seed
+    assert {k: recipe[k] for k in ("optimizer", "schedule", "warmup_epochs", "weight_decay")} == \
+        {"optimizer": "adamw", "schedule": "cosine", "warmup_epochs": 1.0, "weight_decay": 1e-2}
