@@ -190,14 +190,21 @@ def plot_flip_demo(root: str | Path, name: str, size: int = 128, seed: int = 3):
     return fig
 
 
-def plot_budget(runs: pd.DataFrame, title: str):
-    """Test dice against epochs, one line per model: mean over seeds, error bars of one sample std."""
+def plot_budget(runs: pd.DataFrame, title: str, targets: dict[str, float] | None = None):
+    """Test dice against epochs, one line per model: mean over seeds, error bars of one sample std; dashed,
+    the same checkpoints scored with flip TTA (where ``runs`` has ``tta_test_dice``); dotted, ``targets``."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for model, part in runs.groupby("model", sort=False):
+    for k, (model, part) in enumerate(runs.groupby("model", sort=False)):
+        color = f"C{k}"
         g = part.groupby("epochs")["test_dice"]
-        ax.errorbar(g.mean().index, g.mean(), yerr=g.std(ddof=1).fillna(0.0), marker="o", capsize=4,
+        ax.errorbar(g.mean().index, g.mean(), yerr=g.std(ddof=1).fillna(0.0), marker="o", capsize=4, color=color,
                     label=f"{model} ({g.size().min()} seed{'s' if g.size().min() > 1 else ''} per point)")
+        if "tta_test_dice" in part and part["tta_test_dice"].notna().any():
+            t = part.groupby("epochs")["tta_test_dice"].mean()
+            ax.plot(t.index, t, ls="--", marker=".", color=color, label=f"{model}, flip TTA")
+        if targets and model in targets:
+            ax.axhline(targets[model], ls=":", color=color, label=f"{model} target {targets[model]:.2f}")
     ax.set(xlabel="epochs", ylabel="test dice (mean over seeds)", title=title)
     ax.text(0.01, 0.02, "error bars: ± 1 sample std over seeds", transform=ax.transAxes, fontsize=8)
     ax.grid(alpha=0.3)
