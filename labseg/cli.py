@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 from .config import (AUGMENT_ON, AUGMENT_PRESETS, FLIP_MODES, LOSSES, MIN_IMAGE_SIZE, OPTIMIZERS, PROFILES, SCHEDULES,
-                     TOY_DATA, RunConfig, canonical_model_name, profile_config)
+                     TOY_DATA, RunConfig, canonical_model_name, check_threads, profile_config)
 
 EPILOG = """examples:
   labseg synth data/toy-pets                       write the embedded synthetic set
@@ -190,11 +190,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_threads(threads: int | None) -> None:
-    if threads is not None and threads < 1:
-        raise ValueError(f"--threads {threads}: must be >= 1 (or leave it out for torch's choice).")
-
-
 def cmd_train(args) -> int:
     from .outputs import check_new_file
 
@@ -226,7 +221,7 @@ def cmd_evaluate(args) -> int:
     if not path:
         raise ValueError("give a checkpoint: labseg evaluate runs/unet/best.pt (or a run folder).")
     split = canonical_split(args.split)
-    _check_threads(args.threads)
+    check_threads(args.threads)
     if args.per_image:
         check_new_file(args.per_image, "--per-image", args.overwrite)
     model, cfg = model_from_checkpoint(load_checkpoint(path), path)
@@ -249,7 +244,7 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     from .predict import predict
 
-    _check_threads(args.threads)
+    check_threads(args.threads)
     predict(args.checkpoint, args.inputs, args.out, args.device, overwrite=args.overwrite, threads=args.threads,
             tta=args.tta)
     return 0

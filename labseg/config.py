@@ -31,6 +31,12 @@ _MODEL_ALIASES = {"resnet34unet": "resnet34_unet", "resnet34": "resnet34_unet", 
                   "vgg16bn": "vgg16_bn_unet", "vgg16bnunet": "vgg16_bn_unet"}
 
 
+def check_threads(threads: int | None) -> None:
+    """``--threads`` (train, evaluate, predict): None or a whole number >= 1."""
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"--threads {threads}: must be >= 1 (or leave it out for torch's choice).")
+
+
 def canonical_model_name(name: str) -> str:
     """``"UNet"``, ``"ResNet34_UNet"``, ``"resnet34-unet"`` ... -> the registry's name."""
     key = str(name).strip().lower().replace("-", "_")
@@ -119,8 +125,7 @@ class RunConfig:
             bad("weight_decay", self.weight_decay, "weight decay must be >= 0.")
         if self.train_subset is not None and self.train_subset < 2:
             bad("train_subset", self.train_subset, "train on at least 2 images (or leave it out for all).")
-        if self.threads is not None and self.threads < 1:
-            bad("threads", self.threads, "must be >= 1 (or leave it out for torch's choice).")
+        check_threads(self.threads)
         choice("loss", self.loss, LOSSES)
         choice("flip", self.flip, FLIP_MODES)
         choice("augment", self.augment, AUGMENT_PRESETS)

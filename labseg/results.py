@@ -218,16 +218,10 @@ def arm_table(runs: pd.DataFrame, by: str, arms) -> pd.DataFrame:
 
 
 def encoder_summary(runs: pd.DataFrame, arms: list[str]) -> pd.DataFrame:
-    """Per model: test dice and IoU (mean, sample std over seeds), parameters, training seconds per run,
-    training images/s (median epoch), best epoch, and the CPU the runs were made on."""
-    table = arm_summary(runs, "model", ("test_dice", "test_iou"))
-    g = runs.groupby("model")
-    table["parameters"] = g["parameters"].first()
-    table["train_s_per_run"] = g["train_seconds"].mean()
-    table["train_images_per_s"] = g["train_images_per_s"].mean()
-    table["best_epoch"] = g["best_epoch"].mean()
-    table["cpu"] = g["cpu"].agg(lambda s: "; ".join(sorted(set(s))))
-    return table.loc[[a for a in arms if a in table.index]]
+    """:func:`arm_table` per model, with each model's parameter count after its scores."""
+    table = arm_table(runs, "model", arms)
+    table.insert(table.columns.get_loc("test_iou_std") + 1, "parameters", runs.groupby("model")["parameters"].first())
+    return table
 
 
 def per_breed_over_seeds(results: str | Path, runs: pd.DataFrame, by: str = "model") -> pd.DataFrame:

@@ -142,6 +142,7 @@ CASES = [
     Case("unknown-model", ["train", *PET, "--model", "vit9000"], r"--model vit9000"),
     Case("unknown-profile", ["train", "--profile", "huge"], r"--profile.*'huge'"),
     Case("unknown-loss", ["train", *PET, "--loss", "hinge"], r"--loss.*'hinge'"),
+    Case("unknown-augment-on", ["train", *PET, "--augment-on", "gpu"], r"--augment-on.*'gpu'"),
     Case("unknown-device", ["train", *PET, "--device", "tpu"], r"--device tpu"),
     Case("cuda-without-gpu", ["train", *PET, "--device", "cuda"], r"--device cuda",
          skip_if=torch.cuda.is_available),
