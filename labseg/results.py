@@ -135,6 +135,46 @@ def best_recipe(results: str | Path) -> tuple[dict, list[str]]:
     return recipe, why
 
 
+def recipe_epochs(results: str | Path, max_seconds: float = RECIPE_MAX_SECONDS) -> tuple[int | None, str]:
+    """The budget of the recipe, from 08's budget table: of the budgets where every model's runs took at most
+    ``max_seconds`` on average, the one with the best test dice averaged over the models (None before 08 ran)."""
+    path = Path(results) / "budget_study.csv"
+    if not path.is_file():
+        return None, "budget_study.csv not made yet"
+    table = pd.read_csv(path, index_col=[0, 1])
+    by_epochs = table.groupby(level="epochs")
+    fits = by_epochs["train_s_per_run"].max() <= max_seconds
+    complete = by_epochs.size() == table.index.get_level_values("model").nunique()
+    dice = by_epochs["test_dice_mean"].mean()[fits & complete]
+    if dice.empty:
+        return None, f"no budget in which every model trains within {max_seconds / 60:.0f} min per run"
+    best = int(dice.idxmax())
+    slow = sorted(set(table.index.get_level_values("epochs")) - set(dice.index))
+    return best, (f"{best} epochs: the best test dice averaged over the models ({dice[best]:.4f}) among the budgets "
+                  f"that train every model within {max_seconds / 60:.0f} min per run"
+                  + (f" (not {', '.join(map(str, slow))}: longer, or not run for every model)" if slow else ""))
+
+
+def recipe_summary(results: str | Path, cfg: RunConfig) -> tuple[RunConfig, list[str], pd.DataFrame | None]:
+    """The recipe the studies of ``results`` support (``cfg`` with :func:`best_recipe`'s settings and
+    :func:`recipe_epochs`' budget), why, and its rows of the budget table (None before 08 ran)."""
+    recipe, why = best_recipe(results)
+    epochs, epochs_why = recipe_epochs(results)
+    best = cfg.replace(**recipe, **({"epochs": epochs} if epochs else {}))
+    why = [*why, f"budget: {epochs_why}"]
+    path = Path(results) / "budget_study.csv"
+    if epochs is None or not path.is_file():
+        return best, why, None
+    table = pd.read_csv(path, index_col=[0, 1])
+    rows = table.xs(epochs, level="epochs")
+    if "tta_test_dice_mean" in rows:
+        keep = ["seeds", "test_dice_mean", "test_dice_std", "tta_test_dice_mean", "tta_test_dice_std", "test_iou_mean",
+                "train_s_per_run"]
+        rows = rows[[k for k in keep if k in rows]]
+    rows = rows.assign(target=[RECIPE_TARGETS.get(m) if cfg.profile == "cpu" else None for m in rows.index])
+    return best, why, rows
+
+
 QUESTIONS = (("06_augmentation", "augmentation_study.csv", 1, "Augmentation beyond flips"),
              ("06_augmentation", "tta_study.csv", None, "Test-time flips"),
              ("07_losses", "loss_study.csv", 1, "Losses"),

@@ -101,3 +101,15 @@ def test_best_recipe_adopts_an_arm_only_beyond_the_seed_spread(tmp_path):
     recipe, _ = study.best_recipe(tmp_path)  # onecycle has the best mean, but from a single seed
     assert {k: recipe[k] for k in ("optimizer", "schedule", "warmup_epochs", "weight_decay")} == \
         {"optimizer": "adamw", "schedule": "cosine", "warmup_epochs": 1.0, "weight_decay": 1e-2}
+
+
+def test_recipe_epochs_is_the_best_budget_that_fits_the_time_limit(tmp_path):
+    assert study.recipe_epochs(tmp_path)[0] is None
+    rows = [("unet", 25, 0.82, 150), ("unet", 50, 0.84, 300), ("unet", 100, 0.86, 600),
+            ("resnet34_unet", 25, 0.80, 330), ("resnet34_unet", 50, 0.83, 660), ("resnet34_unet", 100, 0.85, 1320)]
+    pd.DataFrame([{"model": m, "epochs": e, "seeds": 3, "test_dice_mean": d, "train_s_per_run": t}
+                  for m, e, d, t in rows]).to_csv(tmp_path / "budget_study.csv", index=False)
+    epochs, why = study.recipe_epochs(tmp_path, max_seconds=900)
+    assert epochs == 50 and "0.8350" in why and "not 100" in why  # 100 epochs: the ResNet34-UNet takes 22 min
+    assert study.recipe_epochs(tmp_path, max_seconds=1400)[0] == 100
+    assert study.recipe_epochs(tmp_path, max_seconds=100)[0] is None
