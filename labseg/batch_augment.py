@@ -124,7 +124,7 @@ class BatchAugment:
             x = _flip(_flip(images, p.hflip.to(dev), -1), p.vflip.to(dev), -2)
             y = _flip(_flip(masks, p.mask_hflip.to(dev), -1), p.mask_vflip.to(dev), -2)
         if any(isinstance(s, v2.ColorJitter) for s in self.steps):
-            x = color_jitter(x if x.is_floating_point() else x.float().div_(255), p.color.to(dev), p.order.to(dev))
+            x = color_jitter(x if x.is_floating_point() else x.float().div_(255), p.color.to(dev), p.order)
         return x, y
 
     def _resample(self, x: torch.Tensor, masks: torch.Tensor, p: BatchParams):
@@ -209,12 +209,17 @@ def adjust(x: torch.Tensor, op: int, factor: torch.Tensor) -> torch.Tensor:
 
 
 def color_jitter(x: torch.Tensor, factors: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
-    """Each sample's four ops in its own order: at position k, the samples whose k-th op is ``op`` get it."""
+    """Each sample's four ops in its own order: at position k, the samples whose k-th op is ``op`` get it.
+    ``order`` stays on the CPU (the rows are chosen there: no device synchronisation); ``factors`` is on
+    ``x``'s device."""
     x = x.clone()
     for k in range(4):
         for op in range(4):
-            rows = (order[:, k] == op).nonzero().flatten()
-            if len(rows):
+            rows = (order[:, k].cpu() == op).nonzero().flatten()
+            if len(rows) == len(x):
+                x = adjust(x, op, factors[:, op])
+            elif len(rows):
+                rows = rows.to(x.device)
                 x[rows] = adjust(x[rows], op, factors[rows, op])
     return x
 
