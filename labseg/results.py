@@ -135,6 +135,16 @@ def best_recipe(results: str | Path) -> tuple[dict, list[str]]:
     return recipe, why
 
 
+def budget_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """08's budget table: per (model, epochs), test dice, IoU and flip-TTA dice (mean, sample std over the
+    seeds), training seconds per run and the CPU of the runs."""
+    table = arm_summary(runs, ["model", "epochs"], ("test_dice", "test_iou", "tta_test_dice"))
+    g = runs.groupby(["model", "epochs"])
+    table["train_s_per_run"] = g["train_seconds"].mean()
+    table["cpu"] = g["cpu"].agg(lambda s: "; ".join(sorted(set(s))))
+    return table
+
+
 def recipe_epochs(results: str | Path, max_seconds: float = RECIPE_MAX_SECONDS) -> tuple[int | None, str]:
     """The budget of the recipe, from 08's budget table: of the budgets where every model's runs took at most
     ``max_seconds`` on average, the one with the best test dice averaged over the models (None before 08 ran)."""

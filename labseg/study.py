@@ -21,7 +21,7 @@ from .config import PROFILES, TOY_DATA, RunConfig, field_names, profile_config
 from .figures import (plot_arm_bars, plot_budget, plot_dice_vs_time, plot_examples, plot_flip_demo,  # noqa: F401
                       plot_histories, plot_image_stats, prediction_grid, save)
 from .results import (FACTORS, ORIGINAL_REPORT, RECIPE_MAX_SECONDS, RECIPE_TARGETS, SCHEDULE_ARMS,  # noqa: F401
-                      all_background_accuracy, arm_summary, arm_table, best_recipe, compare_arms, compare_to_baseline,
+                      all_background_accuracy, arm_summary, arm_table, best_recipe, budget_summary, compare_arms, compare_to_baseline,
                       differs_beyond_noise, discussion, encoder_summary, environment_summary, image_stats,
                       load_history, load_per_image, load_runs, metrics_table, per_breed_over_seeds, per_group_dice,
                       question_tables, recipe_epochs, recipe_runs, recipe_summary, split_counts,
@@ -151,4 +151,4 @@ def profile_recipe(study: Study) -> dict:
     return {"augment": base.augment, "loss": base.loss}
 
 
-__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'image_stats', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']
+__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'budget_summary', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'image_stats', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']

@@ -1,4 +1,6 @@
 """The report's tables and generated sentences, from hand-made run tables (no training)."""
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -113,3 +115,19 @@ def test_recipe_epochs_is_the_best_budget_that_fits_the_time_limit(tmp_path):
     assert epochs == 50 and "0.8350" in why and "not 100" in why  # 100 epochs: the ResNet34-UNet takes 22 min
     assert study.recipe_epochs(tmp_path, max_seconds=1400)[0] == 100
     assert study.recipe_epochs(tmp_path, max_seconds=100)[0] is None
+
+
+def test_the_cpu_best_profile_is_what_the_committed_studies_support():
+    """cpu-best = the cpu profile with study.recipe_summary's settings on the committed real-subset tables."""
+    from labseg.config import RunConfig, profile_config
+
+    results = Path(__file__).resolve().parents[1] / "results" / "oxford-pet-subset-cpu"
+    if not (results / "budget_study.csv").is_file():
+        pytest.skip("the budget study (08) has not been committed for the real subset")
+    best, why, table = study.recipe_summary(results, profile_config("cpu"))
+    profile = profile_config("cpu-best")
+    changed = [f for f in ("image_size", "width", "batch_size", "repeats", *study.FACTORS)
+               if getattr(best, f) != getattr(profile, f)]
+    assert not changed, (changed, why)
+    assert profile.schedule != RunConfig().schedule or profile.epochs != profile_config("cpu").epochs
+    assert set(table.index) == {"unet", "resnet34_unet"}
