@@ -38,7 +38,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("run settings (a profile sets a consistent budget; each flag overrides one value)")
     g.add_argument("--profile", default="toy", choices=list(PROFILES),
                    help="smoke (seconds, CI), toy (default; minutes on the toy pets), "
-                        "cpu (real subset on 2 CPU cores), full (full dataset, 256 px, 50 epochs; GPU)")
+                        "cpu (real subset on 2 CPU cores), cpu-best (cpu with the recipe the studies support: "
+                        "one-cycle schedule, 50 epochs), full (full dataset, 256 px, 50 epochs; GPU)")
     g.add_argument("--data", help=f"dataset root in the Oxford-IIIT Pet layout (default {TOY_DATA})")
     g.add_argument("--model", "--use_model", dest="model",
                    help="the architecture to train: unet (default) | resnet34_unet | vgg16_bn_unet | "
@@ -71,7 +72,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--optimizer", choices=list(OPTIMIZERS),
                    help="adam (default; weight decay as L2 on every parameter) | adamw (decoupled, not on norms/biases)")
     g.add_argument("--schedule", choices=list(SCHEDULES),
-                   help="learning rate, stepped per batch: constant (default, the report) | cosine | onecycle")
+                   help=f"learning rate, stepped per batch: constant (the report) | cosine | onecycle "
+                        f"({_default('schedule')})")
     g.add_argument("--warmup-epochs", dest="warmup_epochs", type=float,
                    help="linear warm-up from 0 over this many epochs (constant and cosine; default 0)")
     g.add_argument("--boundary", choices=["foreground", "background", "ignore"],
