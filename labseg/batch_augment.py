@@ -26,7 +26,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from .data import sample_generator
-from .transforms import augment_steps, build_train_transform
+from .transforms import augment_steps, build_train_transform, flip_steps
 
 GRAY = (0.2989, 0.587, 0.114)  # the luma weights torchvision's rgb_to_grayscale uses
 
@@ -53,14 +53,14 @@ class BatchAugment:
         self.flip, self.size, self.seed = flip, size, seed
         # The very transform objects of the per-sample path: their make_params draw the parameters.
         self.augment = augment if flip != "independent" else "flip"  # as build_train_transform: flips only
-        self.flip_steps = {"none": (), "hflip": ("h",), "hvflip": ("h", "v"), "independent": ("h", "v")}[flip]
+        self.flip_steps = flip_steps(flip)
         self.steps = augment_steps(self.augment, size) if self.augment != "flip" else []
         self._probe = [tv_tensors.Image(torch.empty(3, size, size, dtype=torch.uint8))]
         build_train_transform(flip, augment, size)  # same validation of the names as the per-sample path
-
-    @property
-    def geometric(self) -> bool:
-        return any(isinstance(s, (v2.RandomResizedCrop, v2.RandomAffine)) for s in self.steps)
+        kinds = {type(s) for s in self.steps}
+        self.affine = v2.RandomAffine in kinds
+        self.geometric = self.affine or v2.RandomResizedCrop in kinds
+        self.color = v2.ColorJitter in kinds
 
     # ------------------------------------------------------------------ parameters (CPU)
 
@@ -69,8 +69,8 @@ class BatchAugment:
         Uses (and leaves changed) the CPU generator: :meth:`params` saves and restores it once a batch."""
         flips, params = [], {}
         torch.default_generator.manual_seed(seed)
-        for _ in self.flip_steps:
-            flips.append(bool(torch.rand(1) < 0.5))  # v2's random-apply: skipped when rand >= p
+        for step in self.flip_steps:
+            flips.append(bool(torch.rand(1) < step.p))  # v2's random-apply: skipped when rand >= p
         for step in self.steps:
             params[type(step).__name__] = step.make_params(self._probe)
         return flips, params
@@ -123,7 +123,7 @@ class BatchAugment:
         else:
             x = _flip(_flip(images, p.hflip.to(dev), -1), p.vflip.to(dev), -2)
             y = _flip(_flip(masks, p.mask_hflip.to(dev), -1), p.mask_vflip.to(dev), -2)
-        if any(isinstance(s, v2.ColorJitter) for s in self.steps):
+        if self.color:
             x = color_jitter(x if x.is_floating_point() else x.float().div_(255), p.color.to(dev), p.order)
         return x, y
 
@@ -155,7 +155,7 @@ class BatchAugment:
         if not torch.equal(p.hflip, p.mask_hflip) or not torch.equal(p.vflip, p.mask_vflip):
             grid = F.affine_grid(theta(p.mask_hflip, p.mask_vflip), size, align_corners=False)
         y = F.grid_sample(masks.float(), grid, mode="nearest", padding_mode="border", align_corners=False)
-        if any(isinstance(s, v2.RandomAffine) for s in self.steps):
+        if self.affine:
             q = F.affine_grid(torch.cat((A, (a / half).unsqueeze(-1)), 2).to(device=x.device, dtype=torch.float32),
                               size, align_corners=False)
             inside = (q.abs() <= 1).all(-1).unsqueeze(1)

@@ -48,8 +48,7 @@ def cpu_name() -> str:
         for line in info.splitlines():
             if line.startswith("model name"):
                 name = line.split(":", 1)[1].strip()
-                flags = info
-                extra = "AMX" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else ""
+                extra = "AMX" if "amx_bf16" in info else "AVX512-BF16" if "avx512_bf16" in info else ""
                 return f"{name} ({extra})" if extra else name
     except OSError:
         pass

@@ -68,6 +68,18 @@ def augment_steps(augment: str, size: int) -> list[v2.Transform]:
     return steps
 
 
+def flip_steps(flip: str) -> list[v2.Transform]:
+    """The flips of a flip-ablation arm, in the order they draw: horizontal, then vertical (each p=0.5)."""
+    if flip not in FLIP_MODES:
+        raise ValueError(f"flip must be one of {FLIP_MODES}, got {flip!r}")
+    flips: list[v2.Transform] = []
+    if flip in ("hflip", "hvflip", "independent"):
+        flips.append(v2.RandomHorizontalFlip(0.5))
+    if flip in ("hvflip", "independent"):
+        flips.append(v2.RandomVerticalFlip(0.5))
+    return flips
+
+
 def build_train_transform(flip: str = "hflip", augment: str = "flip", size: int | None = None) -> JointTransform | None:
     """Training augmentation: the flips of a flip-ablation arm, then an augmentation preset.
 
@@ -76,13 +88,7 @@ def build_train_transform(flip: str = "hflip", augment: str = "flip", size: int 
     drawn separately for image and mask (misaligned labels). ``augment`` (see :func:`augment_steps`)
     is applied jointly after them, in the same seeded call; ``size`` is the training size (``scale``).
     """
-    if flip not in FLIP_MODES:
-        raise ValueError(f"flip must be one of {FLIP_MODES}, got {flip!r}")
-    flips: list[v2.Transform] = []
-    if flip in ("hflip", "hvflip", "independent"):
-        flips.append(v2.RandomHorizontalFlip(0.5))
-    if flip in ("hvflip", "independent"):
-        flips.append(v2.RandomVerticalFlip(0.5))
+    flips = flip_steps(flip)
     extra = augment_steps(augment, size) if augment != "flip" else []
     if extra and size is None:
         raise ValueError("the scale preset needs the training size")
