@@ -10,12 +10,15 @@ import pandas as pd
 
 from .results import load_history
 
-def plot_dice_vs_time(runs: pd.DataFrame, by: str, title: str):
-    """Test dice against training seconds, one point per run, one colour per arm."""
+def plot_dice_vs_time(runs: pd.DataFrame, by: str, title: str, limit_s: float | None = None):
+    """Test dice against training seconds, one point per run, one colour per arm; ``limit_s``, a time limit a run
+    drawn as a dotted vertical line."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for arm, part in runs.groupby(by, sort=False):
         ax.scatter(part["train_seconds"], part["test_dice"], label=f"{arm} ({len(part)} seeds)", s=30)
+    if limit_s is not None:
+        ax.axvline(limit_s, ls=":", color="grey", label=f"limit a run ({limit_s / 60:g} min)")
     ax.set(xlabel="training seconds per run (train + val, all epochs)", ylabel="test dice", title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

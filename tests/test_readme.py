@@ -37,3 +37,22 @@ def test_readme_demo_figure_is_what_make_demo_prints(tmp_path):
     assert round(printed["test_dice"], 4) == expected, (
         f"make demo prints test dice {printed['test_dice']:.4f}, the README says {expected}: re-run `make demo` "
         "and update the README")
+
+
+def test_readme_recipe_table_is_the_committed_budget_study():
+    """Each one-cycle row of the README's recipe table is a row of budget_study.csv (what 08_budget writes),
+    to the decimals shown: a re-made study with other numbers fails here until the README follows."""
+    import pandas as pd
+
+    table = pd.read_csv(README.parent / "results" / "oxford-pet-subset-cpu" / "budget_study.csv")
+    models = {"UNet (width 16)": "unet", "ResNet34-UNet": "resnet34_unet"}
+    rows = re.findall(r"^\| ([^|]+) \| one-cycle, (\d+) epochs[^|]*\| (\d+) \| (0\.\d{4}) ± (0\.\d{4}) \| "
+                      r"(0\.\d{4}) ± (0\.\d{4}) \| (0\.\d{4}) ± (0\.\d{4}) \| (\d+) \|$", README.read_text(), re.M)
+    assert len(rows) == len(table) == 6, rows
+    for model, epochs, seeds, *numbers, seconds in rows:
+        row = table[(table["model"] == models[model]) & (table["epochs"] == int(epochs))].iloc[0]
+        assert int(seeds) == row["seeds"]
+        expected = [row[k] for k in ("test_dice_mean", "test_dice_std", "tta_test_dice_mean", "tta_test_dice_std",
+                                     "test_iou_mean", "test_iou_std")]
+        assert [float(x) for x in numbers] == [round(x, 4) for x in expected], (model, epochs)
+        assert int(seconds) == round(row["train_s_per_run"]), (model, epochs)

@@ -131,3 +131,15 @@ def test_the_cpu_best_profile_is_what_the_committed_studies_support():
     assert not changed, (changed, why)
     assert profile.schedule != RunConfig().schedule or profile.epochs != profile_config("cpu").epochs
     assert set(table.index) == {"unet", "resnet34_unet"}
+
+
+def test_dice_vs_time_draws_one_series_per_arm_and_the_time_limit():
+    runs = pd.DataFrame({"arm": ["unet, 25", "unet, 25", "resnet, 100"], "train_seconds": [120.0, 125.0, 1500.0],
+                         "test_dice": [0.84, 0.85, 0.83]})
+    fig = study.plot_dice_vs_time(runs, "arm", "t", limit_s=900)
+    ax = fig.axes[0]
+    points = [c.get_offsets().tolist() for c in ax.collections]
+    assert points == [[[120.0, 0.84], [125.0, 0.85]], [[1500.0, 0.83]]]
+    vertical = [line for line in ax.lines if list(line.get_xdata()) == [900, 900]]
+    assert len(vertical) == 1 and "15 min" in vertical[0].get_label()
+    assert not study.plot_dice_vs_time(runs, "arm", "t").axes[0].lines
