@@ -190,6 +190,7 @@ QUESTIONS = (("06_augmentation", "augmentation_study.csv", 1, "Augmentation beyo
              ("07_losses", "loss_study.csv", 1, "Losses"),
              ("08_budget", "schedule_study.csv", 1, "Optimiser and learning-rate schedule"),
              ("08_budget", "budget_study.csv", 2, "Training budget (25 / 50 / 100 epochs on the cpu profile)"),
+             ("08_budget", "augment_at_budget.csv", 1, "Augmentation at the recipe's budget (UNet, 2x the epochs)"),
              ("09_encoders", "encoder_study.csv", 1, "Encoders: UNet, ResNet34-UNet, VGG16-BN-UNet"))
 
 
