@@ -56,3 +56,21 @@ def test_readme_recipe_table_is_the_committed_budget_study():
                                      "test_iou_mean", "test_iou_std")]
         assert [float(x) for x in numbers] == [round(x, 4) for x in expected], (model, epochs)
         assert int(seconds) == round(row["train_s_per_run"]), (model, epochs)
+
+
+def test_readme_augmentation_at_budget_table_is_the_committed_study():
+    """The README's table of augmentation at the recipe's budget is augment_at_budget.csv (08's last part)."""
+    import pandas as pd
+
+    table = pd.read_csv(README.parent / "results" / "oxford-pet-subset-cpu" / "augment_at_budget.csv", index_col=0)
+    arms = {"flips only (`cpu-best`)": "flip", "rotate": "rotate", "scale": "scale"}
+    section = README.read_text().split("| UNet, one-cycle, 50 epochs |")[1].split("\n\n")[0]
+    rows = re.findall(r"^\| ([^|]+) \| (0\.\d{4}) ± (0\.\d{4}) \| (0\.\d{4}) ± (0\.\d{4}) \| (0\.\d{4}) ± (0\.\d{4}) \| "
+                      r"(\d+) \|", section, re.M)
+    assert [arms[r[0]] for r in rows] == list(table.index)
+    for arm, *numbers, seconds in rows:
+        row = table.loc[arms[arm]]
+        expected = [row[k] for k in ("test_dice_mean", "test_dice_std", "tta_test_dice_mean", "tta_test_dice_std",
+                                     "test_iou_mean", "test_iou_std")]
+        assert [float(x) for x in numbers] == [round(x, 4) for x in expected], arm
+        assert int(seconds) == round(row["train_s_per_run"]), arm
