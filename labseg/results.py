@@ -257,9 +257,11 @@ def compare_to_baseline(runs: pd.DataFrame, by: str, baseline, arms, metric: str
 
 
 def arm_table(runs: pd.DataFrame, by: str, arms) -> pd.DataFrame:
-    """Per arm: test dice and IoU (mean, sample std over seeds), training seconds per run, training images/s
-    (median epoch), best epoch, and the CPU of the runs (times compare only between runs of one CPU)."""
-    table = arm_summary(runs, by, ("test_dice", "test_iou"))
+    """Per arm: test dice, flip-TTA dice where ``runs`` has ``tta_test_dice``, and IoU (mean, sample std over
+    seeds), training seconds per run, training images/s (median epoch), best epoch, and the CPU of the runs
+    (times compare only between runs of one CPU)."""
+    tta = ("tta_test_dice",) if "tta_test_dice" in runs else ()
+    table = arm_summary(runs, by, ("test_dice", *tta, "test_iou"))
     g = runs.groupby(by)
     table["train_s_per_run"] = g["train_seconds"].mean()
     table["train_images_per_s"] = g["train_images_per_s"].mean()

@@ -39,6 +39,15 @@ def test_readme_demo_figure_is_what_make_demo_prints(tmp_path):
         "and update the README")
 
 
+def assert_row_is(numbers: list[str], seconds: str, row, label) -> None:
+    """A README row's dice ± std, TTA dice ± std, IoU ± std and seconds per run are the csv row's, to the
+    decimals shown."""
+    expected = [row[k] for k in ("test_dice_mean", "test_dice_std", "tta_test_dice_mean", "tta_test_dice_std",
+                                 "test_iou_mean", "test_iou_std")]
+    assert [float(x) for x in numbers] == [round(x, 4) for x in expected], label
+    assert int(seconds) == round(row["train_s_per_run"]), label
+
+
 def test_readme_recipe_table_is_the_committed_budget_study():
     """Each one-cycle row of the README's recipe table is a row of budget_study.csv (what 08_budget writes),
     to the decimals shown: a re-made study with other numbers fails here until the README follows."""
@@ -52,10 +61,7 @@ def test_readme_recipe_table_is_the_committed_budget_study():
     for model, epochs, seeds, *numbers, seconds in rows:
         row = table[(table["model"] == models[model]) & (table["epochs"] == int(epochs))].iloc[0]
         assert int(seeds) == row["seeds"]
-        expected = [row[k] for k in ("test_dice_mean", "test_dice_std", "tta_test_dice_mean", "tta_test_dice_std",
-                                     "test_iou_mean", "test_iou_std")]
-        assert [float(x) for x in numbers] == [round(x, 4) for x in expected], (model, epochs)
-        assert int(seconds) == round(row["train_s_per_run"]), (model, epochs)
+        assert_row_is(numbers, seconds, row, (model, epochs))
 
 
 def test_readme_augmentation_at_budget_table_is_the_committed_study():
@@ -70,7 +76,4 @@ def test_readme_augmentation_at_budget_table_is_the_committed_study():
     assert [arms[r[0]] for r in rows] == list(table.index)
     for arm, *numbers, seconds in rows:
         row = table.loc[arms[arm]]
-        expected = [row[k] for k in ("test_dice_mean", "test_dice_std", "tta_test_dice_mean", "tta_test_dice_std",
-                                     "test_iou_mean", "test_iou_std")]
-        assert [float(x) for x in numbers] == [round(x, 4) for x in expected], arm
-        assert int(seconds) == round(row["train_s_per_run"]), arm
+        assert_row_is(numbers, seconds, row, arm)

@@ -143,3 +143,18 @@ def test_dice_vs_time_draws_one_series_per_arm_and_the_time_limit():
     vertical = [line for line in ax.lines if list(line.get_xdata()) == [900, 900]]
     assert len(vertical) == 1 and "15 min" in vertical[0].get_label()
     assert not study.plot_dice_vs_time(runs, "arm", "t").axes[0].lines
+
+
+def test_arm_table_carries_flip_tta_dice_only_where_the_runs_have_it():
+    runs = pd.DataFrame({"arm": ["a", "a", "b"], "test_dice": [0.80, 0.84, 0.70], "tta_test_dice": [0.81, 0.87, 0.72],
+                         "test_iou": [0.7, 0.7, 0.6], "train_seconds": [10.0, 12.0, 9.0],
+                         "train_images_per_s": [50.0, 40.0, 45.0], "best_epoch": [5, 6, 4], "cpu": ["x", "x", "x"]})
+    t = study.arm_table(runs, "arm", ["b", "a"])
+    assert list(t.index) == ["b", "a"]
+    assert list(t.columns[:7]) == ["seeds", "test_dice_mean", "test_dice_std", "tta_test_dice_mean",
+                                   "tta_test_dice_std", "test_iou_mean", "test_iou_std"]
+    assert t.loc["a", "tta_test_dice_mean"] == pytest.approx(0.84)
+    assert t.loc["a", "tta_test_dice_std"] == pytest.approx(0.0424264069)  # sample std of 0.81, 0.87
+    assert t.loc["a", "train_s_per_run"] == pytest.approx(11.0)
+    plain = study.arm_table(runs.drop(columns="tta_test_dice"), "arm", ["a", "b"])
+    assert not any(c.startswith("tta") for c in plain.columns)
