@@ -22,7 +22,8 @@ ORIGINAL_REPORT = pd.DataFrame([
 # Settings a study varies beside model, flips and seed. A run's name lists those of them that differ from
 # the profile's recipe (RunConfig defaults where the profile sets none), so the runs of the recipe keep their
 # short names and equal runs of two notebooks are one run.
-FACTORS = ("augment", "augment_on", "loss", "optimizer", "weight_decay", "schedule", "warmup_epochs", "epochs", "lr")
+FACTORS = ("augment", "augment_on", "loss", "optimizer", "weight_decay", "schedule", "warmup_epochs", "epochs", "lr",
+           "amp")
 
 
 METRIC_COLUMNS = {"test_dice": "dice", "test_iou": "IoU", "test_pixel_acc": "pixel acc",
