@@ -58,11 +58,25 @@ def cpu_name() -> str:
 @functools.cache
 def cpu_has_fast_bf16() -> bool:
     """True where the CPU computes bf16 natively (AVX512-BF16 or AMX); elsewhere bf16 is emulated and slow."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    return cpu_family() != "no-bf16"
+
+
+def cpu_family(flags: str | None = None) -> str:
+    """The CPU's bf16 arithmetic, which decides a bf16 training run's figures bit for bit:
+    ``amx`` (Intel Xeon with AMX tiles), ``avx512-bf16`` (AMD EPYC, or an Intel CPU with AVX512-BF16 but no
+    AMX), or ``no-bf16`` (bf16 emulated: ``--amp auto`` trains in fp32). ``flags``: /proc/cpuinfo's text
+    (read from the machine when None)."""
+    if flags is None:
+        try:
+            flags = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            flags = ""
+    words = set(flags.split())
+    if "amx_bf16" in words:
+        return "amx"
+    if "avx512_bf16" in words:
+        return "avx512-bf16"
+    return "no-bf16"
 
 
 def use_bf16(amp: str, device: torch.device) -> bool:
