@@ -44,20 +44,25 @@ class BatchParams:
     mask_vflip: torch.Tensor
 
 
+def _applied(step: v2.Transform) -> v2.Transform:
+    """The transform a step applies: the one inside a ``RandomApply`` (``--affine-p`` below 1), else itself."""
+    return step.transforms[0] if isinstance(step, v2.RandomApply) else step
+
+
 class BatchAugment:
     """``augment(images, masks, indices, epoch)``: uint8 images (N, 3, S, S) and masks (N, 1, S, S) on any
     device -> float images in [0, 1] and uint8 masks, augmented as ``build_train_transform(flip, augment,
     size)`` would augment each sample (see the module docstring)."""
 
-    def __init__(self, flip: str, augment: str, size: int, seed: int):
+    def __init__(self, flip: str, augment: str, size: int, seed: int, **strength):
         self.flip, self.size, self.seed = flip, size, seed
         # The very transform objects of the per-sample path: their make_params draw the parameters.
         self.augment = augment if flip != "independent" else "flip"  # as build_train_transform: flips only
         self.flip_steps = flip_steps(flip)
-        self.steps = augment_steps(self.augment, size) if self.augment != "flip" else []
+        self.steps = augment_steps(self.augment, size, **strength) if self.augment != "flip" else []
         self._probe = [tv_tensors.Image(torch.empty(3, size, size, dtype=torch.uint8))]
-        build_train_transform(flip, augment, size)  # same validation of the names as the per-sample path
-        kinds = {type(s) for s in self.steps}
+        build_train_transform(flip, augment, size, **strength)  # same validation as the per-sample path
+        kinds = {type(_applied(s)) for s in self.steps}
         self.affine = v2.RandomAffine in kinds
         self.geometric = self.affine or v2.RandomResizedCrop in kinds
         self.color = v2.ColorJitter in kinds
@@ -72,6 +77,10 @@ class BatchAugment:
         for step in self.flip_steps:
             flips.append(bool(torch.rand(1) < step.p))  # v2's random-apply: skipped when rand >= p
         for step in self.steps:
+            if isinstance(step, v2.RandomApply):  # v2's RandomApply: one rand, the inner step's draws if applied
+                if not bool(torch.rand(1) < step.p):
+                    continue
+                step = _applied(step)
             params[type(step).__name__] = step.make_params(self._probe)
         return flips, params
 

@@ -8,7 +8,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from .config import (AUGMENT_ON, AUGMENT_PRESETS, FLIP_MODES, LOSSES, MIN_IMAGE_SIZE, OPTIMIZERS, PROFILES, SCHEDULES,
+from .config import (AUGMENT_ON, AUGMENT_PRESETS, DECODES, DICE_REDUCTIONS, FLIP_MODES, LOSSES, MIN_IMAGE_SIZE, OPTIMIZERS,
+                     PROFILES, SCHEDULES, SELECTS,
                      TOY_DATA, RunConfig, canonical_model_name, check_threads, profile_config)
 
 EPILOG = """examples:
@@ -76,6 +77,24 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                         f"({_default('schedule')})")
     g.add_argument("--warmup-epochs", dest="warmup_epochs", type=float,
                    help="linear warm-up from 0 over this many epochs (constant and cosine; default 0)")
+    g.add_argument("--lr-floor", dest="lr_floor", type=float,
+                   help="cosine schedule: decay to this fraction of --lr instead of 0 (default 0)")
+    g.add_argument("--dice-reduction", dest="dice_reduction", choices=list(DICE_REDUCTIONS),
+                   help="the loss's soft dice term: per image, averaged over the batch (default) | over the whole "
+                        "batch as one region")
+    g.add_argument("--crop-scale", dest="crop_scale", type=float,
+                   help="--augment scale/all: the random crop keeps this to 100 %% of the area (default 0.5)")
+    g.add_argument("--affine-p", dest="affine_p", type=float,
+                   help="--augment rotate/all: probability of the affine map per sample (default 1: always)")
+    g.add_argument("--affine-shift", dest="affine_shift", type=float,
+                   help="--augment rotate/all: largest shift, as a fraction of the side (default 0.1)")
+    g.add_argument("--color-strength", dest="color_strength", type=float,
+                   help="--augment color/all: brightness, contrast, saturation +-this, hue +-this/6 (default 0.3)")
+    g.add_argument("--decode", choices=list(DECODES),
+                   help="training images: draft (default: the JPEG decoder scales down first, as evaluation and "
+                        "predict do) | full (decode every pixel, then the same resize)")
+    g.add_argument("--select", choices=list(SELECTS),
+                   help="checkpoint scored on test: best (default: the epoch with the best val dice) | last")
     g.add_argument("--boundary", choices=["foreground", "background", "ignore"],
                    help="trimap border pixels (3): foreground as in the course code (default), background, "
                         "or ignored in loss and metrics")

@@ -26,6 +26,13 @@ AUGMENT_ON = ("loader", "device")
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "cosine", "onecycle")
 BOUNDARY_MODES = ("foreground", "background", "ignore")
+# The soft dice term over each image (averaged over the batch) or over the whole batch as one region.
+DICE_REDUCTIONS = ("image", "batch")
+# How training images are decoded: JPEG draft (the decoder scales down by a power of two, then an antialiased
+# resize: the path evaluation and prediction use) or a full decode before the same resize.
+DECODES = ("draft", "full")
+# Which checkpoint is scored on test: the epoch with the best validation dice, or the last epoch.
+SELECTS = ("best", "last")
 # Spellings used by the original report's --use_model flag, and other natural ones.
 _MODEL_ALIASES = {"resnet34unet": "resnet34_unet", "resnet34": "resnet34_unet", "resnet34unetseed": "resnet34_unet_seed",
                   "vgg16bn": "vgg16_bn_unet", "vgg16bnunet": "vgg16_bn_unet"}
@@ -69,6 +76,14 @@ class RunConfig:
     optimizer: str = "adam"  # adam (L2 weight decay on every parameter) | adamw (decoupled, not on norms/biases)
     schedule: str = "constant"  # learning rate per batch: constant (the report) | cosine | onecycle
     warmup_epochs: float = 0.0  # linear warm-up from 0 (constant and cosine schedules)
+    lr_floor: float = 0.0  # cosine: the learning rate decays to lr_floor x lr instead of 0
+    dice_reduction: str = "image"  # the soft dice term per image (averaged) | over the whole batch
+    crop_scale: float = 0.5  # scale / all: the random crop keeps crop_scale-100 % of the area
+    affine_p: float = 1.0  # rotate / all: probability that the affine map is applied to a sample
+    affine_shift: float = 0.1  # rotate / all: largest shift, as a fraction of the image side
+    color_strength: float = 0.3  # color / all: brightness, contrast, saturation +-strength, hue +-strength/6
+    decode: str = "draft"  # training images: JPEG draft decode (as evaluation) | full decode, then the same resize
+    select: str = "best"  # checkpoint scored on test: best (by val dice) | last (the last epoch)
     boundary: str = "foreground"  # trimap border pixels: foreground | background | ignore
     seed: int = 0
     train_subset: int | None = None  # use only this many training images (None: all)
@@ -141,6 +156,24 @@ class RunConfig:
         if self.schedule == "onecycle" and self.warmup_epochs:
             bad("warmup_epochs", self.warmup_epochs, "onecycle has its own warm-up (30 % of training); leave "
                 "--warmup-epochs out.")
+        for name, low, high, closed in (("lr_floor", 0, 1, False), ("crop_scale", 0, 1, True), ("affine_p", 0, 1, True),
+                                        ("affine_shift", 0, 0.5, True), ("color_strength", 0, 1, False)):
+            value = getattr(self, name)
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value and (
+                value <= high if closed else value < high)
+            if not ok or (name == "crop_scale" and value == 0):
+                bad(name, value, f"must be a number in {'(' if name == 'crop_scale' else '['}{low}, {high}"
+                    f"{']' if closed else ')'}.")
+        if self.lr_floor and self.schedule != "cosine":
+            bad("lr_floor", self.lr_floor, "the floor applies to --schedule cosine only.")
+        for name, presets in (("crop_scale", ("scale", "all")), ("affine_p", ("rotate", "all")),
+                              ("affine_shift", ("rotate", "all")), ("color_strength", ("color", "all"))):
+            if getattr(self, name) != getattr(RunConfig, name) and self.augment not in presets:
+                bad(name, getattr(self, name), f"sets the strength of --augment {' or '.join(presets)}; this run "
+                    f"uses --augment {self.augment}.")
+        choice("dice_reduction", self.dice_reduction, DICE_REDUCTIONS)
+        choice("decode", self.decode, DECODES)
+        choice("select", self.select, SELECTS)
         choice("boundary", self.boundary, BOUNDARY_MODES)
         choice("amp", self.amp, ("auto", "bf16", "off"))
         choice("profile", self.profile, (*PROFILES, "custom"))

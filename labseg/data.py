@@ -197,10 +197,12 @@ def trimap_to_mask(trimap: np.ndarray, boundary: str = "foreground", source: str
                     "3 boundary) or a binary mask (0/1 or 0/255).")
 
 
-def load_pair(root: Path, name: str, size: int | None, boundary: str) -> tuple[np.ndarray, np.ndarray]:
-    """Decode one (image, mask) pair; resize the image antialiased-bilinear and the mask nearest."""
+def load_pair(root: Path, name: str, size: int | None, boundary: str, draft: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Decode one (image, mask) pair; resize the image antialiased-bilinear and the mask nearest. ``draft``: let
+    the JPEG decoder scale down by a power of two first (the path evaluation and prediction use); False decodes
+    the full image before the same resize."""
     ipath, tpath = image_path(root, name), trimap_path(root, name)
-    img, full_size = _decode_rgb(ipath, draft_size=(size, size) if size else None)
+    img, full_size = _decode_rgb(ipath, draft_size=(size, size) if size and draft else None)
     trimap = read_mask_values(tpath)
     if (trimap.shape[1], trimap.shape[0]) != full_size:
         raise DataError(f"{tpath} is {trimap.shape[1]}x{trimap.shape[0]} but {ipath} is "
@@ -287,8 +289,8 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("LABSEG_CACHE_DIR", Path.home() / ".cache" / "labseg"))
 
 
-def _fingerprint(root: Path, names: Sequence[str], size: int, boundary: str) -> str:
-    h = hashlib.sha1(f"v{CACHE_VERSION}|{root.resolve()}|{size}|{boundary}".encode())
+def _fingerprint(root: Path, names: Sequence[str], size: int, boundary: str, draft: bool = True) -> str:
+    h = hashlib.sha1(f"v{CACHE_VERSION}|{root.resolve()}|{size}|{boundary}{'' if draft else '|full'}".encode())
     for name in names:
         h.update(name.encode())
         for p in (image_path(root, name), trimap_path(root, name)):
@@ -317,8 +319,8 @@ class SplitArrays:
 
 def load_split_arrays(root: str | Path, split: str, image_size: int, boundary: str = "foreground",
                       cache_dir: str | Path | None = None, strict: bool = False, limit: int | None = None,
-                      use_cache: bool = True) -> SplitArrays:
-    """Decode (or read from cache) a split at ``image_size`` x ``image_size``.
+                      use_cache: bool = True, draft: bool = True) -> SplitArrays:
+    """Decode (or read from cache) a split at ``image_size`` x ``image_size`` (``draft``: see :func:`load_pair`).
 
     Bad samples are skipped with one warning naming them; with ``strict=True`` the first one
     raises a DataError instead. ``limit`` keeps only the first N samples of the split.
@@ -328,8 +330,10 @@ def load_split_arrays(root: str | Path, split: str, image_size: int, boundary: s
     names = [s.name for s in samples]
     cache_file = None
     if use_cache:
-        key = _fingerprint(root, names, image_size, boundary)
-        cache_file = Path(cache_dir or default_cache_dir()) / f"{root.name}-{split}-{image_size}-{boundary}-{key}.npz"
+        key = _fingerprint(root, names, image_size, boundary, draft)
+        full = "" if draft else "-full"
+        cache_file = (Path(cache_dir or default_cache_dir())
+                      / f"{root.name}-{split}-{image_size}-{boundary}{full}-{key}.npz")
         if cache_file.is_file():
             try:
                 with np.load(cache_file) as z:
@@ -343,7 +347,7 @@ def load_split_arrays(root: str | Path, split: str, image_size: int, boundary: s
 
     def decode(name: str):
         try:
-            return load_pair(root, name, image_size, boundary)
+            return load_pair(root, name, image_size, boundary, draft)
         except DataError as exc:
             if strict:
                 raise

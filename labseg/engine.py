@@ -34,7 +34,7 @@ from .predict import forward, forward_tta
 from .models import build_model, canonical_model_name
 from .tensorboard_log import FOLDER as TB_FOLDER
 from .tensorboard_log import TensorBoardLog
-from .transforms import build_train_transform
+from .transforms import build_train_transform, strength_options
 
 # ----------------------------------------------------------------------------- optimiser
 
@@ -57,7 +57,8 @@ def make_optimizer(model: nn.Module, lr: float, weight_decay: float = 0.0, devic
 def make_scheduler(optimizer, cfg: RunConfig, steps_per_epoch: int):
     """The learning-rate schedule, stepped once per batch: ``constant`` (the report; optional linear
     warm-up), ``cosine`` (linear warm-up, then cosine decay to 0 at the last step) or ``onecycle``
-    (PyTorch's OneCycleLR: up to ``lr`` over the first 30 %, then down; it cycles Adam's beta1 too)."""
+    (PyTorch's OneCycleLR: up to ``lr`` over the first 30 %, then down; it cycles Adam's beta1 too). ``lr_floor``:
+    the cosine decays to that fraction of ``lr`` instead of 0."""
     total = max(1, cfg.epochs * steps_per_epoch)
     warm = int(round(cfg.warmup_epochs * steps_per_epoch))
     if cfg.schedule == "onecycle":
@@ -67,7 +68,8 @@ def make_scheduler(optimizer, cfg: RunConfig, steps_per_epoch: int):
         if step < warm:
             return (step + 1) / warm
         if cfg.schedule == "cosine":
-            return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
+            decay = 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
+            return cfg.lr_floor + (1 - cfg.lr_floor) * decay if cfg.lr_floor else decay
         return 1.0
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
@@ -78,13 +80,17 @@ def make_scheduler(optimizer, cfg: RunConfig, steps_per_epoch: int):
 def load_datasets(cfg: RunConfig, splits: tuple[str, ...] = ("train", "val")) -> dict[str, PetDataset]:
     out = {}
     for split in splits:
-        arrays = load_split_arrays(cfg.data, split, cfg.image_size, cfg.boundary, cfg.cache_dir, cfg.strict)
+        # --decode applies to the training images; val and test keep the one path prediction uses (draft)
+        draft = split != "train" or cfg.decode == "draft"
+        arrays = load_split_arrays(cfg.data, split, cfg.image_size, cfg.boundary, cfg.cache_dir, cfg.strict,
+                                   draft=draft)
         if split == "train" and cfg.train_subset:
             keep = np.sort(np.random.default_rng(cfg.seed).permutation(len(arrays.samples))[: cfg.train_subset])
             arrays = arrays.subset(keep)
         # --augment-on device: the loader only gathers uint8 rows; BatchAugment transforms whole batches
         on_loader = split == "train" and cfg.augment_on == "loader"
-        transform = build_train_transform(cfg.flip, cfg.augment, cfg.image_size) if on_loader else None
+        transform = (build_train_transform(cfg.flip, cfg.augment, cfg.image_size, **strength_options(cfg))
+                     if on_loader else None)
         out[split] = PetDataset(arrays, transform, seed=cfg.seed)
     return out
 
@@ -236,7 +242,7 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
     optimizer = make_optimizer(model, cfg.lr, cfg.weight_decay, device, cfg.optimizer)
     steps_per_epoch = math.ceil(len(epoch_order(len(train_ds), cfg.seed, 0, cfg.batch_size)) / cfg.batch_size)
     scheduler = make_scheduler(optimizer, cfg, steps_per_epoch)
-    criterion = SegmentationLoss(cfg.loss, ignore_index=255)
+    criterion = SegmentationLoss(cfg.loss, ignore_index=255, dice_reduction=cfg.dice_reduction)
     history: list[dict[str, Any]] = []
     best_dice, start_epoch = -math.inf, 0
     if ckpt is not None:
@@ -273,7 +279,7 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criter
     out = Path(cfg.out_dir)
     last_path, best_path = out / "last.pt", out / "best.pt"
     tb = TensorBoardLog(out, cfg.tensorboard, cfg.epochs, start_epoch, log)
-    batch_augment = (BatchAugment(cfg.flip, cfg.augment, cfg.image_size, cfg.seed)
+    batch_augment = (BatchAugment(cfg.flip, cfg.augment, cfg.image_size, cfg.seed, **strength_options(cfg))
                      if cfg.augment_on == "device" else None)
     try:
         for epoch in range(start_epoch, cfg.epochs):
@@ -325,11 +331,13 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criter
 
 
 def finish(cfg: RunConfig, device: torch.device | None = None, log=print) -> dict[str, Any]:
-    """Score ``best.pt`` on the test split (standard masks, and with the boundary ignored); write metrics."""
+    """Score the selected checkpoint (``best.pt``, or ``last.pt`` with ``select="last"``) on the test split
+    (standard masks, and with the boundary ignored); write metrics."""
     out = Path(cfg.out_dir)
     device = device or resolve_device(cfg.device)
-    ckpt = load_checkpoint(out / "best.pt")
-    model, _ = model_from_checkpoint(ckpt, out / "best.pt")
+    chosen = out / ("last.pt" if cfg.select == "last" else "best.pt")
+    ckpt = load_checkpoint(chosen)
+    model, _ = model_from_checkpoint(ckpt, chosen)
     model.to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -338,11 +346,14 @@ def finish(cfg: RunConfig, device: torch.device | None = None, log=print) -> dic
     if cfg.boundary != "ignore":
         ignored = load_split_arrays(cfg.data, "test", cfg.image_size, "ignore", cfg.cache_dir, cfg.strict)
         extra = {"noboundary": ignored.masks}
-    test, table = evaluate(model, test_ds, cfg, device, SegmentationLoss(cfg.loss), extra)
+    test, table = evaluate(model, test_ds, cfg, device, SegmentationLoss(cfg.loss, dice_reduction=cfg.dice_reduction),
+                           extra)
     table.to_csv(out / "test_per_image.csv", index=False)
     history = pd.read_csv(out / "history.csv")
-    metrics = {"run": out.name, "model": cfg.model, "best_epoch": int(ckpt["epoch"]),
+    best_epoch = int(ckpt["epoch"]) if cfg.select == "best" else int(history.loc[history["val_dice"].idxmax(), "epoch"])
+    metrics = {"run": out.name, "model": cfg.model, "best_epoch": best_epoch,
                "best_val_dice": float(ckpt["best_dice"]), "epochs": cfg.epochs,
+               **({"selected": "last", "selected_epoch": int(ckpt["epoch"])} if cfg.select == "last" else {}),
                "train_seconds": float(history["seconds"].sum()),
                "parameters": sum(p.numel() for p in model.parameters()),
                **{f"test_{k}": v for k, v in test.items()}, "complete": True}

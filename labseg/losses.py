@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import LOSSES  # the names, checked before torch is imported
+from .config import DICE_REDUCTIONS, LOSSES  # the names, checked before torch is imported
 
 IGNORE_INDEX = 255
 
@@ -20,11 +20,14 @@ def _valid_and_target(target: torch.Tensor, ignore_index: int | None) -> tuple[t
 
 
 def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0,
-                   ignore_index: int | None = IGNORE_INDEX) -> torch.Tensor:
-    """1 - soft dice of sigmoid(logits), computed per image and averaged over the batch."""
+                   ignore_index: int | None = IGNORE_INDEX, reduction: str = "image") -> torch.Tensor:
+    """1 - soft dice of sigmoid(logits): computed per image and averaged over the batch (``reduction="image"``),
+    or once over all pixels of the batch as one region (``"batch"``)."""
+    if reduction not in DICE_REDUCTIONS:
+        raise ValueError(f"--dice-reduction {reduction}: choose one of: {', '.join(DICE_REDUCTIONS)}.")
     valid, target = _valid_and_target(target, ignore_index)
     probs = torch.sigmoid(logits.float()) * valid
-    dims = tuple(range(1, logits.ndim))
+    dims = tuple(range(1, logits.ndim)) if reduction == "image" else tuple(range(logits.ndim))
     inter = (probs * target).sum(dims)
     denom = probs.sum(dims) + target.sum(dims)
     return (1.0 - (2.0 * inter + smooth) / (denom + smooth)).mean()
@@ -98,17 +101,22 @@ class SegmentationLoss(nn.Module):
     """A loss by name, on logits, with ignored pixels: one of ``COMPONENTS`` or the sum of two joined by
     ``_`` (``bce_dice``, ``focal_dice``, ``bce_jaccard``, ``bce_lovasz``); the names in ``LOSSES``."""
 
-    def __init__(self, name: str = "bce_dice", ignore_index: int | None = IGNORE_INDEX, from_logits: bool = True):
+    def __init__(self, name: str = "bce_dice", ignore_index: int | None = IGNORE_INDEX, from_logits: bool = True,
+                 dice_reduction: str = "image"):
         super().__init__()
         if name not in LOSSES:
             raise ValueError(f"--loss {name}: unknown loss; choose one of: {', '.join(LOSSES)}.")
         if not from_logits:
             raise ValueError("labseg losses take logits (from_logits=True); do not apply sigmoid first.")
         self.name, self.ignore_index = name, ignore_index
+        if dice_reduction not in DICE_REDUCTIONS:
+            raise ValueError(f"--dice-reduction {dice_reduction}: choose one of: {', '.join(DICE_REDUCTIONS)}.")
+        self.dice_reduction = dice_reduction
         self.parts = [COMPONENTS[part] for part in name.split("_")]
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         loss = logits.new_zeros((), dtype=torch.float32)
         for part in self.parts:
-            loss = loss + part(logits, target, ignore_index=self.ignore_index)
+            extra = {"reduction": self.dice_reduction} if part is soft_dice_loss else {}
+            loss = loss + part(logits, target, ignore_index=self.ignore_index, **extra)
         return loss

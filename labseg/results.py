@@ -23,7 +23,8 @@ ORIGINAL_REPORT = pd.DataFrame([
 # the profile's recipe (RunConfig defaults where the profile sets none), so the runs of the recipe keep their
 # short names and equal runs of two notebooks are one run.
 FACTORS = ("augment", "augment_on", "loss", "optimizer", "weight_decay", "schedule", "warmup_epochs", "epochs", "lr",
-           "amp")
+           "amp", "lr_floor", "dice_reduction", "crop_scale", "affine_p", "affine_shift", "color_strength", "decode",
+           "select")
 
 
 METRIC_COLUMNS = {"test_dice": "dice", "test_iou": "IoU", "test_pixel_acc": "pixel acc",

@@ -48,24 +48,37 @@ class JointTransform:
         return f"JointTransform({self.transform!r}, independent={self.independent})"
 
 
-def augment_steps(augment: str, size: int) -> list[v2.Transform]:
+def augment_steps(augment: str, size: int, crop_scale: float = SCALE["scale"][0], affine_p: float = 1.0,
+                  affine_shift: float = AFFINE["translate"][0], color_strength: float = COLOR["brightness"]
+                  ) -> list[v2.Transform]:
     """The transforms a preset adds after the flips (all from torchvision ``transforms.v2``).
 
-    ``scale``: a random crop of 50-100 % of the area (aspect 3:4 to 4:3) resized back to ``size``
-    (bilinear for the image, nearest for the mask); ``rotate``: a random affine map (rotation up to
-    15 degrees, shift up to 10 %, scale 0.9-1.1), pixels from outside filled with 0 (black, background);
-    ``color``: brightness, contrast, saturation +-30 %, hue +-0.05, on the image only; ``all``: the three.
+    ``scale``: a random crop of ``crop_scale``-100 % of the area (50 % by default; aspect 3:4 to 4:3) resized back
+    to ``size`` (bilinear for the image, nearest for the mask); ``rotate``: a random affine map (rotation up to 15
+    degrees, shift up to ``affine_shift`` of the side (10 %), scale 0.9-1.1), applied with probability ``affine_p``
+    (always by default), pixels from outside filled with 0 (black, background); ``color``: brightness, contrast,
+    saturation +-``color_strength`` (30 %), hue +-``color_strength``/6 (0.05), on the image only; ``all``: the
+    three. The defaults are the presets as the committed studies ran them (the same random draws).
     """
     if augment not in AUGMENT_PRESETS:
         raise ValueError(f"--augment {augment}: unknown preset; choose one of: {', '.join(AUGMENT_PRESETS)}.")
     steps: list[v2.Transform] = []
     if augment in ("scale", "all"):
-        steps.append(v2.RandomResizedCrop(size, antialias=True, **SCALE))
+        steps.append(v2.RandomResizedCrop(size, antialias=True, **{**SCALE, "scale": (crop_scale, 1.0)}))
     if augment in ("rotate", "all"):
-        steps.append(v2.RandomAffine(**AFFINE, fill=0))
+        affine = v2.RandomAffine(**{**AFFINE, "translate": (affine_shift, affine_shift)}, fill=0)
+        steps.append(affine if affine_p >= 1 else v2.RandomApply([affine], p=affine_p))
     if augment in ("color", "all"):
-        steps.append(v2.ColorJitter(**COLOR))
+        c = color_strength
+        jitter = COLOR if c == COLOR["brightness"] else dict(brightness=c, contrast=c, saturation=c, hue=c / 6)
+        steps.append(v2.ColorJitter(**jitter))
     return steps
+
+
+def strength_options(cfg) -> dict:
+    """The augmentation-strength settings of a RunConfig, as :func:`augment_steps` takes them."""
+    return dict(crop_scale=cfg.crop_scale, affine_p=cfg.affine_p, affine_shift=cfg.affine_shift,
+                color_strength=cfg.color_strength)
 
 
 def flip_steps(flip: str) -> list[v2.Transform]:
@@ -80,16 +93,18 @@ def flip_steps(flip: str) -> list[v2.Transform]:
     return flips
 
 
-def build_train_transform(flip: str = "hflip", augment: str = "flip", size: int | None = None) -> JointTransform | None:
+def build_train_transform(flip: str = "hflip", augment: str = "flip", size: int | None = None,
+                          **strength) -> JointTransform | None:
     """Training augmentation: the flips of a flip-ablation arm, then an augmentation preset.
 
     ``none``: no flips; ``hflip``: joint horizontal flip (p=0.5); ``hvflip``: joint horizontal and
     vertical flips (each p=0.5); ``independent``: the original report's horizontal and vertical flips
-    drawn separately for image and mask (misaligned labels). ``augment`` (see :func:`augment_steps`)
-    is applied jointly after them, in the same seeded call; ``size`` is the training size (``scale``).
+    drawn separately for image and mask (misaligned labels). ``augment`` (see :func:`augment_steps`, which
+    takes the ``strength`` keywords) is applied jointly after them, in the same seeded call; ``size`` is the
+    training size (``scale``).
     """
     flips = flip_steps(flip)
-    extra = augment_steps(augment, size) if augment != "flip" else []
+    extra = augment_steps(augment, size, **strength) if augment != "flip" else []
     if extra and size is None:
         raise ValueError("the scale preset needs the training size")
     steps = flips + extra
