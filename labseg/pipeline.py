@@ -17,7 +17,7 @@ from .config import PROFILES, TOY_DATA
 
 # 05_report reads what the others wrote, so it runs last.
 NOTEBOOKS = ("01_data", "02_unet", "03_resnet_unet", "04_flip_ablation", "06_augmentation", "07_losses", "08_budget",
-             "09_encoders", "05_report")
+             "09_encoders", "10_recipe", "05_report")
 REPO = Path(__file__).resolve().parents[1]
 
 

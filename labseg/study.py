@@ -20,7 +20,8 @@ from .config import PROFILES, TOY_DATA, RunConfig, field_names, profile_config
 # The notebooks' one entry point: ``from labseg import study`` reaches the tables and figures too.
 from .figures import (plot_arm_bars, plot_budget, plot_dice_vs_time, plot_examples, plot_flip_demo,  # noqa: F401
                       plot_histories, plot_image_stats, prediction_grid, save)
-from .results import (FACTORS, ORIGINAL_REPORT, RECIPE_MAX_SECONDS, RECIPE_TARGETS, SCHEDULE_ARMS,  # noqa: F401
+from .results import (FACTORS, ORIGINAL_REPORT, RECIPE_ARM_TEXT, RECIPE_ARMS, RECIPE_MAX_SECONDS,  # noqa: F401
+                      RECIPE_TARGETS, SCHEDULE_ARMS, STRONG_RECIPE, best_arm_within,
                       all_background_accuracy, arm_summary, arm_table, best_recipe, budget_summary, compare_arms, compare_to_baseline,
                       differs_beyond_noise, discussion, encoder_summary, environment_summary, image_stats,
                       load_history, load_per_image, load_runs, metrics_table, per_breed_over_seeds, per_group_dice,
@@ -144,6 +145,36 @@ def tta_run(study: Study, **changes) -> dict:
     return out
 
 
+def last_epoch_run(study: Study, **changes) -> dict:
+    """Test scores of one run's last epoch (``last.pt``) beside those of its best-by-val checkpoint: the
+    ``--select last`` arm without training the run twice. Cached as ``metrics_last.json``; a run without its
+    checkpoint (a fresh clone) is trained again first."""
+    import torch
+
+    from .checkpoint import load_checkpoint, model_from_checkpoint
+    from .device import resolve_device
+    from .engine import evaluate, load_datasets
+
+    run_dir = study.run_dir(name(study, **changes))
+    cached = run_dir / "metrics_last.json"
+    if cached.is_file():
+        return json.loads(cached.read_text())
+    plain = run(study, **changes)
+    ckpt = load_checkpoint(run_dir / "last.pt")
+    model, cfg = model_from_checkpoint(ckpt, run_dir / "last.pt")
+    device = resolve_device(study.cfg.device)
+    cfg = cfg.replace(device=study.cfg.device)
+    model = model.to(device)
+    if cfg.channels_last:  # as the run's own test score (engine.finish) was computed
+        model = model.to(memory_format=torch.channels_last)
+    test = load_datasets(cfg, ("test",))["test"]
+    summary, _ = evaluate(model, test, cfg, device)
+    out = {"run": plain["run"], "test_dice": plain["test_dice"], "best_epoch": plain["best_epoch"],
+           "last_test_dice": summary["dice"], "last_test_iou": summary["iou"], "last_epoch": int(ckpt["epoch"])}
+    cached.write_text(json.dumps(out, indent=2) + "\n")
+    return out
+
+
 def profile_recipe(study: Study) -> dict:
     """The profile's own augmentation and loss (whatever the notebook's parameters set), so that a
     comparison of schedules changes the schedule alone."""
@@ -151,4 +182,4 @@ def profile_recipe(study: Study) -> dict:
     return {"augment": base.augment, "loss": base.loss}
 
 
-__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'budget_summary', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'image_stats', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']
+__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_ARM_TEXT', 'RECIPE_ARMS', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'STRONG_RECIPE', 'best_arm_within', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'budget_summary', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'image_stats', 'last_epoch_run', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']

@@ -158,3 +158,14 @@ def test_arm_table_carries_flip_tta_dice_only_where_the_runs_have_it():
     assert t.loc["a", "train_s_per_run"] == pytest.approx(11.0)
     plain = study.arm_table(runs.drop(columns="tta_test_dice"), "arm", ["a", "b"])
     assert not any(c.startswith("tta") for c in plain.columns)
+
+
+def test_best_arm_within_takes_the_best_three_seed_arm_that_fits_the_time_limit():
+    table = pd.DataFrame({"seeds": [3, 3, 2, 3], "test_dice_mean": [0.85, 0.87, 0.90, 0.88],
+                          "test_dice_std": [0.004, 0.003, 0.001, 0.002], "train_s_per_run": [600, 880, 500, 1000]},
+                         index=["strong", "fp32", "wd-0", "full-decode"])
+    best, why = study.best_arm_within(table)
+    assert best == "fp32" and "0.8700 ± 0.0030" in why and "not eligible: full-decode, wd-0" in why
+    assert study.best_arm_within(table, max_seconds=700)[0] == "strong"
+    assert study.best_arm_within(table, min_seeds=2)[0] == "wd-0"
+    assert study.best_arm_within(table, max_seconds=100)[0] is None
