@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import resource
 import sys
 import time
@@ -410,7 +411,8 @@ def main(argv: list[str] | None = None) -> int:
         e2e = end_to_end(root, args.e2e_size, args.batch, args.e2e_images, args.e2e_width, device, args.amp,
                          repeats=args.e2e_repeats)
         floor = e2e["train_gflops"] / peak
-        print(f"end-to-end epoch on {root} ({e2e['images']} images, {args.e2e_size}px, UNet width {args.e2e_width}, "
+        shown = os.path.relpath(root.resolve(), Path(__file__).resolve().parents[1])  # no machine path in the log
+        print(f"end-to-end epoch on {shown} ({e2e['images']} images, {args.e2e_size}px, UNet width {args.e2e_width}, "
               f"batch {args.batch}, fastest of {args.e2e_repeats}): naive {e2e['naive_s']:.1f}s (decoding and batching "
               f"{e2e['naive_data_s']:.2f}s), labseg {e2e['labseg_s']:.1f}s (waiting for data {e2e['data_wait_s']:.2f}s); "
               f"all epochs: naive {[round(t, 2) for t in e2e['naive_all_s']]}, "

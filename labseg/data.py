@@ -209,9 +209,10 @@ def load_pair(root: Path, name: str, size: int | None, boundary: str, draft: boo
                         f"{full_size[0]}x{full_size[1]}; a trimap must match its image.")
     mask = trimap_to_mask(trimap, boundary, tpath)
     if not size:
-        return np.asarray(img, dtype=np.uint8), mask
-    mask = np.asarray(Image.fromarray(mask).resize((size, size), Image.NEAREST))
-    return _resize_rgb(img, size), np.asarray(mask, dtype=np.uint8)
+        return np.array(img, dtype=np.uint8), mask
+    # np.array, not np.asarray: PIL's buffers are read-only, and torch warns on a tensor made from one
+    mask = np.array(Image.fromarray(mask).resize((size, size), Image.NEAREST), dtype=np.uint8)
+    return _resize_rgb(img, size), mask
 
 
 # ----------------------------------------------------------------------------- checking

@@ -69,6 +69,38 @@ def _injected_parameters(nb) -> dict:
     return values
 
 
+# Where a notebook run on its parameters cell's defaults (Jupyter's Run All, papermill without -p) writes: an
+# untracked folder, so that reading the notebooks never changes a committed file. `make report` passes
+# out_dir=results and regenerates the committed report.
+INTERACTIVE_OUT = "runs/notebooks/results"
+
+
+def published_note(params: dict) -> str:
+    shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "out_dir") or "the defaults"
+    return (f"*The outputs shown below come from `{publish_command(params)}` ({shown}; settings and machine are "
+            "printed by the cells). Run as it is (Jupyter's Run All, or `papermill` without `-p`), this notebook uses "
+            "the defaults of the parameters cell above: the toy pets and the toy profile, with its runs and figures "
+            f"under `{INTERACTIVE_OUT.rsplit('/', 1)[0]}/` (not tracked by git), so the committed results stay as they "
+            "are.*")
+
+
+def drop_volatile_outputs(nb) -> None:
+    """Remove what a published notebook must not carry: stderr streams (warnings and progress bars, which name
+    the machine's paths) and the repository's absolute path anywhere in the remaining text outputs."""
+    root = str(REPO) + "/"
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream"
+                                                                   and o.get("name") == "stderr")]
+        for out in cell.outputs:
+            if out.get("output_type") == "stream":
+                out["text"] = out["text"].replace(root, "")
+            for key, value in out.get("data", {}).items():
+                if key.startswith("text/") and isinstance(value, str):
+                    out["data"][key] = value.replace(root, "")
+
+
 def strip_volatile(src: Path, dst: Path) -> None:
     """Copy an executed notebook for publishing: outputs kept, re-runs on its own defaults.
 
@@ -84,14 +116,11 @@ def strip_volatile(src: Path, dst: Path) -> None:
     nb.metadata.pop("papermill", None)
     cells = [c for c in nb.cells if not {"injected-parameters", PUBLISHED_TAG} & set(c.metadata.get("tags", []))]
     at = next((i + 1 for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])), 0)
-    shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "out_dir") or "the defaults"
-    note = nbformat.v4.new_markdown_cell(
-        f"*The outputs shown below come from `{publish_command(params)}` ({shown}; settings and machine are "
-        "printed by the cells). Run as it is (Jupyter's Run All, or `papermill` without `-p`), this notebook uses "
-        "the defaults of the parameters cell above: the toy pets and the toy profile.*")
+    note = nbformat.v4.new_markdown_cell(published_note(params))
     note.metadata["tags"] = [PUBLISHED_TAG]
     cells.insert(at, note)
     nb.cells = cells
+    drop_volatile_outputs(nb)
     count = 0
     for cell in nb.cells:
         for key in ("papermill", "execution", "ExecuteTime"):

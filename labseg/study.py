@@ -55,7 +55,7 @@ def setup(**params) -> Study:
     """Build the notebook's config from its parameters cell.
 
     ``None`` means "the profile's value". The environment variable LABSEG_NOTEBOOK_OVERRIDES
-    (JSON, e.g. ``{"profile": "smoke", "out_dir": "/tmp/r"}``) overrides parameters: CI uses it so
+    (JSON, e.g. ``{"profile": "smoke", "out_dir": "runs/smoke"}``) overrides parameters: CI uses it so
     that nbval runs the committed notebooks on the smoke profile without touching results/.
     """
     unknown = set(params) - set(field_names())
