@@ -1,14 +1,15 @@
 # labseg: one-command set-up, main job, tests and report.
 #   make demo      set up .venv, write the toy pets, train the UNet, score it on test
 #   make test      pytest: tests/ and the notebooks under nbval (what CI runs)
-#   make report    re-execute notebooks 01-05 with papermill (PROFILE=toy DATA=data/toy-pets by default)
+#   make report    re-execute notebooks 01-10 with papermill (PROFILE=toy DATA=data/toy-pets by default)
+#   make gpu-check on a CUDA machine: train, resume and benchmark there (-> benchmarks/latest-cuda.txt)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PROFILE ?= toy
 DATA ?= data/toy-pets
 
-.PHONY: setup demo test report clean-cache
+.PHONY: setup demo test report clean-cache gpu-check
 $(BIN)/labseg: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -28,6 +29,10 @@ test: setup
 
 report: setup
 	$(BIN)/python -m labseg.pipeline --profile $(PROFILE) --data $(DATA)
+
+gpu-check: setup
+	-$(BIN)/pip install --quiet -e ".[bench]" || echo "labseg[bench] did not install: the benchmark runs without the smp rows"
+	$(BIN)/python -m labseg.gpu_check
 
 clean-cache:
 	rm -rf $${LABSEG_CACHE_DIR:-$$HOME/.cache/labseg}

@@ -328,6 +328,77 @@ def loader_throughput(size: int, augment: str, where: str, device, batch: int = 
             return done / elapsed
 
 
+def shown_path(root: Path) -> str:
+    """A data folder as the logs name it: relative to the repository (../shared/... for the real subset), or by
+    its name alone where it lies elsewhere (a temp folder): no machine's absolute path in a committed log."""
+    rel = os.path.relpath(Path(root).resolve(), Path(__file__).resolve().parents[1])
+    return rel if not rel.startswith(os.path.join("..", "..")) else f"{Path(root).name} (a temporary folder)"
+
+
+def naive_predict(ckpt: Path, files: list[Path], out: Path) -> None:
+    """What a first script does for a folder: per image, decode for the network and again for the overlay, one
+    forward at batch 1, resize and threshold, two PNGs at PIL's default compression, one after another."""
+    import numpy as np
+    import torch.nn.functional as F
+    from PIL import Image
+
+    from .checkpoint import load_checkpoint, model_from_checkpoint
+    from .data import load_image, load_resized_image
+    from .predict import TorchPredictor
+
+    model, cfg = model_from_checkpoint(load_checkpoint(ckpt), ckpt)
+    predictor = TorchPredictor(model, cfg, torch.device("cpu"))
+    out.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        small, image = load_resized_image(f, cfg.image_size), load_image(f)
+        logits = predictor(torch.from_numpy(small).permute(2, 0, 1)[None])
+        logits = F.interpolate(logits, size=(image.height, image.width), mode="bilinear", align_corners=False)
+        mask = (torch.sigmoid(logits) > 0.5)[0, 0].numpy()
+        Image.fromarray(mask.astype(np.uint8) * 255).save(out / f"{f.stem}_mask.png")
+        arr = np.asarray(image, dtype=np.float32).copy()
+        arr[mask] = arr[mask] * 0.55 + np.array((255, 40, 40), np.float32) * 0.45
+        Image.fromarray(arr.astype(np.uint8)).save(out / f"{f.stem}_overlay.png")
+
+
+def predict_speed(files: list[Path], size: int, width: int, work: Path, big: int = 3) -> dict:
+    """`labseg predict` against :func:`naive_predict` on ``files`` and on ``big`` synthesised 12-megapixel JPEGs,
+    with an untrained UNet (the speed does not depend on the weights): images/s, and the bytes written."""
+    import numpy as np
+    from PIL import Image
+
+    from .checkpoint import save_checkpoint
+    from .config import profile_config
+    from .predict import predict
+
+    cfg = profile_config("cpu", image_size=size, width=width)
+    torch.manual_seed(0)
+    ckpt = work / "unet.pt"
+    save_checkpoint(ckpt, model=build("unet", width).state_dict(), config=cfg.to_dict(), epoch=0)
+    yy, xx = np.mgrid[:3000, :4000]
+    photos = work / "12mp"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(big):
+        pattern = np.stack([(xx // (7 + k)) % 255, (yy // 5) % 255, ((xx + yy) // 11) % 255], -1)
+        noisy = pattern + rng.integers(0, 24, pattern.shape)
+        Image.fromarray(noisy.clip(0, 255).astype(np.uint8)).save(photos / f"photo{k}.jpg", quality=90)
+    big_files = sorted(photos.iterdir())
+    out = {"images": len(files), "size": size, "width": width}
+    for label, batch in (("folder", files), ("12mp", big_files)) if big_files else (("folder", files),):
+        for name, run in (("naive", lambda o: naive_predict(ckpt, batch, o)),
+                          ("labseg", lambda o: predict(ckpt, batch, o, device="cpu", log=lambda m: None,
+                                                       progress=False)),
+                          ("labseg_masks_only", lambda o: predict(ckpt, batch, o, device="cpu", log=lambda m: None,
+                                                                  progress=False, overlays=False))):
+            target = work / f"{label}-{name}"
+            t0 = time.perf_counter()
+            run(target)
+            seconds = time.perf_counter() - t0
+            out[f"{label}_{name}_images_per_s"] = len(batch) / seconds
+            out[f"{label}_{name}_bytes"] = sum(p.stat().st_size for p in target.iterdir())
+    return out
+
+
 def amp_quality(data: Path, seeds: list[int], work: Path) -> dict[str, list[float]]:
     """Test dice of the toy-profile UNet trained with fp32 and with bf16 autocast, per seed."""
     from .config import profile_config
@@ -373,6 +444,13 @@ def main(argv: list[str] | None = None) -> int:
                    choices=list(AUGMENT_PRESETS), help="augmentation presets of the input-pipeline lines (all)")
     p.add_argument("--loader-batch", dest="loader_batch", type=int, default=32)
     p.add_argument("--loader-seconds", dest="loader_seconds", type=float, default=2.0)
+    p.add_argument("--no-predict", dest="predict", action="store_false",
+                   help="skip `labseg predict` against a naive per-image loop")
+    p.add_argument("--predict-images", dest="predict_images", type=int, default=298,
+                   help="photos in the timed predict folder: the real subset's test photos if present, else the toy "
+                        "pets (default 298: all real test photos)")
+    p.add_argument("--predict-big", dest="predict_big", type=int, default=3,
+                   help="synthesised 12-megapixel JPEGs timed apart (default 3)")
     p.add_argument("--json", help="also write all figures to this JSON file")
     args = p.parse_args(argv)
     device = resolve_device(args.device)
@@ -411,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         e2e = end_to_end(root, args.e2e_size, args.batch, args.e2e_images, args.e2e_width, device, args.amp,
                          repeats=args.e2e_repeats)
         floor = e2e["train_gflops"] / peak
-        shown = os.path.relpath(root.resolve(), Path(__file__).resolve().parents[1])  # no machine path in the log
+        shown = shown_path(root)
         print(f"end-to-end epoch on {shown} ({e2e['images']} images, {args.e2e_size}px, UNet width {args.e2e_width}, "
               f"batch {args.batch}, fastest of {args.e2e_repeats}): naive {e2e['naive_s']:.1f}s (decoding and batching "
               f"{e2e['naive_data_s']:.2f}s), labseg {e2e['labseg_s']:.1f}s (waiting for data {e2e['data_wait_s']:.2f}s); "
@@ -434,6 +512,34 @@ def main(argv: list[str] | None = None) -> int:
                 loader.append(row)
                 print(f"loader {size:4d}px {augment:6s}: per-sample {row['loader_images_per_s']:9.0f} img/s, "
                       f"batch {row['device_images_per_s']:9.0f} img/s", flush=True)
+
+    predicted = None
+    if args.predict:
+        import tempfile
+
+        from .data import image_path, read_split
+
+        real = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "oxford-pet-subset"
+        if args.data:
+            root = Path(args.data)
+        else:
+            from .synthetic import write_toy_pets
+
+            root = real if real.is_dir() else write_toy_pets("data/toy-pets")
+        files = [image_path(root, s.name) for s in read_split(root, "test")][:args.predict_images]
+        shown = shown_path(root)
+        with tempfile.TemporaryDirectory() as work:
+            predicted = predict_speed(files, args.e2e_size, args.e2e_width, Path(work), args.predict_big)
+        pr = predicted
+        print(f"predict, {len(files)} test photos of {shown} ({args.e2e_size}px UNet width {args.e2e_width}, untrained; "
+              f"mask + overlay PNGs): naive {pr['folder_naive_images_per_s']:.1f} img/s, labseg "
+              f"{pr['folder_labseg_images_per_s']:.1f} img/s, masks only {pr['folder_labseg_masks_only_images_per_s']:.1f}"
+              f" img/s; PNG bytes labseg/naive {pr['folder_labseg_bytes'] / pr['folder_naive_bytes']:.2f}", flush=True)
+        if args.predict_big:
+            print(f"predict, {args.predict_big} synthesised 12-megapixel JPEGs: naive {1 / pr['12mp_naive_images_per_s']:.2f}"
+                  f" s/img, labseg {1 / pr['12mp_labseg_images_per_s']:.2f} s/img, masks only "
+                  f"{1 / pr['12mp_labseg_masks_only_images_per_s']:.2f} s/img; PNG bytes labseg/naive "
+                  f"{pr['12mp_labseg_bytes'] / pr['12mp_naive_bytes']:.2f}", flush=True)
 
     quality = None
     if args.quality_seeds:
@@ -470,6 +576,14 @@ def main(argv: list[str] | None = None) -> int:
     for row in loader:
         ratios[f"loader_batch_vs_per_sample_{row['augment']}_{row['size']}"] = (
             row["device_images_per_s"] / row["loader_images_per_s"])
+    if predicted is not None:
+        size = predicted["size"]
+        ratios[f"predict_images_vs_naive_{size}"] = (predicted["folder_labseg_images_per_s"]
+                                                     / predicted["folder_naive_images_per_s"])
+        ratios[f"predict_masks_only_vs_naive_{size}"] = (predicted["folder_labseg_masks_only_images_per_s"]
+                                                         / predicted["folder_naive_images_per_s"])
+        if "12mp_naive_images_per_s" in predicted:
+            ratios["predict_12mp_vs_naive"] = predicted["12mp_labseg_images_per_s"] / predicted["12mp_naive_images_per_s"]
     if e2e is not None:
         ratios["epoch_speedup_vs_naive"] = e2e["naive_s"] / e2e["labseg_s"]
         ratios["epoch_speedup_bound_at_matmul_peak"] = e2e["naive_s"] / floor
@@ -478,7 +592,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratio {k}: {v:.3f}")
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "matmul_peak_gflops": {"bf16": peak_bf16, "fp32": peak_fp32},
-                                               "end_to_end": e2e, "loader": loader, "amp_quality": quality, "ratios": ratios},
+                                               "end_to_end": e2e, "loader": loader, "amp_quality": quality, "predict": predicted,
+                                               "ratios": ratios},
                                               indent=2) + "\n")
     return 0
 

@@ -129,8 +129,13 @@ def load_image(path: str | Path, draft_size: tuple[int, int] | None = None) -> I
 def load_resized_image(path: str | Path, size: int) -> np.ndarray:
     """The image as the network sees it, (size, size, 3) uint8: the one decode-and-resize path that
     training, evaluation and prediction share (JPEG draft decoding, then antialiased bilinear)."""
-    img, _ = _decode_rgb(path, draft_size=(size, size))
-    return _resize_rgb(img, size)
+    return decode_resized(path, size)[0]
+
+
+def decode_resized(path: str | Path, size: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """(:func:`load_resized_image`'s array, the file's own (width, height)), from one decode."""
+    img, own = _decode_rgb(path, draft_size=(size, size))
+    return _resize_rgb(img, size), own
 
 
 def _resize_rgb(img: Image.Image, size: int) -> np.ndarray:

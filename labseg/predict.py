@@ -7,6 +7,9 @@ and thresholded by :func:`labseg.metrics.predict_mask`, the test metric's own ru
 from __future__ import annotations
 
 import os
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +20,7 @@ from torch import nn
 
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .config import RunConfig
-from .data import DataError, load_image, load_resized_image
+from .data import DataError, decode_resized, load_image
 from .device import autocast, prepare_batch, resolve_device, set_threads, use_bf16
 from .metrics import predict_mask
 from .outputs import check_output_dir
@@ -69,30 +72,60 @@ class OnnxRunner:
         return logits
 
 
-def predict_image(predictor, path: str | Path) -> tuple[Image.Image, np.ndarray]:
-    """(RGB image at its own size, mask bool (H, W)): the network runs at the training size, its
-    logits are resized back bilinearly and thresholded as the metric does (sigmoid > 0.5)."""
-    small = load_resized_image(path, predictor.image_size)
-    image = load_image(path)
+# zlib level for the mask and overlay PNGs: PIL's default (6) spends most of a folder's prediction time in zlib;
+# level 1 is several times faster for files a little larger (`python -m labseg.bench --predict` measures both).
+PNG_LEVEL = 1
+
+
+def decode_for_predict(path: str | Path, size: int, full: bool = True) -> tuple[np.ndarray, Image.Image | None, tuple[int, int]]:
+    """(the network's input: (size, size, 3) uint8 by the one decode path of training and evaluation, the RGB image at
+    its own size or None when ``full`` is False, the image's own (width, height)). Without ``full``, the file is decoded
+    once (a JPEG at a reduced scale); with it, a second time in full, for the overlay."""
+    small, own = decode_resized(path, size)
+    return small, (load_image(path) if full else None), own
+
+
+def mask_at(predictor, small: np.ndarray, own: tuple[int, int]) -> np.ndarray:
+    """The predicted mask, bool (H, W) at the image's own size: the network runs at the training size, its logits
+    are resized back bilinearly and thresholded as the metric does (sigmoid > 0.5)."""
     logits = predictor(torch.from_numpy(small).permute(2, 0, 1)[None])
-    logits = F.interpolate(logits, size=(image.height, image.width), mode="bilinear", align_corners=False)
-    return image, predict_mask(logits)[0, 0].numpy()
+    logits = F.interpolate(logits, size=(own[1], own[0]), mode="bilinear", align_corners=False)
+    return predict_mask(logits)[0, 0].numpy()
+
+
+def predict_image(predictor, path: str | Path) -> tuple[Image.Image, np.ndarray]:
+    """(RGB image at its own size, mask bool (H, W)) for one file (see :func:`mask_at`)."""
+    small, image, own = decode_for_predict(path, predictor.image_size)
+    return image, mask_at(predictor, small, own)
 
 
 def overlay(image: Image.Image, mask: np.ndarray, colour=(255, 40, 40), alpha: float = 0.45) -> Image.Image:
-    arr = np.asarray(image, dtype=np.float32).copy()
-    arr[mask] = arr[mask] * (1 - alpha) + np.array(colour, np.float32) * alpha
-    return Image.fromarray(arr.astype(np.uint8))
+    """The mask's pixels tinted ``colour`` over the image (uint8; only the mask's pixels are computed)."""
+    arr = np.array(image, dtype=np.uint8)
+    tinted = arr[mask].astype(np.float32) * (1 - alpha) + np.array(colour, np.float32) * alpha
+    arr[mask] = tinted.astype(np.uint8)
+    return Image.fromarray(arr)
 
 
-def _save_png(image: Image.Image, path: Path) -> None:
+def mask_image(mask: np.ndarray) -> Image.Image:
+    """A 1-bit image of the mask: read it back with ``np.array(Image.open(p).convert("L"))`` for 0/255."""
+    return Image.fromarray(np.ascontiguousarray(mask, dtype=bool))
+
+
+def _save_png(image: Image.Image, path: Path, level: int = PNG_LEVEL) -> None:
     """Write a PNG atomically: an interrupted run never leaves a half-written file under the final name."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        image.save(tmp, format="PNG")
+        image.save(tmp, format="PNG", compress_level=level)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _write_outputs(mask: np.ndarray, image: Image.Image | None, mask_path: Path, over_path: Path | None) -> None:
+    _save_png(mask_image(mask), mask_path)
+    if over_path is not None:
+        _save_png(overlay(image, mask), over_path)
 
 
 def list_inputs(inputs: list[str | Path]) -> list[Path]:
@@ -112,8 +145,10 @@ def list_inputs(inputs: list[str | Path]) -> list[Path]:
 
 
 def predict(checkpoint: str | Path, inputs: list[str | Path], out_dir: str | Path, device: str = "auto",
-            overwrite: bool = False, threads: int | None = None, tta: bool = False, log=print) -> list[Path]:
-    """Write ``<name>_mask.png`` (0/255, the image's own size) and ``<name>_overlay.png`` for each input.
+            overwrite: bool = False, threads: int | None = None, tta: bool = False, log=print,
+            overlays: bool = True, progress: bool | None = None) -> list[Path]:
+    """Write ``<name>_mask.png`` (1-bit, the image's own size) and ``<name>_overlay.png`` for each input
+    (``overlays=False``: masks only).
 
     ``checkpoint`` is a labseg checkpoint (.pt or a run folder), or an ONNX export (.onnx, run by
     onnxruntime on the CPU through the same decode, resize and threshold).
@@ -122,6 +157,10 @@ def predict(checkpoint: str | Path, inputs: list[str | Path], out_dir: str | Pat
     input exists, that no two inputs share a name stem (their outputs would collide) and that no
     output exists already (unless ``overwrite``). An image that cannot be decoded does not stop the
     others: each readable one is predicted, and PredictionFailures names the unreadable ones at the end.
+
+    A folder streams through three stages at once: images are decoded ahead in threads, the network runs on one
+    image at a time (the masks are those of a batch of one, exactly), and the PNGs are written by threads (zlib
+    and PIL's decoders release the GIL). ``progress``: a bar on stderr (default: for more than 8 images).
     """
     if str(checkpoint).lower().endswith(".onnx"):
         predictor = OnnxRunner(checkpoint, threads, tta)
@@ -140,7 +179,8 @@ def predict(checkpoint: str | Path, inputs: list[str | Path], out_dir: str | Pat
                              "rename one or predict them into different --out folders.")
         stems[f.stem] = f
     check_output_dir(out)
-    targets = [out / f"{stem}_{kind}.png" for stem in stems for kind in ("mask", "overlay")]
+    kinds = ("mask", "overlay") if overlays else ("mask",)
+    targets = [out / f"{stem}_{kind}.png" for stem in stems for kind in kinds]
     existing = [t for t in targets if t.exists()]
     if existing and not overwrite:
         raise FileExistsError(f"{len(existing)} output file(s) already exist, e.g. {existing[0]}; "
@@ -148,18 +188,42 @@ def predict(checkpoint: str | Path, inputs: list[str | Path], out_dir: str | Pat
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     written, failed = [], []
-    for f in files:
-        try:
-            image, mask = predict_image(predictor, f)
-        except DataError as exc:
-            failed.append((f, str(exc)))
-            log(f"{f}: skipped, cannot be decoded")
-            continue
-        mask_path, over_path = out / f"{f.stem}_mask.png", out / f"{f.stem}_overlay.png"
-        _save_png(Image.fromarray(mask.astype(np.uint8) * 255), mask_path)
-        _save_png(overlay(image, mask), over_path)
-        written += [mask_path, over_path]
-        log(f"{f} -> {mask_path.name}, {over_path.name} ({100 * mask.mean():.1f}% pet)")
+    workers = max(1, min(4, os.cpu_count() or 1))
+    bar = _progress(len(files), progress)
+    with ThreadPoolExecutor(workers, thread_name_prefix="decode") as decoder, \
+            ThreadPoolExecutor(workers, thread_name_prefix="write") as writer:
+        ahead = deque()  # decodes in flight, at most 2 per worker (12-megapixel images are 36 MB each)
+        todo = iter(files)
+        writes = deque()
+        for f in todo:
+            ahead.append((f, decoder.submit(decode_for_predict, f, predictor.image_size, overlays)))
+            if len(ahead) >= 2 * workers:
+                break
+        while ahead:
+            f, job = ahead.popleft()
+            nxt = next(todo, None)
+            if nxt is not None:
+                ahead.append((nxt, decoder.submit(decode_for_predict, nxt, predictor.image_size, overlays)))
+            try:
+                small, image, own = job.result()
+            except DataError as exc:
+                failed.append((f, str(exc)))
+                log(f"{f}: skipped, cannot be decoded")
+                bar.update()
+                continue
+            mask = mask_at(predictor, small, own)
+            paths = [out / f"{f.stem}_{kind}.png" for kind in kinds]
+            writes.append(writer.submit(_write_outputs, mask, image, paths[0], paths[1] if overlays else None))
+            while len(writes) > 2 * workers:
+                writes.popleft().result()
+            written += paths
+            if not bar.disable:
+                bar.update()
+            else:
+                log(f"{f} -> {', '.join(p.name for p in paths)} ({100 * mask.mean():.1f}% pet)")
+        for job in writes:
+            job.result()
+    bar.close()
     if failed:
         if created and not written:
             out.rmdir()
@@ -168,3 +232,10 @@ def predict(checkpoint: str | Path, inputs: list[str | Path], out_dir: str | Pat
                                  f"{names}; the other {len(files) - len(failed)} were predicted into {out}. "
                                  "Replace or remove the unreadable files.")
     return written
+
+
+def _progress(total: int, progress: bool | None):
+    from tqdm.auto import tqdm
+
+    show = total > 8 if progress is None else progress
+    return tqdm(total=total, desc="predict", unit="image", disable=not show)

@@ -47,11 +47,13 @@ def test_the_benchmark_prints_every_headline_ratio(toy_root, tmp_path, capsys):
     assert main(["--sizes", "32", "--models", "unet", "--width", "4", "--iters", "1", "--min-seconds", "0",
                  "--data", str(toy_root), "--e2e-images", "16", "--e2e-size", "32", "--e2e-width", "4",
                  "--e2e-repeats", "1", "--quality-seeds", "0", "--loader-augment", "flip", "all", "--loader-seconds", "0",
+                 "--predict-images", "4", "--predict-big", "0",
                  "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     ratios = dict(line[len("ratio "):].split(": ") for line in printed.splitlines() if line.startswith("ratio "))
     expected = {"epoch_speedup_vs_naive", "epoch_speedup_bound_at_matmul_peak", "data_wait_fraction",
-                "loader_batch_vs_per_sample_flip_32", "loader_batch_vs_per_sample_all_32"}
+                "loader_batch_vs_per_sample_flip_32", "loader_batch_vs_per_sample_all_32", "predict_images_vs_naive_32",
+                "predict_masks_only_vs_naive_32"}
     try:
         import onnxruntime  # noqa: F401
 
@@ -65,6 +67,25 @@ def test_the_benchmark_prints_every_headline_ratio(toy_root, tmp_path, capsys):
         assert row["loader_images_per_s"] > 0 and row["device_images_per_s"] > 0
         assert abs(float(ratios[f"loader_batch_vs_per_sample_{row['augment']}_32"])
                    - row["device_images_per_s"] / row["loader_images_per_s"]) <= 0.0005 + 1e-9
+    pr = saved["predict"]
+    assert pr["images"] == 4 and pr["folder_naive_images_per_s"] > 0 and pr["folder_labseg_bytes"] > 0
+    assert abs(float(ratios["predict_images_vs_naive_32"])
+               - pr["folder_labseg_images_per_s"] / pr["folder_naive_images_per_s"]) <= 0.0005 + 1e-9
     e2e = saved["end_to_end"]
     assert e2e["trained_images"] == 16 and len(e2e["naive_all_s"]) == len(e2e["labseg_all_s"]) == 1
     assert abs(float(ratios["epoch_speedup_vs_naive"]) - e2e["naive_s"] / e2e["labseg_s"]) <= 0.0005 + 1e-9
+
+
+def test_gpu_check_says_so_in_one_line_and_writes_nothing_without_cuda(tmp_path, capsys):
+    import torch
+
+    from labseg.gpu_check import main
+
+    if torch.cuda.is_available():
+        import pytest
+
+        pytest.skip("this machine has CUDA: the check would run")
+    assert main(["--out", str(tmp_path / "latest-cuda.txt")]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1 and "no CUDA GPU" in printed[0]
+    assert not list(tmp_path.iterdir())
