@@ -1,5 +1,6 @@
 # labseg: one-command set-up, main job, tests and report.
 #   make demo      set up .venv, write the toy pets, train the UNet, score it on test
+#   make app       a web page on 127.0.0.1:7860 to try the shipped UNet on your photos (installs labseg[app])
 #   make test      pytest: tests/ and the notebooks under nbval (what CI runs)
 #   make report    re-execute notebooks 01-10 with papermill (PROFILE=toy DATA=data/toy-pets by default)
 #   make gpu-check on a CUDA machine: train, resume and benchmark there (-> benchmarks/latest-cuda.txt)
@@ -9,7 +10,7 @@ BIN := $(VENV)/bin
 PROFILE ?= toy
 DATA ?= data/toy-pets
 
-.PHONY: setup demo test report clean-cache gpu-check
+.PHONY: setup demo test report clean-cache gpu-check app
 $(BIN)/labseg: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -29,6 +30,10 @@ test: setup
 
 report: setup
 	$(BIN)/python -m labseg.pipeline --profile $(PROFILE) --data $(DATA)
+
+app: setup
+	$(BIN)/pip install --quiet -e ".[app]"
+	$(BIN)/labseg app $(if $(PORT),--port $(PORT))
 
 gpu-check: setup
 	-$(BIN)/pip install --quiet -e ".[bench]" || echo "labseg[bench] did not install: the benchmark runs without the smp rows"

@@ -165,13 +165,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tta", action="store_true", help="test-time augmentation: average the logits of each image "
                                                       "and of its horizontal flip (twice the compute)")
 
+    p = sub.add_parser("app", help="a web page to try the model on your photos (needs labseg[app])",
+                       description="Serve a Gradio page on 127.0.0.1: drop a photo, see the overlay and the mask at the "
+                                   "photo's size, move the threshold, download the mask PNG. Uses the shipped UNet "
+                                   "unless a checkpoint is given.")
+    p.add_argument("checkpoint", nargs="?", help="labseg checkpoint (.pt, or a run folder; default: the shipped UNet)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="interface to serve on (default 127.0.0.1, this machine only; 0.0.0.0 serves every "
+                        "interface: anyone who can reach this machine can use the page)")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+
     p = sub.add_parser("predict", help="write mask and overlay PNGs for any images",
-                       description="Predict pet masks for image files of any size; writes NAME_mask.png (0/255, at "
+                       description="Predict pet masks for image files of any size; writes NAME_mask.png (1-bit, at "
                                    "the image's size) and NAME_overlay.png into --out. An image that cannot be "
-                                   "decoded is skipped and named at the end (exit status 1).")
-    p.add_argument("checkpoint", help="labseg checkpoint (.pt, or a run folder), or an ONNX export (.onnx, from "
-                                      "`labseg export`; run by onnxruntime on the CPU)")
-    p.add_argument("inputs", nargs="+", help="image files or folders")
+                                   "decoded is skipped and named at the end (exit status 1). Without a checkpoint, "
+                                   "the UNet that ships with labseg is used (it says so).")
+    p.add_argument("paths", nargs="+", metavar="[CHECKPOINT] INPUT",
+                   help="optionally first a labseg checkpoint (.pt, or a run folder holding best.pt) or an ONNX export "
+                        "(.onnx, from `labseg export`; run by onnxruntime on the CPU); then image files or folders")
     p.add_argument("--out", default="predictions", help="output folder (default predictions/)")
     p.add_argument("--no-overlay", dest="overlay", action="store_false",
                    help="write the masks only (no overlay PNGs: about twice as fast)")
@@ -266,11 +278,48 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def split_checkpoint(paths: list[str]) -> tuple[str | None, list[str]]:
+    """(checkpoint or None for the shipped model, inputs): the first path is a checkpoint when it names a .pt or
+    .onnx file or a run folder (one holding best.pt)."""
+    first = Path(paths[0])
+    if first.suffix.lower() in (".pt", ".pth", ".onnx") or (first.is_dir() and (first / "best.pt").is_file()):
+        return paths[0], paths[1:]
+    return None, paths
+
+
+def cmd_app(args) -> int:
+    import importlib.util
+    import socket
+
+    if not importlib.util.find_spec("gradio"):
+        raise ValueError("labseg app needs Gradio: pip install -e '.[app]' (or `make app`, which installs it).")
+    if not 1 <= args.port <= 65535:
+        raise ValueError(f"--port {args.port}: choose a port between 1 and 65535 (e.g. 7860).")
+    with socket.socket() as probe:
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as exc:
+            raise ValueError(f"--host {args.host} --port {args.port}: cannot serve there ({exc.strerror}); choose "
+                             "another --port, or a --host this machine has.") from None
+    checkpoint = args.checkpoint
+    if checkpoint is not None:
+        from .checkpoint import load_checkpoint
+
+        load_checkpoint(checkpoint)  # a bad checkpoint: one line now, not a page that fails
+    from .app import serve
+
+    serve(checkpoint, args.host, args.port, args.device)
+    return 0
+
+
 def cmd_predict(args) -> int:
     from .predict import predict
 
     check_threads(args.threads)
-    predict(args.checkpoint, args.inputs, args.out, args.device, overwrite=args.overwrite, threads=args.threads,
+    checkpoint, inputs = split_checkpoint(args.paths)
+    if not inputs:
+        raise ValueError(f"{checkpoint}: that is the checkpoint; name the images or folders to predict after it.")
+    predict(checkpoint, inputs, args.out, args.device, overwrite=args.overwrite, threads=args.threads,
             tta=args.tta, overlays=args.overlay, progress=args.progress)
     return 0
 
@@ -311,7 +360,7 @@ def cmd_check_data(args) -> int:
     return 1 if report.errors else 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export, "synth": cmd_synth,
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "app": cmd_app, "export": cmd_export, "synth": cmd_synth,
             "download": cmd_download, "check-data": cmd_check_data}
 
 

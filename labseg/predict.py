@@ -85,12 +85,12 @@ def decode_for_predict(path: str | Path, size: int, full: bool = True) -> tuple[
     return small, (load_image(path) if full else None), own
 
 
-def mask_at(predictor, small: np.ndarray, own: tuple[int, int]) -> np.ndarray:
+def mask_at(predictor, small: np.ndarray, own: tuple[int, int], threshold: float = 0.5) -> np.ndarray:
     """The predicted mask, bool (H, W) at the image's own size: the network runs at the training size, its logits
-    are resized back bilinearly and thresholded as the metric does (sigmoid > 0.5)."""
+    are resized back bilinearly and thresholded as the metric does (sigmoid > threshold, 0.5 by default)."""
     logits = predictor(torch.from_numpy(small).permute(2, 0, 1)[None])
     logits = F.interpolate(logits, size=(own[1], own[0]), mode="bilinear", align_corners=False)
-    return predict_mask(logits)[0, 0].numpy()
+    return predict_mask(logits, threshold)[0, 0].numpy()
 
 
 def predict_image(predictor, path: str | Path) -> tuple[Image.Image, np.ndarray]:
@@ -144,14 +144,34 @@ def list_inputs(inputs: list[str | Path]) -> list[Path]:
     return files
 
 
-def predict(checkpoint: str | Path, inputs: list[str | Path], out_dir: str | Path, device: str = "auto",
+def load_predictor(checkpoint: str | Path | None, device: str = "auto", threads: int | None = None, tta: bool = False,
+                   log=print):
+    """A TorchPredictor (or OnnxRunner for .onnx) for ``checkpoint``; None: the model that ships with labseg
+    (:mod:`labseg.shipped`, its checksum checked), said in one line through ``log``."""
+    if checkpoint is not None and str(checkpoint).lower().endswith(".onnx"):
+        return OnnxRunner(checkpoint, threads, tta)
+    if checkpoint is None:
+        from .shipped import card, load_shipped
+
+        ckpt = load_shipped()
+        log(f"no checkpoint given: using {card(ckpt)}")
+        checkpoint = "the shipped model"
+    else:
+        ckpt = load_checkpoint(checkpoint)
+    model, cfg = model_from_checkpoint(ckpt, checkpoint)
+    dev = resolve_device(device)
+    set_threads(threads)
+    return TorchPredictor(model, cfg, dev, tta)
+
+
+def predict(checkpoint: str | Path | None, inputs: list[str | Path], out_dir: str | Path, device: str = "auto",
             overwrite: bool = False, threads: int | None = None, tta: bool = False, log=print,
             overlays: bool = True, progress: bool | None = None) -> list[Path]:
     """Write ``<name>_mask.png`` (1-bit, the image's own size) and ``<name>_overlay.png`` for each input
     (``overlays=False``: masks only).
 
     ``checkpoint`` is a labseg checkpoint (.pt or a run folder), or an ONNX export (.onnx, run by
-    onnxruntime on the CPU through the same decode, resize and threshold).
+    onnxruntime on the CPU through the same decode, resize and threshold), or None: the shipped UNet.
 
     Everything is checked before the first file is written: the checkpoint, the device, that every
     input exists, that no two inputs share a name stem (their outputs would collide) and that no
@@ -162,14 +182,7 @@ def predict(checkpoint: str | Path, inputs: list[str | Path], out_dir: str | Pat
     image at a time (the masks are those of a batch of one, exactly), and the PNGs are written by threads (zlib
     and PIL's decoders release the GIL). ``progress``: a bar on stderr (default: for more than 8 images).
     """
-    if str(checkpoint).lower().endswith(".onnx"):
-        predictor = OnnxRunner(checkpoint, threads, tta)
-    else:
-        ckpt = load_checkpoint(checkpoint)
-        model, cfg = model_from_checkpoint(ckpt, checkpoint)
-        dev = resolve_device(device)
-        set_threads(threads)
-        predictor = TorchPredictor(model, cfg, dev, tta)
+    predictor = load_predictor(checkpoint, device, threads, tta, log)
     files = list_inputs(inputs)
     out = Path(out_dir)
     stems: dict[str, Path] = {}

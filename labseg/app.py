@@ -1,0 +1,179 @@
+"""`labseg app`: try the network on a photo in the browser (Gradio, the optional extra ``labseg[app]``).
+
+Drop or pick an image; the page shows the overlay and the mask, computed at the image's own size by the code path
+of ``labseg predict`` (:func:`labseg.predict.decode_for_predict` and :func:`labseg.predict.mask_at`, the metric's
+threshold rule at the slider's value), offers the mask as a PNG (the same 1-bit file ``labseg predict`` writes)
+and shows the model card. It serves on 127.0.0.1 unless ``--host`` names another interface. Files a visitor sends
+are checked before they are decoded (what they are, their pixel count, frames, bit depth); a bad one gets a
+message in the page and the app keeps serving. Everything the app writes goes into one temporary folder, removed
+when it stops.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from .data import DataError
+
+MAX_PIXELS = 40_000_000  # refused before decoding: a 20000 x 20000 "photo" is a decompression bomb, not a pet
+MIN_SIDE = 8
+ALLOWED_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr")
+
+
+def check_upload(path: str | Path, max_pixels: int = MAX_PIXELS) -> list[str]:
+    """Raise DataError (one sentence a visitor can act on) for a file the app will not segment; otherwise the
+    notes to show beside the result (e.g. a CMYK image converted). Reads the header only: nothing is decoded."""
+    path = Path(path)
+    name = path.name
+    try:
+        with Image.open(path) as img:
+            width, height, mode = img.width, img.height, img.mode
+            frames = getattr(img, "n_frames", 1)
+    except Image.DecompressionBombError:
+        raise DataError(f"{name} has too many pixels to be a photo (over {max_pixels / 1e6:.0f} megapixels); "
+                        "send a smaller image.") from None
+    except Exception:  # noqa: BLE001 - PIL cannot even read the header
+        raise DataError(f"{name} is not an image PIL can read (JPEG, PNG, GIF, BMP, WebP or TIFF); "
+                        "send a photo.") from None
+    if width * height > max_pixels:
+        raise DataError(f"{name} is {width} x {height} = {width * height / 1e6:.0f} megapixels, over the app's limit "
+                        f"of {max_pixels / 1e6:.0f}; send a smaller image.")
+    if min(width, height) < MIN_SIDE:
+        raise DataError(f"{name} is {width} x {height} pixels: too small to show a pet; send a photo at least "
+                        f"{MIN_SIDE} pixels on each side.")
+    if frames > 1:
+        raise DataError(f"{name} is an animation ({frames} frames); save the frame you want as a PNG or JPEG.")
+    if mode not in ALLOWED_MODES:
+        raise DataError(f"{name} is a {mode} image (16-bit or floating-point pixels); save it as an 8-bit PNG or "
+                        "JPEG.")
+    return [f"{name} is a CMYK image: converted to RGB."] if mode == "CMYK" else []
+
+
+def model_card(checkpoint: str | Path | None) -> tuple[str, dict]:
+    """Markdown describing the model, and the facts behind it."""
+    from .checkpoint import load_checkpoint, model_from_checkpoint
+
+    if checkpoint is None:
+        from .shipped import load_shipped
+
+        ckpt = load_shipped()
+        facts = dict(ckpt.get("provenance", {}))
+        facts["source"] = "the model that ships with labseg"
+    else:
+        ckpt = load_checkpoint(checkpoint)
+        cfg = ckpt["config"]
+        facts = {"source": str(checkpoint), "model_name": cfg["model"], "data": Path(cfg["data"]).name,
+                 "image_size": cfg["image_size"], "epochs": cfg["epochs"]}
+        metrics = Path(checkpoint).parent / "metrics.json" if Path(checkpoint).is_file() else Path(checkpoint) / "metrics.json"
+        if metrics.is_file():
+            facts["test_dice"] = json.loads(metrics.read_text())["test_dice"]
+    model, _ = model_from_checkpoint(ckpt, checkpoint or "the shipped model")
+    facts["parameters"] = sum(p.numel() for p in model.parameters())
+    dice = f"{facts['test_dice']:.4f}" if "test_dice" in facts else "not recorded"
+    lines = [f"**Model**: {facts.get('model_name', '?')}, {facts['parameters']:,} parameters ({facts['source']})",
+             f"**Trained on**: {facts.get('data', '?')} (Oxford-IIIT Pet, 3 breeds) at {facts.get('image_size', '?')} px, "
+             f"{facts.get('epochs', '?')} epochs, from scratch",
+             f"**Test dice**: {dice} (the test split; the mask is sigmoid(logit) > threshold, 0.5 as the metric)"]
+    if "run" in facts:
+        lines.append(f"**Run**: `{facts['run']}` (labseg {facts.get('commit', '?')}, {facts.get('cpu', '?')})")
+    if "fp16_test_dice" in facts:
+        lines.append(f"**Stored in fp16**: test dice {facts['fp16_test_dice']:.4f}; "
+                     f"{100 * facts['fp16_mask_pixels_differing']:.4f} % of test mask pixels differ from the fp32 "
+                     "weights'")
+    return "\n\n".join(lines), facts
+
+
+class Segmenter:
+    """The app's one function, apart from Gradio: path -> (overlay, mask, mask PNG path, message)."""
+
+    def __init__(self, checkpoint: str | Path | None, work: Path, device: str = "cpu"):
+        from .predict import load_predictor
+
+        self.predictor = load_predictor(checkpoint, device, log=lambda m: None)
+        self.work = work
+
+    def __call__(self, path: str | None, threshold: float = 0.5, tta: bool = False):
+        from .predict import decode_for_predict, mask_at, mask_image, overlay
+
+        if not path:
+            return None, None, None, "Drop a photo, or pick an example below."
+        t0 = time.perf_counter()
+        try:
+            notes = check_upload(path)
+            small, image, own = decode_for_predict(path, self.predictor.image_size)
+        except DataError as exc:
+            return None, None, None, f"**Cannot segment this file**: {exc}"
+        self.predictor.tta = bool(tta)
+        mask = mask_at(self.predictor, small, own, threshold)
+        mask_png = self.work / f"{Path(path).stem}_mask.png"
+        mask_image(mask).save(mask_png, format="PNG", compress_level=1)
+        seconds = time.perf_counter() - t0
+        message = (f"{own[0]} x {own[1]} pixels, {100 * mask.mean():.1f} % pet at threshold {threshold:.2f}"
+                   f"{', flip TTA' if tta else ''}; {seconds:.2f} s")
+        return overlay(image, mask), mask_image(mask).convert("L"), str(mask_png), " ".join([message, *notes])
+
+
+def examples(work: Path) -> list[str]:
+    """A few bundled toy pets (written into ``work``) and, where the real subset is beside the repository, a few
+    of its test photos."""
+    from .data import image_path, read_split
+    from .synthetic import write_toy_pets
+
+    toy = write_toy_pets(work / "toy-pets", per_breed=2)
+    picks = [str(image_path(toy, s.name)) for s in read_split(toy, "test")[:2]]
+    real = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "oxford-pet-subset"
+    if (real / "annotations" / "test.txt").is_file():
+        picks += [str(image_path(real, s.name)) for s in read_split(real, "test")[::100][:3]]
+    return picks
+
+
+def build_app(checkpoint: str | Path | None, work: Path, device: str = "cpu"):
+    import gradio as gr
+
+    segment = Segmenter(checkpoint, work, device)
+    card, _ = model_card(checkpoint)
+    with gr.Blocks(title="labseg: pet segmentation") as demo:
+        gr.Markdown("# labseg: which pixels are pet?\nDrop a photo of a cat or a dog (or pick an example). The network "
+                    "runs at its training size; the mask is resized back to the photo's own size.")
+        with gr.Row():
+            # a file, not gr.Image: the app checks what a visitor sent before anything decodes it
+            source = gr.File(type="filepath", label="photo (drop it here, or click)", elem_id="photo")
+            with gr.Column():
+                threshold = gr.Slider(0.05, 0.95, value=0.5, step=0.05, label="threshold (0.5: the metric's rule)",
+                                      elem_id="threshold")
+                tta = gr.Checkbox(False, label="flip test-time augmentation", elem_id="tta")
+                status = gr.Markdown("Drop a photo, or pick an example below.", elem_id="status")
+                download = gr.File(label="mask PNG (1-bit, the photo's size)", elem_id="mask-file")
+        with gr.Row():
+            shown = gr.Image(label="overlay", elem_id="overlay", format="png")
+            mask = gr.Image(label="mask", elem_id="mask", format="png", image_mode="L")
+        gr.Examples(examples(work), inputs=source)
+        gr.Markdown(card, elem_id="card")
+        for event in (source.change, threshold.release, tta.change):
+            event(segment, [source, threshold, tta], [shown, mask, download, status])
+    return demo
+
+
+def serve(checkpoint: str | Path | None = None, host: str = "127.0.0.1", port: int = 7860, device: str = "cpu",
+          log=print) -> None:
+    """Build the app and serve it until interrupted; the temporary folder goes with it."""
+    import signal
+    import sys
+
+    # SIGTERM (a service manager, a test) ends the app as Ctrl+C does: the temporary folder is removed either way
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    work = Path(tempfile.mkdtemp(prefix="labseg-app-"))
+    os.environ["GRADIO_TEMP_DIR"] = str(work / "uploads")  # Gradio's own copies of uploads land here too
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    try:
+        demo = build_app(checkpoint, work, device)
+        log(f"labseg app on http://{host}:{port} (Ctrl+C stops it; temporary files in {work}, removed then)")
+        demo.queue().launch(server_name=host, server_port=port, show_error=False, quiet=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
