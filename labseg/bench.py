@@ -388,6 +388,8 @@ def predict_speed(files: list[Path], size: int, width: int, work: Path, big: int
         for name, run in (("naive", lambda o: naive_predict(ckpt, batch, o)),
                           ("labseg", lambda o: predict(ckpt, batch, o, device="cpu", log=lambda m: None,
                                                        progress=False)),
+                          ("labseg_jpg_overlay", lambda o: predict(ckpt, batch, o, device="cpu", log=lambda m: None,
+                                                                   progress=False, overlay_format="jpg")),
                           ("labseg_masks_only", lambda o: predict(ckpt, batch, o, device="cpu", log=lambda m: None,
                                                                   progress=False, overlays=False))):
             target = work / f"{label}-{name}"
@@ -533,11 +535,13 @@ def main(argv: list[str] | None = None) -> int:
         pr = predicted
         print(f"predict, {len(files)} test photos of {shown} ({args.e2e_size}px UNet width {args.e2e_width}, untrained; "
               f"mask + overlay PNGs): naive {pr['folder_naive_images_per_s']:.1f} img/s, labseg "
-              f"{pr['folder_labseg_images_per_s']:.1f} img/s, masks only {pr['folder_labseg_masks_only_images_per_s']:.1f}"
+              f"{pr['folder_labseg_images_per_s']:.1f} img/s, JPEG overlays {pr['folder_labseg_jpg_overlay_images_per_s']:.1f}"
+              f" img/s, masks only {pr['folder_labseg_masks_only_images_per_s']:.1f}"
               f" img/s; PNG bytes labseg/naive {pr['folder_labseg_bytes'] / pr['folder_naive_bytes']:.2f}", flush=True)
         if args.predict_big:
             print(f"predict, {args.predict_big} synthesised 12-megapixel JPEGs: naive {1 / pr['12mp_naive_images_per_s']:.2f}"
-                  f" s/img, labseg {1 / pr['12mp_labseg_images_per_s']:.2f} s/img, masks only "
+                  f" s/img, labseg {1 / pr['12mp_labseg_images_per_s']:.2f} s/img, JPEG overlays "
+                  f"{1 / pr['12mp_labseg_jpg_overlay_images_per_s']:.2f} s/img, masks only "
                   f"{1 / pr['12mp_labseg_masks_only_images_per_s']:.2f} s/img; PNG bytes labseg/naive "
                   f"{pr['12mp_labseg_bytes'] / pr['12mp_naive_bytes']:.2f}", flush=True)
 
@@ -580,6 +584,8 @@ def main(argv: list[str] | None = None) -> int:
         size = predicted["size"]
         ratios[f"predict_images_vs_naive_{size}"] = (predicted["folder_labseg_images_per_s"]
                                                      / predicted["folder_naive_images_per_s"])
+        ratios[f"predict_jpg_overlay_vs_naive_{size}"] = (predicted["folder_labseg_jpg_overlay_images_per_s"]
+                                                          / predicted["folder_naive_images_per_s"])
         ratios[f"predict_masks_only_vs_naive_{size}"] = (predicted["folder_labseg_masks_only_images_per_s"]
                                                          / predicted["folder_naive_images_per_s"])
         if "12mp_naive_images_per_s" in predicted:

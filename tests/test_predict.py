@@ -72,6 +72,11 @@ def test_streamed_predict_equals_the_per_image_reference_on_odd_inputs(checkpoin
     assert all(p.name.endswith("_mask.png") for p in masks_only) and len(masks_only) == len(files)
     for f in files:
         assert (tmp_path / "masks" / f"{f.stem}_mask.png").read_bytes() == (tmp_path / "out" / f"{f.stem}_mask.png").read_bytes()
+    jpgs = predict(checkpoint, [tmp_path / "in"], tmp_path / "jpg", log=lambda m: None, overlay_format="jpg")
+    assert sorted(p.name for p in jpgs if p.suffix == ".jpg") == sorted(f"{f.stem}_overlay.jpg" for f in files)
+    big = next(f for f in files if f.stem == "big")  # a smooth 3-MP image (the others are noise: JPEG's worst case)
+    _, tinted = reference(checkpoint, big)
+    assert np.abs(np.asarray(Image.open(tmp_path / "jpg" / "big_overlay.jpg"), dtype=float) - tinted).mean() < 4
 
 
 @pytest.mark.slow
