@@ -23,6 +23,7 @@ from .data import DataError
 
 MAX_PIXELS = 40_000_000  # refused before decoding: a 20000 x 20000 "photo" is a decompression bomb, not a pet
 MIN_SIDE = 8
+PREVIEW_SIDE = 2048  # the page shows images up to this side at their own size, larger ones scaled (the PNG is full)
 ALLOWED_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr")
 
 
@@ -113,10 +114,16 @@ class Segmenter:
         mask = mask_at(self.predictor, small, own, threshold)
         mask_png = self.work / f"{Path(path).stem}_mask.png"
         mask_image(mask).save(mask_png, format="PNG", compress_level=1)
+        shown, shown_mask = overlay(image, mask), mask_image(mask).convert("L")
+        if max(own) > PREVIEW_SIDE:  # a browser scales it down anyway; sending 12 MP twice costs seconds
+            scale = PREVIEW_SIDE / max(own)
+            size = (max(1, round(own[0] * scale)), max(1, round(own[1] * scale)))
+            shown, shown_mask = shown.resize(size, Image.BILINEAR), shown_mask.resize(size, Image.NEAREST)
+            notes.append(f"Shown at {size[0]} x {size[1]}; the mask PNG is at the photo's size.")
         seconds = time.perf_counter() - t0
         message = (f"{own[0]} x {own[1]} pixels, {100 * mask.mean():.1f} % pet at threshold {threshold:.2f}"
                    f"{', flip TTA' if tta else ''}; {seconds:.2f} s")
-        return overlay(image, mask), mask_image(mask).convert("L"), str(mask_png), " ".join([message, *notes])
+        return shown, shown_mask, str(mask_png), " ".join([message, *notes])
 
 
 def examples(work: Path) -> list[str]:
@@ -151,7 +158,7 @@ def build_app(checkpoint: str | Path | None, work: Path, device: str = "cpu"):
                 status = gr.Markdown("Drop a photo, or pick an example below.", elem_id="status")
                 download = gr.File(label="mask PNG (1-bit, the photo's size)", elem_id="mask-file")
         with gr.Row():
-            shown = gr.Image(label="overlay", elem_id="overlay", format="png")
+            shown = gr.Image(label="overlay", elem_id="overlay", format="jpeg")
             mask = gr.Image(label="mask", elem_id="mask", format="png", image_mode="L")
         gr.Examples(examples(work), inputs=source)
         gr.Markdown(card, elem_id="card")
