@@ -60,6 +60,13 @@ def model_card(checkpoint: str | Path | None) -> tuple[str, dict]:
     """Markdown describing the model, and the facts behind it."""
     from .checkpoint import load_checkpoint, model_from_checkpoint
 
+    if checkpoint is not None and str(checkpoint).lower().endswith(".onnx"):
+        from .onnx_export import OnnxPredictor
+
+        onnx = OnnxPredictor(checkpoint)
+        return (f"**Model**: the ONNX export `{Path(checkpoint).name}`, run by onnxruntime on the CPU at "
+                f"{onnx.image_size} px (the mask is sigmoid(logit) > threshold, 0.5 as the metric)"), {
+                    "source": str(checkpoint), "image_size": onnx.image_size}
     if checkpoint is None:
         from .shipped import load_shipped
 

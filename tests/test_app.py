@@ -169,3 +169,32 @@ def test_the_app_in_a_browser_gives_predicts_masks_and_survives_bad_files(app, t
         assert "pixels" in text
         browser.close()
     assert urllib.request.urlopen(url, timeout=5).status == 200
+
+
+def test_the_shipped_model_is_checked_against_its_checksum(tmp_path):
+    from labseg.checkpoint import CheckpointError
+    from labseg.shipped import SHIPPED, card, load_shipped, sha256, shipped_path
+
+    path = shipped_path()
+    assert sha256(path) == SHIPPED["unet"][1]
+    ckpt = load_shipped()
+    assert all(v.dtype.is_floating_point is False or v.dtype == __import__("torch").float32 for v in ckpt["model"].values())
+    assert "test dice 0.8471" in card(ckpt) and ckpt["provenance"]["fp16_mask_pixels_differing"] < 0.001
+    damaged = tmp_path / path.name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="does not match its SHA-256"):
+        load_shipped(path=damaged)
+    with pytest.raises(CheckpointError, match="missing"):
+        load_shipped(path=tmp_path / "gone.pt")
+
+
+@pytest.mark.slow
+def test_predict_without_a_checkpoint_uses_the_shipped_model_and_says_so(tmp_path):
+    Image.new("RGB", (90, 60), (120, 80, 40)).save(tmp_path / "cat.jpg")
+    proc = subprocess.run([sys.executable, "-m", "labseg", "predict", str(tmp_path / "cat.jpg"), "--out",
+                           str(tmp_path / "out")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].startswith("no checkpoint given: using the shipped UNet (width 16)")
+    assert Image.open(tmp_path / "out" / "cat_mask.png").size == (90, 60)
