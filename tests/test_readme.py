@@ -48,7 +48,7 @@ def demo_figure_problem(family: str, figures: dict[str, float], band: float, fir
 def test_the_readme_figures_agree_within_their_band():
     """A mistyped figure (0.1844 for 0.8144) fails here on every machine, whichever family runs the test."""
     figures, band = readme_demo_figures()
-    assert {"amx", "avx512-bf16"} <= set(figures)
+    assert "amx" in figures and set(figures) <= {"amx", "avx512-bf16", "no-bf16"}
     assert max(figures.values()) - min(figures.values()) <= band, figures
 
 
