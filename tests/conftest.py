@@ -34,3 +34,4 @@ def real_root() -> Path:
 def real_root_or_none() -> Path | None:
     """The real subset where it is present, else None (for tests that use it only when they can)."""
     return REAL_SUBSET if (REAL_SUBSET / "annotations" / "trainval.txt").is_file() else None
+

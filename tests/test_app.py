@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from servers import free_port, wait_until_serving
 from labseg.app import MAX_PIXELS, check_upload
 from labseg.data import DataError
 
@@ -57,12 +57,6 @@ def test_uploads_are_checked_before_anything_decodes_them(tmp_path):
     assert MAX_PIXELS < 20000 * 20000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def app(tmp_path):
     if not shutil.which("chromium"):
@@ -77,18 +71,7 @@ def app(tmp_path):
                               stderr=subprocess.STDOUT, cwd=tmp_path)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None:
-                    break
-                time.sleep(0.5)
-        else:
-            pytest.fail("labseg app did not start")
-        if server.poll() is not None:
-            pytest.fail("labseg app exited: " + (tmp_path / "app.log").read_text()[-2000:])
+        wait_until_serving(url, server, tmp_path / "app.log", seconds=120)
         yield url, tmp_path
     finally:
         server.terminate()

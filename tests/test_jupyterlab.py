@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from servers import free_port, wait_until_serving
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -26,12 +25,6 @@ except ImportError:  # the test skips without playwright
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ("01_data", "02_unet", "04_flip_ablation")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def tracked_copy(dst: Path) -> Path:
@@ -87,16 +80,7 @@ def jupyterlab(tmp_path):
                               env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/api/status", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None:
-                    break
-                time.sleep(0.5)
-        else:
-            pytest.fail("jupyter lab did not start: " + (tmp_path / "jupyter.log").read_text()[-2000:])
+        wait_until_serving(f"{url}/api/status", server, tmp_path / "jupyter.log", seconds=60)
         yield url, clone
     finally:
         server.terminate()

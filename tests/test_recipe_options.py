@@ -10,22 +10,7 @@ from labseg.config import RunConfig, profile_config
 from labseg.data import load_split_arrays, sample_generator
 from labseg.losses import SegmentationLoss, bce_loss, soft_dice_loss
 from labseg.transforms import build_train_transform
-
-S = 64
-
-
-def blobs(n: int, seed: int = 0):
-    """Images whose red channel is 200 inside an ellipse (the mask), smooth ramps elsewhere."""
-    g = torch.Generator().manual_seed(seed)
-    yy, xx = torch.meshgrid(torch.arange(S), torch.arange(S), indexing="ij")
-    images, masks = [], []
-    for _ in range(n):
-        cy, cx = torch.randint(20, S - 20, (2,), generator=g).tolist()
-        m = (((yy - cy) ** 2 / 150 + (xx - cx) ** 2 / 60) < 1).to(torch.uint8)
-        images.append(torch.stack([m * 200 + 20, (yy * 3).to(torch.uint8), (255 - xx * 3).to(torch.uint8)]))
-        masks.append(m[None])
-    return torch.stack(images), torch.stack(masks)
-
+from test_batch_augment import S, blobs  # the same synthetic blob images
 
 def per_sample(transform, images, masks, seed=0, epoch=0):
     out = [transform(images[k], masks[k], sample_generator(seed, epoch, k)) for k in range(len(images))]
