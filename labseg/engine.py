@@ -179,7 +179,11 @@ def environment() -> dict[str, Any]:
                                 cwd=Path(__file__).parent, timeout=5).stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         commit = None
-    return {"torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform(),
+    import PIL
+
+    # Pillow decodes and resizes every image: another version gives other pixels, so it is part of a run's record
+    return {"torch": torch.__version__, "pillow": PIL.__version__, "python": platform.python_version(),
+            "platform": platform.platform(),
             "cpu": cpu_name(), "cpu_threads": torch.get_num_threads(), "git_commit": commit,
             "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
