@@ -1,4 +1,5 @@
-"""Regenerate the whole report: papermill executes notebooks 01-05 in order.
+"""Regenerate the whole report: papermill executes notebooks 01-10 (05, the report, last), then labseg.report
+renders 05 as report/<data>-<profile>/report.html and report.pdf.
 
     python -m labseg.pipeline --profile toy --data data/toy-pets        (the default)
     python -m labseg.pipeline --profile cpu --data ../shared/data/oxford-pet-subset --publish
@@ -22,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run_pipeline(profile: str = "toy", data: str = TOY_DATA, out_dir: str = "results", publish: bool = False,
-                 notebooks_dir: Path = REPO / "notebooks", extra: dict | None = None) -> Path:
+                 notebooks_dir: Path = REPO / "notebooks", extra: dict | None = None, document: bool = True) -> Path:
     import papermill as pm
 
     from .study import study_key
@@ -39,7 +40,11 @@ def run_pipeline(profile: str = "toy", data: str = TOY_DATA, out_dir: str = "res
         print(f"{nb}: {time.perf_counter() - t0:.0f}s -> {target}", flush=True)
         if publish:
             strip_volatile(target, notebooks_dir / f"{nb}.ipynb")
-    print(f"results: {Path(out_dir) / key}\nfigures: {Path(out_dir).parent / 'figures' / key}")
+    print(f"results: {Path(out_dir) / key}\nfigures: {Path(out_dir).parent / 'figures' / key}", flush=True)
+    if document:
+        from .report import build
+
+        build(executed / "05_report.ipynb", Path(out_dir).parent / "report" / key)
     return Path(out_dir) / key
 
 
@@ -143,8 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default=TOY_DATA)
     p.add_argument("--out", default="results", help="results root (figures go to its sibling figures/)")
     p.add_argument("--publish", action="store_true", help="copy the executed notebooks over notebooks/")
+    p.add_argument("--no-document", action="store_true", help="skip report.html / report.pdf")
     args = p.parse_args(argv)
-    run_pipeline(args.profile, args.data, args.out, args.publish)
+    from .report import ReportError
+
+    try:
+        run_pipeline(args.profile, args.data, args.out, args.publish, document=not args.no_document)
+    except ReportError as exc:
+        print(f"labseg report: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

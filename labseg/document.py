@@ -1,0 +1,199 @@
+"""The report as a document: numbered figures and tables, human-readable tables and the title block, as HTML
+that notebook 05 displays and that ``labseg.report`` turns into report.html / report.pdf.
+
+Everything here only formats what ``labseg.results`` computed; no number is made here.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+
+# Column and index names as a reader expects them.
+LABELS = {"test_dice": "test dice", "tta_test_dice": "test dice, flip TTA", "last_test_dice": "test dice, last epoch",
+          "test_iou": "IoU", "tta_test_iou": "IoU, flip TTA", "test_pixel_acc": "pixel accuracy",
+          "test_noboundary_dice": "dice, boundary ignored", "test_noboundary_iou": "IoU, boundary ignored",
+          "test_noboundary_pixel_acc": "pixel acc., boundary ignored", "seeds": "seeds",
+          "train_s_per_run": "train s / run", "train_images_per_s": "train images / s", "best_epoch": "best epoch",
+          "cpu": "CPU", "target": "target", "parameters": "parameters", "params": "parameters", "gflops": "GFLOPs",
+          "infer_images_per_s": "inference images / s", "peak_mib": "peak MiB", "model": "model", "flip": "flips",
+          "augment": "augmentation", "loss": "loss", "arm": "arm", "epochs": "epochs", "seed": "seed",
+          "species": "species", "breed": "breed", "train": "train", "val": "val", "test": "test", "total": "total",
+          "setting": "setting", "unet": "UNet", "resnet34_unet": "ResNet34-UNet",
+          "resnet34_unet_seed": "report's ResNet34-UNet", "vgg16_bn_unet": "VGG16-BN-UNet",
+          "train_seconds": "train s", "changes": "settings beyond the profile's"}
+MODEL_NAMES = {k: LABELS[k] for k in ("unet", "resnet34_unet", "resnet34_unet_seed", "vgg16_bn_unet")}
+SECONDS = ("train_s_per_run", "train_seconds")
+_NUMBER = re.compile(r"^[-+\d.,± M—]+$")
+INTEGERS = ("seeds", "epochs", "seed", "train", "val", "test", "total")
+
+
+class Html(str):
+    """A string that Jupyter (and nbconvert) show as HTML."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
+def label(name) -> str:
+    return LABELS.get(str(name), str(name).replace("_", " "))
+
+
+def short_cpu(cpu: str) -> str:
+    """'Intel(R) Xeon(R) Processor (AMX)' -> 'Intel Xeon (AMX)'."""
+    return re.sub(r"\s+", " ", re.sub(r"\((R|TM)\)|\bProcessor\b|\b\d+-Core\b", "", str(cpu))).strip()
+
+
+def fmt_value(column: str, value) -> str:
+    """One cell as text: 4 decimals for scores, whole seconds, integers as integers, '—' for a missing value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, str):
+        return short_cpu(value) if column == "cpu" else value
+    if column in ("parameters", "params"):
+        return f"{float(value) / 1e6:.2f} M"
+    if column in SECONDS:
+        return f"{float(value):.0f}"
+    if column in INTEGERS or column == "best_epoch" and float(value).is_integer():
+        return f"{float(value):.0f}"
+    if column == "best_epoch":
+        return f"{float(value):.1f}"
+    if column in ("train_images_per_s", "infer_images_per_s", "peak_mib", "gflops"):
+        return f"{float(value):.1f}"
+    if isinstance(value, (bool,)):
+        return str(value)
+    return f"{float(value):.4f}"
+
+
+def mean_std(mean, std) -> str:
+    """'0.8249 ± 0.0039' (the std left out where there is none)."""
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "—"
+    if std is None or (isinstance(std, float) and math.isnan(std)):
+        return f"{mean:.4f}"
+    return f"{mean:.4f} ± {std:.4f}"
+
+
+def people_table(table: pd.DataFrame, columns: list[str] | None = None, best: str | None = "test_dice",
+                 lower_is_better: bool = False) -> tuple[list[str], list[list[str]], int | None, str | None]:
+    """(header, rows of text, index of the best row, CPU note) of a results table: index levels become leading
+    columns, each ``X_mean``/``X_std`` pair one column 'X' shown as mean ± std, model names spelled out, NaN as
+    '—'. A CPU column with one value becomes a note (for the caption). ``best``: the metric whose best mean is
+    marked."""
+    frame = table.reset_index() if any(n is not None for n in table.index.names) else table.reset_index(drop=True)
+    if columns is not None:
+        frame = frame[[c for c in frame.columns if c in columns or c.removesuffix("_mean") in columns
+                       or c.removesuffix("_std") in columns or c in table.index.names]]
+    cpu_note = None
+    if "cpu" in frame and frame["cpu"].nunique() == 1:
+        cpu_note = short_cpu(frame["cpu"].iloc[0])
+        frame = frame.drop(columns="cpu")
+    header, getters = [], []
+    for col in frame.columns:
+        if col.endswith("_std") and col.removesuffix("_std") + "_mean" in frame:
+            continue
+        if col.endswith("_mean"):
+            base = col.removesuffix("_mean")
+            std = base + "_std"
+            header.append(label(base))
+            getters.append(lambda r, c=col, s=std: mean_std(
+                r[c], None if s not in r or ("seeds" in r and r["seeds"] == 1) else r[s]))
+        else:
+            header.append(label(col))
+            getters.append(lambda r, c=col: MODEL_NAMES.get(r[c], fmt_value(c, r[c])) if isinstance(r[c], str)
+                           else fmt_value(c, r[c]))
+    rows = [[g(r) for g in getters] for _, r in frame.iterrows()]
+    best_row = None
+    key = f"{best}_mean" if best and f"{best}_mean" in frame else best if best in frame else None
+    if key is not None and frame[key].notna().any() and len(frame) > 1:
+        values = frame[key].astype(float)
+        best_row = int(values.values.argmin() if lower_is_better else values.values.argmax())
+    return header, rows, best_row, cpu_note
+
+
+class Document:
+    """Numbers the figures and tables of one document, in the order they are shown."""
+
+    def __init__(self):
+        self.figures = 0
+        self.tables = 0
+
+    def table(self, table: pd.DataFrame | None, caption: str, columns: list[str] | None = None,
+              best: str | None = "test_dice", lower_is_better: bool = False, missing: str = "") -> Html:
+        """A numbered table with its caption above; a note saying what is missing where ``table`` is None/empty."""
+        if table is None or len(table) == 0:
+            return note(missing or f"Not available yet: {caption}")
+        header, rows, best_row, cpu = people_table(table, columns, best, lower_is_better)
+        self.tables += 1
+        extra = []
+        if best_row is not None:
+            extra.append(f"Bold: the best {label(best)}.")
+        if cpu:
+            extra.append(f"Times measured on {html.escape(cpu)}.")
+        numeric = [all(_NUMBER.match(r[j]) for r in rows) for j in range(len(header))]
+        cls = ["num" if n else "text" for n in numeric]
+        head = "".join(f'<th class="{c}">{html.escape(h)}</th>' for c, h in zip(cls, header))
+        body = "".join(
+            "<tr{}>{}</tr>".format(' class="best"' if i == best_row else "",
+                                   "".join(f'<td class="{c}">{html.escape(v)}</td>' for c, v in zip(cls, row)))
+            for i, row in enumerate(rows))
+        return Html(f'<table class="data" id="table-{self.tables}"><caption><b>Table {self.tables}.</b> '
+                    f'{_inline(caption)} {" ".join(extra)}</caption><thead><tr>{head}</tr></thead>'
+                    f"<tbody>{body}</tbody></table>")
+
+    def figure(self, path: str | Path, caption: str, missing: str = "", wide: bool = False) -> Html:
+        """A numbered figure with the PNG embedded (the document opens from disk on its own)."""
+        path = Path(path)
+        if not path.is_file():
+            return note(missing or f"Figure not drawn yet: {path.name}.")
+        self.figures += 1
+        data = base64.b64encode(path.read_bytes()).decode()
+        cls = "figure wide" if wide else "figure"
+        return Html(f'<figure class="{cls}" id="figure-{self.figures}"><img src="data:image/png;base64,{data}" '
+                    f'alt="{html.escape(path.stem)}"><figcaption><b>Figure {self.figures}.</b> {_inline(caption)}'
+                    "</figcaption></figure>")
+
+
+def _inline(text: str) -> str:
+    """Escape text for HTML, with `code` spans kept as code."""
+    parts = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def note(text: str) -> Html:
+    return Html(f'<p class="note">{_inline(text)}</p>')
+
+
+def markdown(text: str) -> Html:
+    """Markdown shown as HTML (generated prose: bullet lists, emphasis, code)."""
+    from nbconvert.filters.markdown import markdown2html
+
+    return Html(markdown2html(text))
+
+
+def code_version() -> str:
+    """The labseg commit the document is rendered with ('unknown' outside a git checkout)."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
+
+
+def title_block(title: str, subtitle: str, facts: dict[str, str]) -> Html:
+    rows = "".join(f"<div><dt>{html.escape(k)}</dt><dd>{_inline(v)}</dd></div>" for k, v in facts.items())
+    return Html(f'<header class="title-block"><h1>{html.escape(title)}</h1><p class="subtitle">{_inline(subtitle)}'
+                f"</p><dl>{rows}</dl></header>")
+
+
+def abstract(sentences: list[str]) -> Html:
+    return Html('<section class="abstract"><h2 class="unnumbered">Abstract</h2><p>'
+                + " ".join(_inline(s) for s in sentences) + "</p></section>")
