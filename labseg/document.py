@@ -145,14 +145,14 @@ class Document:
                     f'{_inline(caption)} {" ".join(extra)}</caption><thead><tr>{head}</tr></thead>'
                     f"<tbody>{body}</tbody></table>")
 
-    def figure(self, path: str | Path, caption: str, missing: str = "", wide: bool = False) -> Html:
+    def figure(self, path: str | Path, caption: str, missing: str = "", tall: bool = False) -> Html:
         """A numbered figure with the PNG embedded (the document opens from disk on its own)."""
         path = Path(path)
         if not path.is_file():
             return note(missing or f"Figure not drawn yet: {path.name}.")
         self.figures += 1
         data = base64.b64encode(path.read_bytes()).decode()
-        cls = "figure wide" if wide else "figure"
+        cls = "figure tall" if tall else "figure"
         return Html(f'<figure class="{cls}" id="figure-{self.figures}"><img src="data:image/png;base64,{data}" '
                     f'alt="{html.escape(path.stem)}"><figcaption><b>Figure {self.figures}.</b> {_inline(caption)}'
                     "</figcaption></figure>")
