@@ -8,7 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .config import (AUGMENT_ON, AUGMENT_PRESETS, DECODES, DICE_REDUCTIONS, FLIP_MODES, LOSSES, MIN_IMAGE_SIZE, OPTIMIZERS,
+from .config import (AUGMENT_ON, AUGMENT_PRESETS, AUGMENT_SOURCES, DECODES, DICE_REDUCTIONS, FLIP_MODES, LOSSES, MIN_IMAGE_SIZE, OPTIMIZERS,
                      PROFILES, SCHEDULES, SELECTS,
                      TOY_DATA, RunConfig, canonical_model_name, check_threads, profile_config)
 
@@ -90,6 +90,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="--augment rotate/all: largest shift, as a fraction of the side (default 0.1)")
     g.add_argument("--color-strength", dest="color_strength", type=float,
                    help="--augment color/all: brightness, contrast, saturation +-this, hue +-this/6 (default 0.3)")
+    g.add_argument("--augment-source", dest="augment_source", choices=list(AUGMENT_SOURCES),
+                   help="--augment scale/all: crop from the training images at the image size (cache, default: a "
+                        "crop is resized up) or cached at twice the size (2x: a crop is resized down to it)")
     g.add_argument("--decode", choices=list(DECODES),
                    help="training images: draft (default: the JPEG decoder scales down first, as evaluation and "
                         "predict do) | full (decode every pixel, then the same resize)")

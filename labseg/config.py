@@ -31,6 +31,9 @@ DICE_REDUCTIONS = ("image", "batch")
 # How training images are decoded: JPEG draft (the decoder scales down by a power of two, then an antialiased
 # resize: the path evaluation and prediction use) or a full decode before the same resize.
 DECODES = ("draft", "full")
+# Where --augment scale/all crops from: the training images as cached at the image size (a crop is resized up to
+# it) or cached at twice the image size (a crop is resized down to it, as a crop of the photo would be).
+AUGMENT_SOURCES = ("cache", "2x")
 # Which checkpoint is scored on test: the epoch with the best validation dice, or the last epoch.
 SELECTS = ("best", "last")
 # Spellings used by the original report's --use_model flag, and other natural ones.
@@ -82,6 +85,7 @@ class RunConfig:
     affine_p: float = 1.0  # rotate / all: probability that the affine map is applied to a sample
     affine_shift: float = 0.1  # rotate / all: largest shift, as a fraction of the image side
     color_strength: float = 0.3  # color / all: brightness, contrast, saturation +-strength, hue +-strength/6
+    augment_source: str = "cache"  # scale / all: crop from the image-size cache (crops upsampled) | a 2x cache
     decode: str = "draft"  # training images: JPEG draft decode (as evaluation) | full decode, then the same resize
     select: str = "best"  # checkpoint scored on test: best (by val dice) | last (the last epoch)
     boundary: str = "foreground"  # trimap border pixels: foreground | background | ignore
@@ -173,6 +177,13 @@ class RunConfig:
                     f"uses --augment {self.augment}.")
         choice("dice_reduction", self.dice_reduction, DICE_REDUCTIONS)
         choice("decode", self.decode, DECODES)
+        choice("augment_source", self.augment_source, AUGMENT_SOURCES)
+        if self.augment_source != "cache" and self.augment not in ("scale", "all"):
+            bad("augment_source", self.augment_source, f"sets where --augment scale or all crops from; this run uses "
+                f"--augment {self.augment}.")
+        if self.augment_source != "cache" and self.augment_on != "loader":
+            bad("augment_source", self.augment_source, "needs --augment-on loader (the device path augments "
+                "batches of one size).")
         choice("select", self.select, SELECTS)
         choice("boundary", self.boundary, BOUNDARY_MODES)
         choice("amp", self.amp, ("auto", "bf16", "off"))

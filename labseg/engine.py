@@ -82,8 +82,9 @@ def load_datasets(cfg: RunConfig, splits: tuple[str, ...] = ("train", "val")) ->
     for split in splits:
         # --decode applies to the training images; val and test keep the one path prediction uses (draft)
         draft = split != "train" or cfg.decode == "draft"
-        arrays = load_split_arrays(cfg.data, split, cfg.image_size, cfg.boundary, cfg.cache_dir, cfg.strict,
-                                   draft=draft)
+        # --augment-source 2x: training images cached at twice the size; the random crop resizes them down
+        size = 2 * cfg.image_size if split == "train" and cfg.augment_source == "2x" else cfg.image_size
+        arrays = load_split_arrays(cfg.data, split, size, cfg.boundary, cfg.cache_dir, cfg.strict, draft=draft)
         if split == "train" and cfg.train_subset:
             keep = np.sort(np.random.default_rng(cfg.seed).permutation(len(arrays.samples))[: cfg.train_subset])
             arrays = arrays.subset(keep)

@@ -23,7 +23,7 @@ ORIGINAL_REPORT = pd.DataFrame([
 # the profile's recipe (RunConfig defaults where the profile sets none), so the runs of the recipe keep their
 # short names and equal runs of two notebooks are one run.
 FACTORS = ("augment", "augment_on", "loss", "optimizer", "weight_decay", "schedule", "warmup_epochs", "epochs", "lr",
-           "amp", "lr_floor", "dice_reduction", "crop_scale", "affine_p", "affine_shift", "color_strength", "decode",
+           "amp", "lr_floor", "dice_reduction", "crop_scale", "affine_p", "affine_shift", "color_strength", "augment_source", "decode",
            "select")
 
 
@@ -108,6 +108,7 @@ RECIPE_ARMS = {"strong": {},
                "fp32": dict(amp="off"),
                "batch-dice": dict(dice_reduction="batch"),
                "full-decode": dict(decode="full"),
+               "crop-2x": dict(augment_source="2x"),
                "mild-affine": dict(affine_p=0.5, affine_shift=0.05),
                "wide-crop": dict(crop_scale=0.25),
                "mild-color": dict(color_strength=0.1),
@@ -120,6 +121,8 @@ RECIPE_ARM_TEXT = {"strong": "AdamW (decay 1e-2) + 2-epoch warm-up and cosine to
                    "fp32": "training in fp32 (`--amp off`)",
                    "batch-dice": "the soft dice term over the whole batch (`--dice-reduction batch`)",
                    "full-decode": "training images decoded in full, not JPEG draft (`--decode full`)",
+                   "crop-2x": "the random crop taken from training images cached at twice the size and resized down, "
+                              "not from the image-size cache and resized up (`--augment-source 2x`)",
                    "mild-affine": "affine map with probability 0.5 and shifts up to 5 % (`--affine-p 0.5 --affine-shift 0.05`)",
                    "wide-crop": "random crops of 25-100 % of the area, not 50-100 % (`--crop-scale 0.25`)",
                    "mild-color": "colour jitter +-10 %, not +-30 % (`--color-strength 0.1`)",
