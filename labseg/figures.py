@@ -78,6 +78,41 @@ def plot_histories(results: str | Path, runs: list[str], labels: list[str] | Non
     return fig
 
 
+FALSE_POSITIVE, FALSE_NEGATIVE = (230, 40, 40), (40, 80, 230)  # the error panels' colours
+
+
+def _error_handles():
+    from matplotlib.patches import Patch
+
+    return [Patch(color=tuple(c / 255 for c in FALSE_POSITIVE), label="false positive: predicted pet, is background"),
+            Patch(color=tuple(c / 255 for c in FALSE_NEGATIVE), label="false negative: pet the model missed")]
+
+
+def add_error_legend(png: str | Path) -> Path:
+    """Append the error colours' legend under a prediction grid drawn before :func:`prediction_grid` had one (the
+    grid's pixels are kept as they are): for committed figures whose checkpoints were made on another machine."""
+    from PIL import Image
+
+    plt = _plt()
+    png = Path(png)
+    with Image.open(png) as im:
+        grid = np.asarray(im.convert("RGB"))
+    h, w = grid.shape[:2]
+    dpi = 110
+    ncol = 2 if w >= 600 else 1  # the two entries side by side need about 560 px
+    strip = 34 if ncol == 2 else 52
+    fig = plt.figure(figsize=(w / dpi, strip / dpi), dpi=dpi)
+    fig.legend(handles=_error_handles(), loc="center", ncol=ncol, fontsize=8, frameon=False)
+    fig.canvas.draw()
+    legend = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+    plt.close(fig)
+    out = np.full((h + legend.shape[0], w, 3), 255, np.uint8)
+    out[:h] = grid
+    out[h:, : min(w, legend.shape[1])] = legend[:, :w]
+    Image.fromarray(out).save(png)
+    return png
+
+
 def prediction_grid(run_dir: str | Path, names: list[str], title: str = ""):
     """Rows of (image, truth, prediction, errors) for test images, from a run's best checkpoint.
 
@@ -107,18 +142,14 @@ def prediction_grid(run_dir: str | Path, names: list[str], title: str = ""):
     for row, (i, p, d) in enumerate(zip(idx, pred, dice)):
         truth = arrays.masks[i] == 1
         err = np.zeros((*truth.shape, 3), np.uint8)
-        err[p & ~truth & (arrays.masks[i] != 255)] = (230, 40, 40)
-        err[~p & truth] = (40, 80, 230)
+        err[p & ~truth & (arrays.masks[i] != 255)] = FALSE_POSITIVE
+        err[~p & truth] = FALSE_NEGATIVE
         for ax, img, t in zip(axes[row], (arrays.images[i], truth, p, err),
                               (arrays.samples[i].name, "truth", f"prediction (dice {d:.3f})", "errors")):
             ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
             ax.set_title(t, fontsize=8)
             ax.axis("off")
-    from matplotlib.patches import Patch
-
-    fig.legend(handles=[Patch(color=(230 / 255, 40 / 255, 40 / 255), label="false positive: predicted pet, is background"),
-                        Patch(color=(40 / 255, 80 / 255, 230 / 255), label="false negative: pet the model missed")],
-               loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.legend(handles=_error_handles(), loc="lower center", ncol=2, fontsize=8, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0, 0.35 / fig.get_figheight(), 1, 1))

@@ -81,6 +81,23 @@ def test_prediction_grid_titles_give_the_test_metric_and_ignored_pixels_are_no_e
         assert not errors[masks[row] == 255].any()
 
 
+def test_add_error_legend_keeps_the_grid_and_adds_both_colours(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from labseg.figures import FALSE_NEGATIVE, FALSE_POSITIVE, add_error_legend
+
+    for width in (880, 400):  # a 4-column grid as the notebooks draw it, and a narrow one
+        grid = np.random.default_rng(0).integers(0, 200, (120, width, 3), dtype=np.uint8)
+        Image.fromarray(grid).save(tmp_path / "g.png")
+        add_error_legend(tmp_path / "g.png")
+        out = np.asarray(Image.open(tmp_path / "g.png").convert("RGB"))
+        assert out.shape[1] == width and out.shape[0] > 120 and np.array_equal(out[:120], grid)
+        strip = out[120:].reshape(-1, 3)
+        for colour in (FALSE_POSITIVE, FALSE_NEGATIVE):
+            assert (np.abs(strip.astype(int) - colour).sum(axis=1) < 10).sum() > 20, (width, colour)
+
+
 def _study_csv(path, index_name, rows):
     """rows: arm -> (seeds, mean, std) of test dice, as arm_table writes them."""
     pd.DataFrame([{index_name: arm, "seeds": n, "test_dice_mean": m, "test_dice_std": s} for arm, (n, m, s) in
