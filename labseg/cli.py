@@ -39,8 +39,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("run settings (a profile sets a consistent budget; each flag overrides one value)")
     g.add_argument("--profile", default="toy", choices=list(PROFILES),
                    help="smoke (seconds, CI), toy (default; minutes on the toy pets), "
-                        "cpu (real subset on 2 CPU cores), cpu-best (cpu with the recipe the studies support: "
-                        "one-cycle schedule, 50 epochs), full (full dataset, 256 px, 50 epochs; GPU)")
+                        "cpu (real subset on 2 CPU cores), cpu-best (cpu with each model's best recipe of the "
+                        "studies: one-cycle schedule, 50 epochs; the UNet adds --augment rotate), full (full dataset, 256 px, 50 epochs; GPU)")
     g.add_argument("--data", help=f"dataset root in the Oxford-IIIT Pet layout (default {TOY_DATA})")
     g.add_argument("--model", "--use_model", dest="model",
                    help="the architecture to train: unet (default) | resnet34_unet | vgg16_bn_unet | "

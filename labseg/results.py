@@ -152,8 +152,9 @@ RECIPE_STUDIES = (("augmentation_study.csv", "augmentation", "flip", lambda arm:
                   ("schedule_study.csv", "optimiser and schedule", "constant", lambda arm: dict(SCHEDULE_ARMS[arm])))
 
 
-def best_recipe(results: str | Path) -> tuple[dict, list[str]]:
-    """The settings the studies of ``results`` support, and why, one sentence per study.
+def factor_recipe(results: str | Path) -> tuple[dict, list[str]]:
+    """The settings the one-factor studies 06-08 of ``results`` support at the profile's budget, and why, one
+    sentence per study (08 trains its budget runs with them).
 
     Per study, the arm with the best mean test dice (among arms of 2 seeds or more) replaces the baseline
     only where it is ahead by more than the larger of the two seed spreads (the notebooks' verdict);
@@ -181,6 +182,79 @@ def best_recipe(results: str | Path) -> tuple[dict, list[str]]:
                      else "no arm beats it")
             why.append(f"{factor}: {baseline} (kept: {ahead})")
     return recipe, why
+
+
+def typical_seconds(history: pd.DataFrame) -> float:
+    """A run's training seconds as on a quiet machine: the median epoch's seconds times the epochs (another job
+    sharing the cores slows some epochs; the mean of them would be its, not the recipe's)."""
+    return float(history["seconds"].median() * len(history))
+
+
+def _seconds(row) -> float:
+    typical = row.get("train_s_typical")
+    return float(typical) if typical is not None and typical == typical else float(row["train_s_per_run"])
+
+
+def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
+    """Every whole recipe the studies of ``results`` trained, one row per (model, recipe): where it comes from,
+    its settings (RunConfig fields beyond the profile's), seeds, test dice mean and std, seconds per run (typical
+    where the table has them). Sources: 08's budget runs and augmentation at 2x the epochs (06-08's recipe), 10's
+    arms at 4x and its budget runs (the strong recipe)."""
+    results = Path(results)
+    base, _ = factor_recipe(results)
+    rows = []
+
+    def add(model, source, settings, row):
+        if any(r["model"] == model and r["settings"] == settings for r in rows):
+            return  # the same runs in two tables (08's flips at 2x are its 50-epoch budget runs)
+        rows.append({"model": model, "source": source, "settings": settings, "seeds": int(row["seeds"]),
+                     "test_dice_mean": row["test_dice_mean"], "test_dice_std": row["test_dice_std"],
+                     "tta_test_dice_mean": row.get("tta_test_dice_mean", float("nan")),
+                     "tta_test_dice_std": row.get("tta_test_dice_std", float("nan")), "seconds": _seconds(row)})
+
+    def read(name, index_col):
+        path = results / name
+        return pd.read_csv(path, index_col=index_col) if path.is_file() else None
+
+    if (t := read("budget_study.csv", [0, 1])) is not None:
+        for (model, epochs), row in t.iterrows():
+            add(model, f"08 budget: {epochs} epochs", {**base, "epochs": int(epochs)}, row)
+    if (t := read("augment_at_budget.csv", 0)) is not None:
+        for arm, row in t.iterrows():
+            add("unet", f"08 augmentation at 2x: {arm}", {**base, "augment": arm, "epochs": 2 * profile_epochs}, row)
+    if (t := read("recipe_study.csv", 0)) is not None:
+        for arm, row in t.iterrows():
+            add("unet", f"10 recipe: {arm}", {**STRONG_RECIPE, **RECIPE_ARMS[arm], "epochs": 4 * profile_epochs}, row)
+    if (t := read("recipe_budget.csv", 0)) is not None:
+        for arm, row in t.iterrows():
+            epochs = int(str(arm).rsplit(",", 1)[1].split()[0])
+            add("unet", f"10 budget: {arm}", {**STRONG_RECIPE, "epochs": epochs}, row)
+    return pd.DataFrame(rows, columns=["model", "source", "settings", "seeds", "test_dice_mean", "test_dice_std",
+                                       "tta_test_dice_mean", "tta_test_dice_std", "seconds"])
+
+
+def best_recipe(results: str | Path, model: str, profile_epochs: int = 25, max_seconds: float = RECIPE_MAX_SECONDS,
+                min_seeds: int = 3) -> tuple[dict | None, str]:
+    """The recipe for ``model``: of every whole recipe the studies trained (:func:`recipe_candidates`, across
+    budgets and factors, not one factor at a time), the best mean test dice among those with ``min_seeds``
+    seeds that train within ``max_seconds`` a run; its settings and why (None where none qualifies)."""
+    table = recipe_candidates(results, profile_epochs)
+    mine = table[table["model"] == model]
+    ok = mine[(mine["seeds"] >= min_seeds) & (mine["seconds"] <= max_seconds)]
+    if ok.empty:
+        return None, f"{model}: no recipe of {min_seeds}+ seeds trains within {max_seconds / 60:.0f} min a run"
+    best = ok.loc[ok["test_dice_mean"].idxmax()]
+    runner = ok.drop(index=best.name).sort_values("test_dice_mean").tail(1)
+    why = (f"{model}: {best['source']}, test dice {best['test_dice_mean']:.4f} ± {best['test_dice_std']:.4f} "
+           f"({best['seconds'] / 60:.1f} min a run), the best of {len(ok)} recipes with {min_seeds}+ seeds within "
+           f"{max_seconds / 60:.0f} min a run ({len(mine) - len(ok)} others too slow or with fewer seeds)")
+    if len(runner):
+        r = runner.iloc[0]
+        gap = best["test_dice_mean"] - r["test_dice_mean"]
+        spread = max(best["test_dice_std"], r["test_dice_std"])
+        why += (f"; next: {r['source']}, {r['test_dice_mean']:.4f} ({gap:+.4f}, "
+                + ("beyond" if gap > spread else "within") + f" the seed spread {spread:.4f})")
+    return dict(best["settings"]), why
 
 
 def budget_summary(runs: pd.DataFrame) -> pd.DataFrame:
@@ -214,9 +288,9 @@ def recipe_epochs(results: str | Path, max_seconds: float = RECIPE_MAX_SECONDS) 
 
 
 def recipe_summary(results: str | Path, cfg: RunConfig) -> tuple[RunConfig, list[str], pd.DataFrame | None]:
-    """The recipe the studies of ``results`` support (``cfg`` with :func:`best_recipe`'s settings and
+    """The recipe the studies 06-08 of ``results`` support (``cfg`` with :func:`factor_recipe`'s settings and
     :func:`recipe_epochs`' budget), why, and its rows of the budget table (None before 08 ran)."""
-    recipe, why = best_recipe(results)
+    recipe, why = factor_recipe(results)
     epochs, epochs_why = recipe_epochs(results)
     best = cfg.replace(**recipe, **({"epochs": epochs} if epochs else {}))
     why = [*why, f"budget: {epochs_why}"]
