@@ -136,7 +136,8 @@ def best_arm_within(table: pd.DataFrame, max_seconds: float = RECIPE_MAX_SECONDS
                     ) -> tuple[str | None, str]:
     """The arm of an arm table (:func:`arm_table`'s columns) with the best mean test dice among those with at least
     ``min_seeds`` seeds whose runs took at most ``max_seconds`` on average, and why (None where none qualifies)."""
-    ok = table[(table["seeds"] >= min_seeds) & (table["train_s_per_run"] <= max_seconds)]
+    seconds = table["train_s_typical"] if "train_s_typical" in table else table["train_s_per_run"]
+    ok = table[(table["seeds"] >= min_seeds) & (seconds <= max_seconds)]
     if ok.empty:
         return None, f"no arm of {min_seeds}+ seeds trains within {max_seconds / 60:.0f} min per run"
     best = str(ok["test_dice_mean"].idxmax())
