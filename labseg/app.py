@@ -100,10 +100,10 @@ def model_card(checkpoint: str | Path | None) -> tuple[str, dict]:
 class Segmenter:
     """The app's one function, apart from Gradio: path -> (overlay, mask, mask PNG path, message)."""
 
-    def __init__(self, checkpoint: str | Path | None, work: Path, device: str = "cpu"):
+    def __init__(self, checkpoint: str | Path | None, work: Path, device: str = "cpu", predictor=None):
         from .predict import load_predictor
 
-        self.predictor = load_predictor(checkpoint, device, log=lambda m: None)
+        self.predictor = predictor or load_predictor(checkpoint, device, log=lambda m: None)
         self.work = work
 
     def __call__(self, path: str | None, threshold: float = 0.5, tta: bool = False):
@@ -147,10 +147,11 @@ def examples(work: Path) -> list[str]:
     return picks
 
 
-def build_app(checkpoint: str | Path | None, work: Path, device: str = "cpu"):
+def build_app(checkpoint: str | Path | None, work: Path, device: str = "cpu", predictor=None):
+    """The Gradio page; ``predictor``: the checkpoint already loaded (``labseg app`` checks it first)."""
     import gradio as gr
 
-    segment = Segmenter(checkpoint, work, device)
+    segment = Segmenter(checkpoint, work, device, predictor)
     card, _ = model_card(checkpoint)
     with gr.Blocks(title="labseg: pet segmentation") as demo:
         gr.Markdown("# labseg: which pixels are pet?\nDrop a photo of a cat or a dog (or pick an example). The network "
@@ -175,7 +176,7 @@ def build_app(checkpoint: str | Path | None, work: Path, device: str = "cpu"):
 
 
 def serve(checkpoint: str | Path | None = None, host: str = "127.0.0.1", port: int = 7860, device: str = "cpu",
-          log=print) -> None:
+          log=print, predictor=None) -> None:
     """Build the app and serve it until interrupted; the temporary folder goes with it."""
     import signal
     import sys
@@ -186,7 +187,7 @@ def serve(checkpoint: str | Path | None = None, host: str = "127.0.0.1", port: i
     os.environ["GRADIO_TEMP_DIR"] = str(work / "uploads")  # Gradio's own copies of uploads land here too
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     try:
-        demo = build_app(checkpoint, work, device)
+        demo = build_app(checkpoint, work, device, predictor)
         log(f"labseg app on http://{host}:{port} (Ctrl+C stops it; temporary files in {work}, removed then)")
         demo.queue().launch(server_name=host, server_port=port, show_error=False, quiet=True)
     finally:

@@ -308,13 +308,14 @@ def cmd_app(args) -> int:
             raise ValueError(f"--host {args.host} --port {args.port}: cannot serve there ({exc.strerror}); choose "
                              "another --port, or a --host this machine has.") from None
     checkpoint = args.checkpoint
-    if checkpoint is not None:  # a bad checkpoint: one line now, not a page that fails
+    predictor = None
+    if checkpoint is not None:  # a bad checkpoint: one line now, not a page that fails; loaded once, served
         from .predict import load_predictor
 
-        load_predictor(checkpoint, args.device, log=lambda m: None)
+        predictor = load_predictor(checkpoint, args.device, log=lambda m: None)
     from .app import serve
 
-    serve(checkpoint, args.host, args.port, args.device)
+    serve(checkpoint, args.host, args.port, args.device, predictor=predictor)
     return 0
 
 

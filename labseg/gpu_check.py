@@ -86,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
                                 ("toy training, 5 epochs", dict(profile="toy", epochs=5, augment="all"))):
             t0 = time.perf_counter()
             try:
-                metrics = train_on_gpu(data, work / name.replace(" ", "-").replace(",", ""), **overrides)
-                saved = json.loads((work / name.replace(" ", "-").replace(",", "") / "env.json").read_text())
+                folder = work / name.replace(" ", "-").replace(",", "")
+                metrics = train_on_gpu(data, folder, **overrides)
+                saved = json.loads((folder / "env.json").read_text())
                 ok = saved.get("device", "").startswith("cuda") and saved.get("bf16") is True
                 verdicts.append(ok)
                 say(f"check {name}: {'PASS' if ok else 'FAIL'}: test dice {metrics['test_dice']:.4f}, "

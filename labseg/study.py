@@ -121,58 +121,60 @@ def seeds(study: Study) -> list[int]:
     return [study.cfg.seed + i for i in range(study.cfg.repeats)]
 
 
-def tta_run(study: Study, **changes) -> dict:
-    """Test scores of one run's best checkpoint with flip test-time augmentation (``labseg evaluate --tta``),
-    beside its plain ones. Cached in the run folder as ``metrics_tta.json``; computing it needs the
-    checkpoint, so a run without one (a fresh clone) is trained again first."""
-    from .checkpoint import load_checkpoint, model_from_checkpoint
-    from .device import resolve_device
-    from .engine import evaluate, load_datasets
-
-    run_dir = study.run_dir(name(study, **changes))
-    cached = run_dir / "metrics_tta.json"
-    if cached.is_file():
-        return json.loads(cached.read_text())
-    plain = run(study, **changes)
-    model, cfg = model_from_checkpoint(load_checkpoint(run_dir / "best.pt"), run_dir / "best.pt")
-    device = resolve_device(study.cfg.device)
-    cfg = cfg.replace(device=study.cfg.device)
-    test = load_datasets(cfg, ("test",))["test"]
-    summary, _ = evaluate(model.to(device), test, cfg, device, tta=True)
-    out = {"run": plain["run"], "test_dice": plain["test_dice"], "test_iou": plain["test_iou"],
-           "tta_test_dice": summary["dice"], "tta_test_iou": summary["iou"]}
-    cached.write_text(json.dumps(out, indent=2) + "\n")
-    return out
-
-
-def last_epoch_run(study: Study, **changes) -> dict:
-    """Test scores of one run's last epoch (``last.pt``) beside those of its best-by-val checkpoint: the
-    ``--select last`` arm without training the run twice. Cached as ``metrics_last.json``; a run without its
-    checkpoint (a fresh clone) is trained again first."""
+def _test_checkpoint(study: Study, changes: dict, checkpoint: str, tta: bool = False,
+                     channels_last: bool = False) -> tuple[dict, dict, dict]:
+    """(the run's metrics, its checkpoint ``checkpoint`` (best.pt / last.pt), that checkpoint's test summary); a
+    run without its checkpoints (a fresh clone) is trained again first. ``channels_last``: as the run's own test
+    score was computed (engine.finish)."""
     import torch
 
     from .checkpoint import load_checkpoint, model_from_checkpoint
     from .device import resolve_device
     from .engine import evaluate, load_datasets
 
-    run_dir = study.run_dir(name(study, **changes))
-    cached = run_dir / "metrics_last.json"
-    if cached.is_file():
-        return json.loads(cached.read_text())
     plain = run(study, **changes)
-    ckpt = load_checkpoint(run_dir / "last.pt")
-    model, cfg = model_from_checkpoint(ckpt, run_dir / "last.pt")
+    path = study.run_dir(plain["run"]) / checkpoint
+    ckpt = load_checkpoint(path)
+    model, cfg = model_from_checkpoint(ckpt, path)
     device = resolve_device(study.cfg.device)
     cfg = cfg.replace(device=study.cfg.device)
     model = model.to(device)
-    if cfg.channels_last:  # as the run's own test score (engine.finish) was computed
+    if channels_last and cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     test = load_datasets(cfg, ("test",))["test"]
-    summary, _ = evaluate(model, test, cfg, device)
-    out = {"run": plain["run"], "test_dice": plain["test_dice"], "best_epoch": plain["best_epoch"],
-           "last_test_dice": summary["dice"], "last_test_iou": summary["iou"], "last_epoch": int(ckpt["epoch"])}
-    cached.write_text(json.dumps(out, indent=2) + "\n")
+    summary, _ = evaluate(model, test, cfg, device, tta=tta)
+    return plain, ckpt, summary
+
+
+def _cached(study: Study, changes: dict, file: str, compute) -> dict:
+    path = study.run_dir(name(study, **changes)) / file
+    if path.is_file():
+        return json.loads(path.read_text())
+    out = compute()
+    path.write_text(json.dumps(out, indent=2) + "\n")
     return out
+
+
+def tta_run(study: Study, **changes) -> dict:
+    """Test scores of one run's best checkpoint with flip test-time augmentation (``labseg evaluate --tta``),
+    beside its plain ones. Cached in the run folder as ``metrics_tta.json``."""
+    def compute():
+        plain, _, summary = _test_checkpoint(study, changes, "best.pt", tta=True)
+        return {"run": plain["run"], "test_dice": plain["test_dice"], "test_iou": plain["test_iou"],
+                "tta_test_dice": summary["dice"], "tta_test_iou": summary["iou"]}
+
+    return _cached(study, changes, "metrics_tta.json", compute)
+
+
+def last_epoch_run(study: Study, **changes) -> dict:
+    """Test scores of one run's last epoch (``last.pt``) beside those of its best-by-val checkpoint: the
+    ``--select last`` arm without training the run twice. Cached as ``metrics_last.json``."""
+    def compute():
+        plain, ckpt, summary = _test_checkpoint(study, changes, "last.pt", channels_last=True)
+        return {"run": plain["run"], "test_dice": plain["test_dice"], "best_epoch": plain["best_epoch"],
+                "last_test_dice": summary["dice"], "last_test_iou": summary["iou"], "last_epoch": int(ckpt["epoch"])}
+
+    return _cached(study, changes, "metrics_last.json", compute)
 
 
 def profile_recipe(study: Study) -> dict:
