@@ -196,3 +196,19 @@ def test_unknown_model_lists_the_registry():
                                          "resnet34_unet_seed, vgg16_bn_unet"):
         build_model("vgg19")
     assert canonical_model_name("VGG16_BN") == "vgg16_bn_unet"
+
+
+@pytest.mark.parametrize("name,encoder", [("resnet34_unet", "resnet34"), ("vgg16_bn_unet", "vgg16_bn")])
+def test_the_encoder_unets_compute_smps_function(name, encoder):
+    """With smp's weights loaded (state dicts in the same order, same shapes; only the head's name differs), labseg's
+    ResNet34-UNet and VGG16-BN-UNet give segmentation-models-pytorch's Unet outputs exactly: the benchmark's smp
+    rows time the same function."""
+    smp = pytest.importorskip("segmentation_models_pytorch")
+    ours = build_model(name).eval()
+    ref = smp.Unet(encoder, encoder_weights=None, in_channels=3, classes=1).eval()
+    theirs = ref.state_dict()
+    assert [v.shape for v in ours.state_dict().values()] == [v.shape for v in theirs.values()]
+    ours.load_state_dict(dict(zip(ours.state_dict(), theirs.values())))
+    x = torch.randn(2, 3, 96, 80)
+    with torch.no_grad():
+        assert torch.equal(ours(x), ref(x))

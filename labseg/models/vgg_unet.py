@@ -50,10 +50,11 @@ class VGG16BNEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         maps = []
-        for layer in self.features:
+        for layer in self.features[:-1]:  # the last pool's output is not a map: the UNet pools once itself
             if isinstance(layer, nn.MaxPool2d):
                 maps.append(x)  # the block's output, before its pool
             x = layer(x)
+        maps.append(x)
         return maps
 
     def load_torchvision_state_dict(self, state_dict: Mapping[str, torch.Tensor], source: str = "state dict") -> None:
