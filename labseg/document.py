@@ -25,7 +25,8 @@ LABELS = {"test_dice": "test dice", "tta_test_dice": "test dice, flip TTA", "las
           "species": "species", "breed": "breed", "train": "train", "val": "val", "test": "test", "total": "total",
           "setting": "setting", "unet": "UNet", "resnet34_unet": "ResNet34-UNet",
           "resnet34_unet_seed": "report's ResNet34-UNet", "vgg16_bn_unet": "VGG16-BN-UNet",
-          "train_seconds": "train s", "changes": "settings beyond the profile's"}
+          "train_seconds": "train s", "changes": "settings beyond the profile's", "recipe": "recipe (notebook: arm)",
+          "minutes": "min / run", "fits": "within 15 min", "chosen": "chosen"}
 MODEL_NAMES = {k: LABELS[k] for k in ("unet", "resnet34_unet", "resnet34_unet_seed", "vgg16_bn_unet")}
 SECONDS = ("train_s_per_run", "train_seconds")
 _NUMBER = re.compile(r"^[-+\d.,± M—]+$")
@@ -62,7 +63,7 @@ def fmt_value(column: str, value) -> str:
         return f"{float(value):.0f}"
     if column == "best_epoch":
         return f"{float(value):.1f}"
-    if column in ("train_images_per_s", "infer_images_per_s", "peak_mib", "gflops"):
+    if column in ("train_images_per_s", "infer_images_per_s", "peak_mib", "gflops", "minutes"):
         return f"{float(value):.1f}"
     if isinstance(value, (bool,)):
         return str(value)

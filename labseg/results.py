@@ -595,3 +595,22 @@ def abstract_sentences(runs: pd.DataFrame, results: str | Path, cfg: RunConfig) 
             out.append(f"The best training recipe of notebook 10 ({arm}) reaches {r['test_dice_mean']:.4f} ± "
                        f"{r['test_dice_std']:.4f} for the UNet (target {RECIPE_TARGETS['unet']:.2f}).")
     return out
+
+
+def recipe_choice_table(results: str | Path, profile_epochs: int, max_seconds: float = RECIPE_MAX_SECONDS,
+                        models=("unet", "resnet34_unet")) -> pd.DataFrame:
+    """Every whole recipe of :func:`recipe_candidates` for ``models``, best first per model, with minutes a run,
+    whether it fits the time limit, and the one :func:`best_recipe` chooses."""
+    table = recipe_candidates(results, profile_epochs)
+    table = table[table["model"].isin(models)].copy()
+    if table.empty:
+        return table
+    chosen = {m: best_recipe(results, m, profile_epochs, max_seconds)[0] for m in models}
+    table["minutes"] = table["seconds"] / 60
+    table["fits"] = ["yes" if s <= max_seconds else "no" for s in table["seconds"]]
+    table["chosen"] = ["chosen" if chosen.get(m) == st else "" for m, st in zip(table["model"], table["settings"])]
+    table["recipe"] = table["source"]
+    order = {m: i for i, m in enumerate(models)}
+    table = table.sort_values(["model", "test_dice_mean"], key=lambda c: c.map(order) if c.name == "model" else -c)
+    return table.set_index(["model", "recipe"])[["seeds", "test_dice_mean", "test_dice_std", "tta_test_dice_mean",
+                                                  "tta_test_dice_std", "minutes", "fits", "chosen"]]
