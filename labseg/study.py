@@ -30,6 +30,22 @@ from .results import (FACTORS, ORIGINAL_REPORT, RECIPE_ARM_TEXT, RECIPE_ARMS, RE
 
 FLIP_ARMS = ("none", "hflip", "hvflip", "independent")
 OVERRIDES_ENV = "LABSEG_NOTEBOOK_OVERRIDES"
+# Notebook parameters that are not RunConfig fields: they choose which arms of a study run, never a setting of a
+# run (each notebook checks its value with the function named here).
+SELECTION_PARAMETERS = {"arms": "select_arms"}
+
+
+def select_arms(arms, known: dict) -> dict:
+    """The arms of ``known`` that a notebook's ``arms`` parameter names (None: all), in ``known``'s order; an
+    unknown name is refused in one line."""
+    if arms is None:
+        return dict(known)
+    if isinstance(arms, str) or not all(isinstance(a, str) for a in arms):
+        raise ValueError(f"arms = {arms!r}: give a list of arm names, e.g. {list(known)[:2]!r}")
+    unknown = [a for a in arms if a not in known]
+    if unknown:
+        raise ValueError(f"arms: unknown arm {unknown[0]!r}; choose from: {', '.join(known)}")
+    return {a: known[a] for a in known if a in arms}
 
 
 @dataclass
@@ -184,4 +200,4 @@ def profile_recipe(study: Study) -> dict:
     return {"augment": base.augment, "loss": base.loss}
 
 
-__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_ARM_TEXT', 'RECIPE_ARMS', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'STRONG_RECIPE', 'abstract_sentences', 'architecture_table', 'best_arm_within', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'budget_summary', 'factor_recipe', 'recipe_candidates', 'recipe_choice_table', 'typical_seconds', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'image_stats', 'last_epoch_run', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']
+__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_ARM_TEXT', 'RECIPE_ARMS', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'SELECTION_PARAMETERS', 'STRONG_RECIPE', 'select_arms', 'abstract_sentences', 'architecture_table', 'best_arm_within', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'budget_summary', 'factor_recipe', 'recipe_candidates', 'recipe_choice_table', 'typical_seconds', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'image_stats', 'last_epoch_run', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']

@@ -27,7 +27,12 @@ def test_parameters_are_config_fields_and_literals(name):
         assert isinstance(node, ast.Assign), "the parameters cell holds assignments only"
         ast.literal_eval(node.value)  # literals only: nothing is computed there
         names += [t.id for t in node.targets]
-    assert names and set(names) <= set(field_names()), set(names) - set(field_names())
+    from labseg.study import SELECTION_PARAMETERS
+
+    assert names and set(names) <= set(field_names()) | set(SELECTION_PARAMETERS), set(names) - set(field_names())
+    code = "".join(c.source for c in nb.cells if c.cell_type == "code")
+    for p in set(names) & set(SELECTION_PARAMETERS):  # a selection parameter is checked where it is used
+        assert f"study.{SELECTION_PARAMETERS[p]}({p}" in code, p
     assert "study.setup(" in "".join(c.source for c in nb.cells if c.cell_type == "code")
 
 

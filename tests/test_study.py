@@ -238,3 +238,13 @@ def test_best_arm_within_takes_the_best_three_seed_arm_that_fits_the_time_limit(
     assert study.best_arm_within(table, max_seconds=700)[0] == "strong"
     assert study.best_arm_within(table, min_seeds=2)[0] == "wd-0"
     assert study.best_arm_within(table, max_seconds=100)[0] is None
+
+
+def test_select_arms_keeps_the_studys_order_and_refuses_unknown_names():
+    known = {"strong": {}, "fp32": {"amp": "off"}, "crop-2x": {"augment_source": "2x"}}
+    assert study.select_arms(None, known) == known
+    assert list(study.select_arms(["crop-2x", "strong"], known)) == ["strong", "crop-2x"]
+    with pytest.raises(ValueError, match="unknown arm 'fp16'; choose from: strong, fp32, crop-2x"):
+        study.select_arms(["strong", "fp16"], known)
+    with pytest.raises(ValueError, match="give a list of arm names"):
+        study.select_arms("strong", known)
