@@ -13,7 +13,7 @@ from .results import load_history
 def plot_dice_vs_time(runs: pd.DataFrame, by: str, title: str, limit_s: float | None = None,
                       seconds: str = "train_seconds"):
     """Test dice against training seconds, one point per run, one colour per arm; ``limit_s``, a time limit a run
-    drawn as a dotted vertical line; ``seconds``: the column of seconds (``train_s_typical``: median epoch x
+    drawn as a dotted vertical line; ``seconds``: the column of seconds (``train_s_typical``: 10th-percentile epoch x
     epochs, for runs that shared the cores with other jobs)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.6))
@@ -21,7 +21,7 @@ def plot_dice_vs_time(runs: pd.DataFrame, by: str, title: str, limit_s: float | 
         ax.scatter(part[seconds], part["test_dice"], label=f"{arm} ({len(part)} seeds)", s=30)
     if limit_s is not None:
         ax.axvline(limit_s, ls=":", color="grey", label=f"limit a run ({limit_s / 60:g} min)")
-    what = "median epoch x epochs" if seconds == "train_s_typical" else "train + val, all epochs"
+    what = "10th-percentile epoch x epochs" if seconds == "train_s_typical" else "train + val, all epochs"
     ax.set(xlabel=f"training seconds per run ({what})", ylabel="test dice", title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -32,7 +32,7 @@ FLIP_ARMS = ("none", "hflip", "hvflip", "independent")
 OVERRIDES_ENV = "LABSEG_NOTEBOOK_OVERRIDES"
 # Notebook parameters that are not RunConfig fields: they choose which arms of a study run, never a setting of a
 # run (each notebook checks its value with the function named here).
-SELECTION_PARAMETERS = {"arms": "select_arms"}
+SELECTION_PARAMETERS = {"arms": "select_arms", "train_missing": "run_if"}
 
 
 def select_arms(arms, known: dict) -> dict:
@@ -133,6 +133,17 @@ def run(study: Study, need_checkpoint: bool = True, **changes) -> dict:
     return {**metrics, "run": name}
 
 
+def run_if(train_missing: bool, study: Study, need_checkpoint: bool = True, **changes) -> dict | None:
+    """:func:`run`, or, with ``train_missing=False``, the run's metrics only where it has finished (None where it
+    has not: nothing is trained), so that a study notebook can publish the arms that are done."""
+    if not isinstance(train_missing, bool):
+        raise ValueError(f"train_missing = {train_missing!r}: True (train what is missing) or False (report only "
+                         "finished runs)")
+    if not train_missing and not (study.run_dir(name(study, **changes)) / "metrics.json").is_file():
+        return None
+    return run(study, need_checkpoint=need_checkpoint, **changes)
+
+
 def seeds(study: Study) -> list[int]:
     return [study.cfg.seed + i for i in range(study.cfg.repeats)]
 
@@ -200,4 +211,4 @@ def profile_recipe(study: Study) -> dict:
     return {"augment": base.augment, "loss": base.loss}
 
 
-__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_ARM_TEXT', 'RECIPE_ARMS', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'SELECTION_PARAMETERS', 'STRONG_RECIPE', 'select_arms', 'abstract_sentences', 'architecture_table', 'best_arm_within', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'budget_summary', 'factor_recipe', 'recipe_candidates', 'recipe_choice_table', 'typical_seconds', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'image_stats', 'last_epoch_run', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']
+__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_ARM_TEXT', 'RECIPE_ARMS', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'SELECTION_PARAMETERS', 'STRONG_RECIPE', 'select_arms', 'run_if', 'abstract_sentences', 'architecture_table', 'best_arm_within', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'budget_summary', 'factor_recipe', 'recipe_candidates', 'recipe_choice_table', 'typical_seconds', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'image_stats', 'last_epoch_run', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']
