@@ -51,8 +51,13 @@ def run_pipeline(profile: str = "toy", data: str = TOY_DATA, out_dir: str = "res
 PUBLISHED_TAG = "published-from"
 
 
-def publish_command(params: dict) -> str:
-    """The command that regenerates a published notebook's outputs, from the parameters it ran with."""
+def publish_command(params: dict, notebook: str | None = None) -> str:
+    """The command that regenerates a published notebook's outputs, from the parameters it ran with: `make report`,
+    or, where it ran with parameters the pipeline does not pass (a study published part-way), papermill."""
+    extra = {k: v for k, v in params.items() if k not in ("profile", "data", "out_dir")}
+    if extra and notebook:
+        shown = " ".join(f"-p {k} {v}" for k, v in params.items())
+        return f"papermill notebooks/{notebook}.ipynb out.ipynb {shown}"
     parts = ["make report"]
     if params.get("profile", "toy") != "toy":
         parts.append(f"PROFILE={params['profile']}")
@@ -80,9 +85,9 @@ def _injected_parameters(nb) -> dict:
 INTERACTIVE_OUT = "runs/notebooks/results"
 
 
-def published_note(params: dict) -> str:
+def published_note(params: dict, notebook: str | None = None) -> str:
     shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "out_dir") or "the defaults"
-    return (f"*The outputs shown below come from `{publish_command(params)}` ({shown}; settings and machine are "
+    return (f"*The outputs shown below come from `{publish_command(params, notebook)}` ({shown}; settings and machine are "
             "printed by the cells). Run as it is (Jupyter's Run All, or `papermill` without `-p`), this notebook uses "
             "the defaults of the parameters cell above: the toy pets and the toy profile, with its runs and figures "
             f"under `{INTERACTIVE_OUT.rsplit('/', 1)[0]}/` (not tracked by git), so the committed results stay as they "
@@ -121,7 +126,7 @@ def strip_volatile(src: Path, dst: Path) -> None:
     nb.metadata.pop("papermill", None)
     cells = [c for c in nb.cells if not {"injected-parameters", PUBLISHED_TAG} & set(c.metadata.get("tags", []))]
     at = next((i + 1 for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])), 0)
-    note = nbformat.v4.new_markdown_cell(published_note(params))
+    note = nbformat.v4.new_markdown_cell(published_note(params, Path(dst).stem))
     note.metadata["tags"] = [PUBLISHED_TAG]
     cells.insert(at, note)
     nb.cells = cells
