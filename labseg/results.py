@@ -249,7 +249,8 @@ def best_recipe(results: str | Path, model: str, profile_epochs: int = 25, max_s
     runner = ok.drop(index=best.name).sort_values("test_dice_mean").tail(1)
     why = (f"{model}: {best['source']}, test dice {best['test_dice_mean']:.4f} ± {best['test_dice_std']:.4f} "
            f"({best['seconds'] / 60:.1f} min a run), the best of {len(ok)} recipes with {min_seeds}+ seeds within "
-           f"{max_seconds / 60:.0f} min a run ({len(mine) - len(ok)} others too slow or with fewer seeds)")
+           f"{max_seconds / 60:.0f} min a run ({len(mine) - len(ok)} other{'' if len(mine) - len(ok) == 1 else 's'} too slow "
+           "or with fewer seeds)")
     if len(runner):
         r = runner.iloc[0]
         gap = best["test_dice_mean"] - r["test_dice_mean"]
