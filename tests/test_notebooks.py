@@ -70,7 +70,9 @@ def test_committed_notebooks_carry_no_injected_parameters(name):
     notes = [c for c in nb.cells if "published-from" in c.metadata.get("tags", [])]
     has_outputs = any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
     assert len(notes) == (1 if has_outputs else 0)
-    assert not notes or "make report" in notes[0].source
+    # the command that regenerates the outputs: make report, or papermill where the notebook was published with
+    # parameters the pipeline does not pass (10_recipe part-way: train_missing False)
+    assert not notes or "make report" in notes[0].source or f"papermill notebooks/{name}.ipynb" in notes[0].source
     defaults = {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(parameters_cell(nb).source).body}
     assert defaults["profile"] == "toy" and defaults["data"] == "data/toy-pets"
 
