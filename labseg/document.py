@@ -39,6 +39,9 @@ class Html(str):
     def _repr_html_(self) -> str:
         return str(self)
 
+    def _repr_pretty_(self, p, cycle) -> None:  # the text/plain twin: a label, not the HTML (and its images) again
+        p.text(f"<HTML: {len(self)} characters>")
+
 
 def label(name) -> str:
     return LABELS.get(str(name), str(name).replace("_", " "))
