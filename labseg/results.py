@@ -201,7 +201,7 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
     """Every whole recipe the studies of ``results`` trained, one row per (model, recipe): where it comes from,
     its settings (RunConfig fields beyond the profile's), seeds, test dice mean and std, seconds per run (typical
     where the table has them). Sources: 08's budget runs and augmentation at 2x the epochs (06-08's recipe), 10's
-    arms at 4x and its budget runs (the strong recipe)."""
+    arms at 4x and its budget runs (the strong recipe), 10's ResNet34-UNet runs (recipe_resnet34_unet.csv)."""
     results = Path(results)
     base, _ = factor_recipe(results)
     rows = []
@@ -231,6 +231,11 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
         for arm, row in t.iterrows():
             epochs = int(str(arm).rsplit(",", 1)[1].split()[0])
             add("unet", f"10 budget: {arm}", {**STRONG_RECIPE, "epochs": epochs}, row)
+    if (t := read("recipe_resnet34_unet.csv", 0)) is not None:
+        for arm, row in t.iterrows():  # "strong, 50 epochs" (10's strong recipe) or "08 recipe, 50 epochs"
+            epochs = int(str(arm).rsplit(",", 1)[1].split()[0])
+            settings = STRONG_RECIPE if str(arm).startswith("strong") else base
+            add("resnet34_unet", f"10 ResNet34-UNet: {arm}", {**settings, "epochs": epochs}, row)
     return pd.DataFrame(rows, columns=["model", "source", "settings", "seeds", "test_dice_mean", "test_dice_std",
                                        "tta_test_dice_mean", "tta_test_dice_std", "seconds"])
 
@@ -597,6 +602,21 @@ def abstract_sentences(runs: pd.DataFrame, results: str | Path, cfg: RunConfig) 
             out.append(f"The best training recipe of notebook 10 ({arm}) reaches {r['test_dice_mean']:.4f} ± "
                        f"{r['test_dice_std']:.4f} for the UNet (target {RECIPE_TARGETS['unet']:.2f}).")
     return out
+
+
+def recipe_target(choice: pd.DataFrame, model: str) -> str | None:
+    """Whether the recipe :func:`recipe_choice_table` marks as chosen for ``model`` reaches its quality target
+    (:data:`RECIPE_TARGETS`, set for the real subset), one sentence; None where nothing is chosen or no target."""
+    target = RECIPE_TARGETS.get(model)
+    if target is None or choice.empty or model not in choice.index.get_level_values("model"):
+        return None
+    mine = choice.xs(model, level="model")
+    got = mine.loc[mine["chosen"] == "chosen", "test_dice_mean"]
+    if got.empty:
+        return None
+    got = float(got.iloc[0])
+    return (f"Target {target:.2f}: " + ("reached" if got >= target else f"not reached ({got - target:+.4f})")
+            + " by the chosen recipe's 3-seed mean of plain test dice.")
 
 
 def recipe_choice_table(results: str | Path, profile_epochs: int, max_seconds: float = RECIPE_MAX_SECONDS,

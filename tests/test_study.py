@@ -184,6 +184,26 @@ def test_best_recipe_is_the_best_whole_recipe_within_the_time_limit(tmp_path):
     assert study.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)[0]["epochs"] == 50
 
 
+def test_the_resnet_recipe_table_and_the_targets(tmp_path):
+    """10's ResNet34-UNet table (recipe_resnet34_unet.csv) adds the strong recipe for that model only; its row of
+    08's recipe is the 08 budget run, counted once; recipe_target says reached or by how much it is missed."""
+    _study_csv(tmp_path / "schedule_study.csv", "arm", {"constant": (3, 0.82, 0.004), "onecycle": (3, 0.84, 0.002)})
+    _arm_csv(tmp_path / "budget_study.csv", ["model", "epochs"],
+             {("unet", 50): (3, 0.847, 0.003, 240), ("resnet34_unet", 50): (3, 0.829, 0.005, 650)})
+    _arm_csv(tmp_path / "recipe_resnet34_unet.csv", ["arm"],
+             {"08 recipe, 50 epochs": (3, 0.829, 0.005, 520), "strong, 50 epochs": (3, 0.853, 0.002, 560)}, typical=True)
+    table = study.recipe_candidates(tmp_path, 25)
+    assert len(table.query("model == 'resnet34_unet'")) == 2 and len(table.query("model == 'unet'")) == 1
+    recipe, why = study.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)
+    assert recipe == {**study.STRONG_RECIPE, "epochs": 50} and "10 ResNet34-UNet: strong, 50 epochs" in why
+    choice = study.recipe_choice_table(tmp_path, 25)
+    assert study.recipe_target(choice, "resnet34_unet") == ("Target 0.85: reached by the chosen recipe's 3-seed mean "
+                                                           "of plain test dice.")
+    assert "not reached (-0.0230)" in study.recipe_target(choice, "unet")
+    assert study.recipe_target(choice, "vgg16_bn_unet") is None  # no target, nothing chosen
+    assert study.best_recipe(tmp_path, "resnet34_unet", max_seconds=500)[0] is None  # neither fits 500 s
+
+
 def test_the_cpu_best_profile_is_each_models_best_recipe():
     """cpu-best (with its settings per model) = study.best_recipe on the committed real-subset tables, for both
     models of the report."""
