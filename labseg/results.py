@@ -116,6 +116,18 @@ RECIPE_ARMS = {"strong": {},
                "wd-0.05": dict(weight_decay=5e-2),
                "warmup-5": dict(warmup_epochs=5.0),
                "floor-0.05": dict(lr_floor=0.05)}
+# 10's ResNet34-UNet arms at 2x the profile's epochs: (the recipe they start from, its changes). "06-08": the recipe of
+# the one-factor studies (factor_recipe: flips only, one-cycle); "strong": STRONG_RECIPE.
+RESNET_RECIPE_ARMS = {"08 recipe": ("06-08", {}), "08 recipe + rotate": ("06-08", {"augment": "rotate"}),
+                      "strong": ("strong", {})}
+
+
+def resnet_recipe_settings(arm: str, base: dict) -> dict:
+    """The settings of one of :data:`RESNET_RECIPE_ARMS` (``base``: :func:`factor_recipe`'s recipe)."""
+    start, changes = RESNET_RECIPE_ARMS[arm]
+    return {**(STRONG_RECIPE if start == "strong" else base), **changes}
+
+
 RECIPE_ARM_TEXT = {"strong": "AdamW (decay 1e-2) + 2-epoch warm-up and cosine to 0, flips + scale + rotate + color, bf16 "
                              "autocast where native, best epoch by val dice (the baseline)",
                    "fp32": "training in fp32 (`--amp off`)",
@@ -232,10 +244,10 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
             epochs = int(str(arm).rsplit(",", 1)[1].split()[0])
             add("unet", f"10 budget: {arm}", {**STRONG_RECIPE, "epochs": epochs}, row)
     if (t := read("recipe_resnet34_unet.csv", 0)) is not None:
-        for arm, row in t.iterrows():  # "strong, 50 epochs" (10's strong recipe) or "08 recipe, 50 epochs"
-            epochs = int(str(arm).rsplit(",", 1)[1].split()[0])
-            settings = STRONG_RECIPE if str(arm).startswith("strong") else base
-            add("resnet34_unet", f"10 ResNet34-UNet: {arm}", {**settings, "epochs": epochs}, row)
+        for arm, row in t.iterrows():  # "<RESNET_RECIPE_ARMS key>, <n> epochs"
+            name, epochs = str(arm).rsplit(", ", 1)
+            add("resnet34_unet", f"10 ResNet34-UNet: {arm}",
+                {**resnet_recipe_settings(name, base), "epochs": int(epochs.split()[0])}, row)
     return pd.DataFrame(rows, columns=["model", "source", "settings", "seeds", "test_dice_mean", "test_dice_std",
                                        "tta_test_dice_mean", "tta_test_dice_std", "seconds"])
 

@@ -191,9 +191,13 @@ def test_the_resnet_recipe_table_and_the_targets(tmp_path):
     _arm_csv(tmp_path / "budget_study.csv", ["model", "epochs"],
              {("unet", 50): (3, 0.847, 0.003, 240), ("resnet34_unet", 50): (3, 0.829, 0.005, 650)})
     _arm_csv(tmp_path / "recipe_resnet34_unet.csv", ["arm"],
-             {"08 recipe, 50 epochs": (3, 0.829, 0.005, 520), "strong, 50 epochs": (3, 0.853, 0.002, 560)}, typical=True)
+             {"08 recipe, 50 epochs": (3, 0.829, 0.005, 520), "strong, 50 epochs": (3, 0.853, 0.002, 560),
+              "08 recipe + rotate, 50 epochs": (3, 0.84, 0.002, 530)}, typical=True)
     table = study.recipe_candidates(tmp_path, 25)
-    assert len(table.query("model == 'resnet34_unet'")) == 2 and len(table.query("model == 'unet'")) == 1
+    assert len(table.query("model == 'resnet34_unet'")) == 3 and len(table.query("model == 'unet'")) == 1
+    rotate = table[table["source"] == "10 ResNet34-UNet: 08 recipe + rotate, 50 epochs"]["settings"].iloc[0]
+    assert rotate == {"augment": "rotate", "loss": "bce_dice", "optimizer": "adam", "schedule": "onecycle",
+                      "warmup_epochs": 0.0, "weight_decay": 0.0, "epochs": 50}
     recipe, why = study.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)
     assert recipe == {**study.STRONG_RECIPE, "epochs": 50} and "10 ResNet34-UNet: strong, 50 epochs" in why
     choice = study.recipe_choice_table(tmp_path, 25)
