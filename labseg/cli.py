@@ -40,7 +40,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--profile", default="toy", choices=list(PROFILES),
                    help="smoke (seconds, CI), toy (default; minutes on the toy pets), "
                         "cpu (real subset on 2 CPU cores), cpu-best (cpu with each model's best recipe of the "
-                        "studies: one-cycle schedule, 50 epochs; the UNet adds --augment rotate), full (full dataset, 256 px, 50 epochs; GPU)")
+                        "studies: the ResNet34-UNet one-cycle, 50 epochs, --augment rotate; the UNet AdamW, warm-up + cosine, all "
+                        "augmentations with milder affine maps, 100 epochs), full (full dataset, 256 px, 50 epochs; GPU)")
     g.add_argument("--data", help=f"dataset root in the Oxford-IIIT Pet layout (default {TOY_DATA})")
     g.add_argument("--model", "--use_model", dest="model",
                    help="the architecture to train: unet (default) | resnet34_unet | vgg16_bn_unet | "

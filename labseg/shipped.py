@@ -19,7 +19,7 @@ from .checkpoint import CheckpointError
 ASSETS = Path(__file__).resolve().parent / "assets"
 # name -> (file under labseg/assets, its SHA-256)
 SHIPPED = {
-    "unet": ("unet-cpu-best-s0.pt", "505643c9758016eb5bc329a42aec05c4219d1208b098f6eb00ee595dcf726787"),
+    "unet": ("unet-cpu-best-s0.pt", "9006393efb3cf68b2835f30627d58146169d627766009899979d319211353f47"),
 }
 DEFAULT = "unet"
 

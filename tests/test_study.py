@@ -134,16 +134,18 @@ def test_recipe_epochs_is_the_best_budget_that_fits_the_time_limit(tmp_path):
     assert study.recipe_epochs(tmp_path, max_seconds=100)[0] is None
 
 
-def test_the_factor_recipe_is_the_cpu_best_resnet():
-    """The 06-08 recipe (study.recipe_summary on the committed real-subset tables) is what cpu-best trains the
-    ResNet34-UNet with (the UNet's recipe is chosen across more studies: the test above)."""
-    from labseg.config import RunConfig, profile_config
+def test_the_factor_recipe_is_the_cpu_best_profiles_own():
+    """The 06-08 recipe (study.recipe_summary on the committed real-subset tables) is the cpu-best profile's own
+    settings, what a network without settings of its own in PROFILE_MODELS trains with (the UNet's and the
+    ResNet34-UNet's are chosen across more studies: the test below)."""
+    from labseg.config import PROFILE_MODELS, RunConfig, profile_config
 
     results = Path(__file__).resolve().parents[1] / "results" / "oxford-pet-subset-cpu"
     if not (results / "budget_study.csv").is_file():
         pytest.skip("the budget study (08) has not been committed for the real subset")
     best, why, table = study.recipe_summary(results, profile_config("cpu"))
-    profile = profile_config("cpu-best", model="resnet34_unet")
+    assert "vgg16_bn_unet" not in PROFILE_MODELS["cpu-best"]
+    profile = profile_config("cpu-best", model="vgg16_bn_unet")
     changed = [f for f in ("image_size", "width", "batch_size", "repeats", *study.FACTORS)
                if getattr(best, f) != getattr(profile, f)]
     assert not changed, (changed, why)
