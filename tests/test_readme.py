@@ -126,6 +126,8 @@ def headline_rows() -> list[tuple[str, ...]]:
 def test_readme_is_a_landing_page():
     text = README.read_text()
     assert len(text.encode()) < 10_000
+    # a wrapped line that starts with ">" (">= 0.87") renders as a quotation, not as the sentence it continues
+    assert not [line for line in text.splitlines() if line.startswith(">")]
     for link in re.findall(r"\]\(([^)#]+)\)", text):
         if not link.startswith("http"):
             assert (README.parent / link).exists(), link
