@@ -605,22 +605,14 @@ def abstract_sentences(runs: pd.DataFrame, results: str | Path, cfg: RunConfig) 
         if a in flips.groups]
     if len(parts) > 1:
         out.append("UNet flip ablation: " + "; ".join(parts) + ".")
-    path = Path(results) / "recipe_study.csv"
-    if path.is_file():
-        table = pd.read_csv(path, index_col=0)
-        arm, _ = best_arm_within(table)
+    for file, model, lead, tail in (("recipe_study.csv", "unet", "The best training recipe of notebook 10", " for the UNet"),
+                                    ("recipe_resnet34_unet.csv", "resnet34_unet", "The ResNet34-UNet's best there", "")):
+        path = Path(results) / file
+        arm = best_arm_within(table := pd.read_csv(path, index_col=0))[0] if path.is_file() else None
         if arm is not None:
             r = table.loc[arm]
-            out.append(f"The best training recipe of notebook 10 ({arm}) reaches {r['test_dice_mean']:.4f} ± "
-                       f"{r['test_dice_std']:.4f} for the UNet (target {RECIPE_TARGETS['unet']:.2f}).")
-    path = Path(results) / "recipe_resnet34_unet.csv"
-    if path.is_file():
-        table = pd.read_csv(path, index_col=0)
-        arm, _ = best_arm_within(table)
-        if arm is not None:
-            r = table.loc[arm]
-            out.append(f"The ResNet34-UNet's best there ({arm}) reaches {r['test_dice_mean']:.4f} ± "
-                       f"{r['test_dice_std']:.4f} (target {RECIPE_TARGETS['resnet34_unet']:.2f}).")
+            out.append(f"{lead} ({arm}) reaches {r['test_dice_mean']:.4f} ± {r['test_dice_std']:.4f}{tail} "
+                       f"(target {RECIPE_TARGETS[model]:.2f}).")
     return out
 
 
