@@ -115,7 +115,10 @@ RECIPE_ARMS = {"strong": {},
                "wd-0": dict(weight_decay=0.0),
                "wd-0.05": dict(weight_decay=5e-2),
                "warmup-5": dict(warmup_epochs=5.0),
-               "floor-0.05": dict(lr_floor=0.05)}
+               "floor-0.05": dict(lr_floor=0.05),
+               # the first combination: the two single factors ahead of strong (mild-affine beyond the seed spread,
+               # crop-2x within it), together
+               "crop-2x + mild-affine": dict(affine_p=0.5, affine_shift=0.05, augment_source="2x")}
 # 10's ResNet34-UNet arms at 2x the profile's epochs: (the recipe they start from, its changes). "06-08": the recipe of
 # the one-factor studies (factor_recipe: flips only, one-cycle); "strong": STRONG_RECIPE.
 RESNET_RECIPE_ARMS = {"08 recipe": ("06-08", {}), "08 recipe + rotate": ("06-08", {"augment": "rotate"}),
@@ -141,7 +144,8 @@ RECIPE_ARM_TEXT = {"strong": "AdamW (decay 1e-2) + 2-epoch warm-up and cosine to
                    "wd-0": "no weight decay (`--weight-decay 0`)",
                    "wd-0.05": "weight decay 5e-2 (`--weight-decay 0.05`)",
                    "warmup-5": "5 warm-up epochs, not 2 (`--warmup-epochs 5`)",
-                   "floor-0.05": "cosine down to 5 % of the rate, not 0 (`--lr-floor 0.05`)"}
+                   "floor-0.05": "cosine down to 5 % of the rate, not 0 (`--lr-floor 0.05`)",
+                   "crop-2x + mild-affine": "the two single factors ahead of `strong` together: crop-2x and mild-affine"}
 
 
 def best_arm_within(table: pd.DataFrame, max_seconds: float = RECIPE_MAX_SECONDS, min_seeds: int = 3
