@@ -19,7 +19,7 @@ from .checkpoint import CheckpointError
 ASSETS = Path(__file__).resolve().parent / "assets"
 # name -> (file under labseg/assets, its SHA-256)
 SHIPPED = {
-    "unet": ("unet-cpu-best-s0.pt", "9006393efb3cf68b2835f30627d58146169d627766009899979d319211353f47"),
+    "unet": ("unet-cpu-best-s0.pt", "86db84a3e5fb593ea57be022b6cf1914519932dc7824e6f4f5beb38ac07ae685"),
 }
 DEFAULT = "unet"
 
