@@ -119,33 +119,24 @@ RECIPE_ARMS = {"strong": {},
                # the first combination: the two single factors ahead of strong (mild-affine beyond the seed spread,
                # crop-2x within it), together
                "crop-2x + mild-affine": dict(affine_p=0.5, affine_shift=0.05, augment_source="2x")}
+# The combinations among RECIPE_ARMS: each one's single-factor arms (10's last cell compares the gain of a combination
+# with the sum of its factors' gains).
+RECIPE_COMBINATIONS = {"crop-2x + mild-affine": ("crop-2x", "mild-affine")}
+# 10's budget section: the arms of RECIPE_ARMS trained at other budgets, as multiples of the profile's epochs (4x is
+# the study's own budget: those runs are the arm's runs above). 6x (150 epochs on the cpu profile) is the longest
+# that fits 15 minutes a run on an Intel AMX machine of this kind in bf16.
+RECIPE_BUDGETS = {"strong": (2, 4, 6), "crop-2x + mild-affine": (4, 6)}
 # 10's ResNet34-UNet arms at 2x the profile's epochs: (the recipe they start from, its changes). "06-08": the recipe of
 # the one-factor studies (factor_recipe: flips only, one-cycle); "strong": STRONG_RECIPE.
 RESNET_RECIPE_ARMS = {"08 recipe": ("06-08", {}), "08 recipe + rotate": ("06-08", {"augment": "rotate"}),
-                      "strong": ("strong", {})}
+                      "strong": ("strong", {}),
+                      "strong + crop-2x + mild-affine": ("strong", RECIPE_ARMS["crop-2x + mild-affine"])}
 
 
 def resnet_recipe_settings(arm: str, base: dict) -> dict:
     """The settings of one of :data:`RESNET_RECIPE_ARMS` (``base``: :func:`factor_recipe`'s recipe)."""
     start, changes = RESNET_RECIPE_ARMS[arm]
     return {**(STRONG_RECIPE if start == "strong" else base), **changes}
-
-
-RECIPE_ARM_TEXT = {"strong": "AdamW (decay 1e-2) + 2-epoch warm-up and cosine to 0, flips + scale + rotate + color, bf16 "
-                             "autocast where native, best epoch by val dice (the baseline)",
-                   "fp32": "training in fp32 (`--amp off`)",
-                   "batch-dice": "the soft dice term over the whole batch (`--dice-reduction batch`)",
-                   "full-decode": "training images decoded in full, not JPEG draft (`--decode full`)",
-                   "crop-2x": "the random crop taken from training images cached at twice the size and resized down, "
-                              "not from the image-size cache and resized up (`--augment-source 2x`)",
-                   "mild-affine": "affine map with probability 0.5 and shifts up to 5 % (`--affine-p 0.5 --affine-shift 0.05`)",
-                   "wide-crop": "random crops of 25-100 % of the area, not 50-100 % (`--crop-scale 0.25`)",
-                   "mild-color": "colour jitter +-10 %, not +-30 % (`--color-strength 0.1`)",
-                   "wd-0": "no weight decay (`--weight-decay 0`)",
-                   "wd-0.05": "weight decay 5e-2 (`--weight-decay 0.05`)",
-                   "warmup-5": "5 warm-up epochs, not 2 (`--warmup-epochs 5`)",
-                   "floor-0.05": "cosine down to 5 % of the rate, not 0 (`--lr-floor 0.05`)",
-                   "crop-2x + mild-affine": "the two single factors ahead of `strong` together: crop-2x and mild-affine"}
 
 
 def best_arm_within(table: pd.DataFrame, max_seconds: float = RECIPE_MAX_SECONDS, min_seeds: int = 3
@@ -244,9 +235,9 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
         for arm, row in t.iterrows():
             add("unet", f"10 recipe: {arm}", {**STRONG_RECIPE, **RECIPE_ARMS[arm], "epochs": 4 * profile_epochs}, row)
     if (t := read("recipe_budget.csv", 0)) is not None:
-        for arm, row in t.iterrows():
-            epochs = int(str(arm).rsplit(",", 1)[1].split()[0])
-            add("unet", f"10 budget: {arm}", {**STRONG_RECIPE, "epochs": epochs}, row)
+        for arm, row in t.iterrows():  # "<RECIPE_ARMS key>, <n> epochs"
+            name, epochs = str(arm).rsplit(", ", 1)
+            add("unet", f"10 budget: {arm}", {**STRONG_RECIPE, **RECIPE_ARMS[name], "epochs": int(epochs.split()[0])}, row)
     if (t := read("recipe_resnet34_unet.csv", 0)) is not None:
         for arm, row in t.iterrows():  # "<RESNET_RECIPE_ARMS key>, <n> epochs"
             name, epochs = str(arm).rsplit(", ", 1)

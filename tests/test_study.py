@@ -186,6 +186,26 @@ def test_best_recipe_is_the_best_whole_recipe_within_the_time_limit(tmp_path):
     assert study.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)[0]["epochs"] == 50
 
 
+def test_the_budget_table_names_each_arm_and_its_epochs(tmp_path):
+    """10's budget table (recipe_budget.csv) holds any arm of RECIPE_ARMS at other budgets, labelled
+    "<arm>, <n> epochs"; each row's settings are that arm's, at those epochs, and compete like any recipe."""
+    combo = "crop-2x + mild-affine"
+    assert combo in study.RECIPE_BUDGETS and set(study.RECIPE_COMBINATIONS[combo]) < set(study.RECIPE_ARMS)
+    _arm_csv(tmp_path / "recipe_budget.csv", ["arm"],
+             {"strong, 50 epochs": (3, 0.817, 0.006, 270), "strong, 150 epochs": (3, 0.850, 0.004, 800),
+              f"{combo}, 100 epochs": (3, 0.863, 0.002, 440), f"{combo}, 150 epochs": (3, 0.866, 0.003, 700),
+              f"{combo}, 200 epochs": (3, 0.880, 0.003, 950)}, typical=True)
+    table = study.recipe_candidates(tmp_path, 25)
+    settings = dict(zip(table["source"], table["settings"]))
+    assert settings[f"10 budget: {combo}, 150 epochs"] == {**study.STRONG_RECIPE, "affine_p": 0.5, "affine_shift": 0.05,
+                                                           "augment_source": "2x", "epochs": 150}
+    assert settings["10 budget: strong, 50 epochs"] == {**study.STRONG_RECIPE, "epochs": 50}
+    recipe, why = study.best_recipe(tmp_path, "unet", max_seconds=900)  # 200 epochs: 0.880 but over 900 s
+    assert recipe == settings[f"10 budget: {combo}, 150 epochs"] and "(11.7 min a run)" in why
+    assert study.resnet_recipe_settings("strong + crop-2x + mild-affine", {}) == {**study.STRONG_RECIPE,
+                                                                                   **study.RECIPE_ARMS[combo]}
+
+
 def test_the_resnet_recipe_table_and_the_targets(tmp_path):
     """10's ResNet34-UNet table (recipe_resnet34_unet.csv) adds the strong recipe for that model only; its row of
     08's recipe is the 08 budget run, counted once; recipe_target says reached or by how much it is missed."""
