@@ -118,10 +118,17 @@ RECIPE_ARMS = {"strong": {},
                "floor-0.05": dict(lr_floor=0.05),
                # the first combination: the two single factors ahead of strong (mild-affine beyond the seed spread,
                # crop-2x within it), together
-               "crop-2x + mild-affine": dict(affine_p=0.5, affine_shift=0.05, augment_source="2x")}
-# The combinations among RECIPE_ARMS: each one's single-factor arms (10's last cell compares the gain of a combination
-# with the sum of its factors' gains).
-RECIPE_COMBINATIONS = {"crop-2x + mild-affine": ("crop-2x", "mild-affine")}
+               "crop-2x + mild-affine": dict(affine_p=0.5, affine_shift=0.05, augment_source="2x"),
+               # factors not yet measured alone, measured on top of the combination (the factors interact)
+               "crop-2x + mild-affine + wd-0.05": dict(affine_p=0.5, affine_shift=0.05, augment_source="2x",
+                                                       weight_decay=5e-2),
+               "crop-2x + mild-affine + floor-0.05": dict(affine_p=0.5, affine_shift=0.05, augment_source="2x",
+                                                          lr_floor=0.05)}
+# The combinations among RECIPE_ARMS: the arms each one combines (10's last cell compares the gain of a combination
+# with its parts' gains; a part that is itself a combination is also its baseline).
+RECIPE_COMBINATIONS = {"crop-2x + mild-affine": ("crop-2x", "mild-affine"),
+                       "crop-2x + mild-affine + wd-0.05": ("crop-2x + mild-affine", "wd-0.05"),
+                       "crop-2x + mild-affine + floor-0.05": ("crop-2x + mild-affine", "floor-0.05")}
 # 10's budget section: the arms of RECIPE_ARMS trained at other budgets, as multiples of the profile's epochs (4x is
 # the study's own budget: those runs are the arm's runs above). 6x (150 epochs on the cpu profile) is the longest
 # that fits 15 minutes a run on an Intel AMX machine of this kind in bf16.
@@ -208,7 +215,9 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
     """Every whole recipe the studies of ``results`` trained, one row per (model, recipe): where it comes from,
     its settings (RunConfig fields beyond the profile's), seeds, test dice mean and std, seconds per run (typical
     where the table has them). Sources: 08's budget runs and augmentation at 2x the epochs (06-08's recipe), 10's
-    arms at 4x and its budget runs (the strong recipe), 10's ResNet34-UNet runs (recipe_resnet34_unet.csv)."""
+    arms at 4x and its budget runs (the strong recipe), 10's ResNet34-UNet runs (recipe_resnet34_unet.csv). Where a
+    table scores the runs' last epoch too (10's), the same runs with ``select="last"`` are a recipe of their own
+    (source "..., last epoch"): best-by-val or last epoch, as the study decides."""
     results = Path(results)
     base, _ = factor_recipe(results)
     rows = []
@@ -216,10 +225,17 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
     def add(model, source, settings, row):
         if any(r["model"] == model and r["settings"] == settings for r in rows):
             return  # the same runs in two tables (08's flips at 2x are its 50-epoch budget runs)
+        nan = float("nan")
         rows.append({"model": model, "source": source, "settings": settings, "seeds": int(row["seeds"]),
                      "test_dice_mean": row["test_dice_mean"], "test_dice_std": row["test_dice_std"],
-                     "tta_test_dice_mean": row.get("tta_test_dice_mean", float("nan")),
-                     "tta_test_dice_std": row.get("tta_test_dice_std", float("nan")), "seconds": _seconds(row)})
+                     "tta_test_dice_mean": row.get("tta_test_dice_mean", nan),
+                     "tta_test_dice_std": row.get("tta_test_dice_std", nan), "seconds": _seconds(row)})
+        last = row.get("last_test_dice_mean", nan)
+        if last == last:  # 10's tables score each run's last epoch too: the same runs with --select last
+            rows.append({**rows[-1], "source": f"{source}, last epoch", "settings": {**settings, "select": "last"},
+                         "test_dice_mean": last, "test_dice_std": row["last_test_dice_std"],
+                         "tta_test_dice_mean": row.get("last_tta_test_dice_mean", nan),
+                         "tta_test_dice_std": row.get("last_tta_test_dice_std", nan)})
 
     def read(name, index_col):
         path = results / name

@@ -173,10 +173,11 @@ def _test_checkpoint(study: Study, changes: dict, checkpoint: str, tta: bool = F
     return plain, ckpt, summary
 
 
-def _cached(study: Study, changes: dict, file: str, compute) -> dict:
+def _cached(study: Study, changes: dict, file: str, compute, keys: tuple[str, ...] = ()) -> dict:
+    """``file`` in the run's folder, or ``compute()`` written there (also where it lacks one of ``keys``)."""
     path = study.run_dir(name(study, **changes)) / file
-    if path.is_file():
-        return json.loads(path.read_text())
+    if path.is_file() and all(k in (cached := json.loads(path.read_text())) for k in keys):
+        return cached
     out = compute()
     path.write_text(json.dumps(out, indent=2) + "\n")
     return out
@@ -194,14 +195,16 @@ def tta_run(study: Study, **changes) -> dict:
 
 
 def last_epoch_run(study: Study, **changes) -> dict:
-    """Test scores of one run's last epoch (``last.pt``) beside those of its best-by-val checkpoint: the
-    ``--select last`` arm without training the run twice. Cached as ``metrics_last.json``."""
+    """Test scores of one run's last epoch (``last.pt``), plain and with flip TTA, beside those of its best-by-val
+    checkpoint: the ``--select last`` arm without training the run twice. Cached as ``metrics_last.json``."""
     def compute():
         plain, ckpt, summary = _test_checkpoint(study, changes, "last.pt", channels_last=True)
+        tta = _test_checkpoint(study, changes, "last.pt", tta=True)[2]
         return {"run": plain["run"], "test_dice": plain["test_dice"], "best_epoch": plain["best_epoch"],
-                "last_test_dice": summary["dice"], "last_test_iou": summary["iou"], "last_epoch": int(ckpt["epoch"])}
+                "last_test_dice": summary["dice"], "last_test_iou": summary["iou"], "last_epoch": int(ckpt["epoch"]),
+                "last_tta_test_dice": tta["dice"], "last_tta_test_iou": tta["iou"]}
 
-    return _cached(study, changes, "metrics_last.json", compute)
+    return _cached(study, changes, "metrics_last.json", compute, keys=("last_tta_test_dice",))
 
 
 def profile_recipe(study: Study) -> dict:

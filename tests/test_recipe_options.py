@@ -178,3 +178,31 @@ def test_select_last_scores_the_last_epoch(toy_root, tmp_path):
     model, _ = model_from_checkpoint(load_checkpoint(tmp_path / "run" / "last.pt"), "last.pt")
     summary, _ = evaluate(model, load_datasets(cfg, ("test",))["test"], cfg)
     assert metrics["test_dice"] == pytest.approx(summary["dice"], rel=1e-9)
+
+
+@pytest.mark.slow
+def test_the_last_epoch_scores_of_a_study_run_are_those_of_select_last(toy_root, tmp_path, monkeypatch):
+    """study.last_epoch_run scores a run's last.pt, plain and with flip TTA, without training it again: the plain
+    figure is the test dice of the same run trained with --select last; an older cache without the TTA figure is
+    completed, not trusted."""
+    import json
+
+    from labseg import study
+    from labseg.checkpoint import load_checkpoint, model_from_checkpoint
+    from labseg.engine import evaluate, load_datasets, train
+
+    monkeypatch.delenv("LABSEG_NOTEBOOK_OVERRIDES", raising=False)  # this study's own parameters, not nbval's
+    small = dict(image_size=40, epochs=3, width=4, batch_size=6, train_subset=14, amp="off")
+    S = study.setup(profile="smoke", data=str(toy_root), out_dir=str(tmp_path / "results"), **small)
+    last = study.last_epoch_run(S)
+    cfg = profile_config("smoke", data=str(toy_root), out_dir=str(tmp_path / "again"), select="last", **small)
+    assert last["last_test_dice"] == pytest.approx(train(cfg, progress=False, log=lambda m: None)["test_dice"], rel=1e-9)
+    assert last["last_epoch"] == 3 and last["test_dice"] == study.run(S)["test_dice"]
+    path = S.run_dir(last["run"]) / "last.pt"
+    model, run_cfg = model_from_checkpoint(load_checkpoint(path), path)
+    tta, _ = evaluate(model, load_datasets(run_cfg, ("test",))["test"], run_cfg, tta=True)
+    assert last["last_tta_test_dice"] == pytest.approx(tta["dice"], rel=1e-9) != last["last_test_dice"]
+    cache = path.parent / "metrics_last.json"
+    old = {k: v for k, v in last.items() if not k.startswith("last_tta")}
+    cache.write_text(json.dumps({**old, "last_test_dice": 0.5}))  # a cache of an earlier version: recomputed
+    assert study.last_epoch_run(S) == last and json.loads(cache.read_text()) == last

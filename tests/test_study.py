@@ -190,7 +190,10 @@ def test_the_budget_table_names_each_arm_and_its_epochs(tmp_path):
     """10's budget table (recipe_budget.csv) holds any arm of RECIPE_ARMS at other budgets, labelled
     "<arm>, <n> epochs"; each row's settings are that arm's, at those epochs, and compete like any recipe."""
     combo = "crop-2x + mild-affine"
-    assert combo in study.RECIPE_BUDGETS and set(study.RECIPE_COMBINATIONS[combo]) < set(study.RECIPE_ARMS)
+    assert combo in study.RECIPE_BUDGETS
+    for name, parts in study.RECIPE_COMBINATIONS.items():  # a combination's settings are its parts' settings
+        assert set(parts) < set(study.RECIPE_ARMS) and len(parts) > 1
+        assert study.RECIPE_ARMS[name] == {k: v for part in parts for k, v in study.RECIPE_ARMS[part].items()}, name
     _arm_csv(tmp_path / "recipe_budget.csv", ["arm"],
              {"strong, 50 epochs": (3, 0.817, 0.006, 270), "strong, 150 epochs": (3, 0.850, 0.004, 800),
               f"{combo}, 100 epochs": (3, 0.863, 0.002, 440), f"{combo}, 150 epochs": (3, 0.866, 0.003, 700),
@@ -204,6 +207,26 @@ def test_the_budget_table_names_each_arm_and_its_epochs(tmp_path):
     assert recipe == settings[f"10 budget: {combo}, 150 epochs"] and "(11.7 min a run)" in why
     assert study.resnet_recipe_settings("strong + crop-2x + mild-affine", {}) == {**study.STRONG_RECIPE,
                                                                                    **study.RECIPE_ARMS[combo]}
+
+
+def test_a_table_with_last_epoch_scores_offers_the_same_runs_with_select_last(tmp_path):
+    """Where 10's tables score each run's last epoch too, best_recipe chooses between best-by-val and the last
+    epoch like between any two recipes (plain test dice; the last epoch's flip-TTA figure goes with it)."""
+    rows = {"strong": (0.849, 0.003, 0.851, 0.002, 0.856), "crop-2x + mild-affine": (0.863, 0.002, 0.868, 0.001, 0.874),
+            "fp32": (0.843, 0.007, float("nan"), float("nan"), float("nan"))}
+    pd.DataFrame([{"arm": a, "seeds": 3, "test_dice_mean": m, "test_dice_std": sd, "tta_test_dice_mean": m + 0.005,
+                   "tta_test_dice_std": 0.001, "last_test_dice_mean": lm, "last_test_dice_std": lsd,
+                   "last_tta_test_dice_mean": lt, "last_tta_test_dice_std": 0.002, "train_s_per_run": 900,
+                   "train_s_typical": 450} for a, (m, sd, lm, lsd, lt) in rows.items()]).to_csv(
+        tmp_path / "recipe_study.csv", index=False)
+    table = study.recipe_candidates(tmp_path, 25).set_index("source")
+    assert len(table) == 5 and "10 recipe: fp32, last epoch" not in table.index  # no last-epoch score: no row
+    last = table.loc["10 recipe: crop-2x + mild-affine, last epoch"]
+    assert last["settings"] == {**table.loc["10 recipe: crop-2x + mild-affine", "settings"], "select": "last"}
+    assert (last["test_dice_mean"], last["test_dice_std"], last["tta_test_dice_mean"]) == (0.868, 0.001, 0.874)
+    recipe, why = study.best_recipe(tmp_path, "unet")
+    assert recipe["select"] == "last" and recipe["augment_source"] == "2x" and recipe["epochs"] == 100
+    assert "next: 10 recipe: crop-2x + mild-affine, 0.8630 (+0.0050, beyond the seed spread 0.0020)" in why
 
 
 def test_the_resnet_recipe_table_and_the_targets(tmp_path):
