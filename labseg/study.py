@@ -176,7 +176,8 @@ def _test_checkpoint(study: Study, changes: dict, checkpoint: str, tta: bool = F
 def _cached(study: Study, changes: dict, file: str, compute, keys: tuple[str, ...] = ()) -> dict:
     """``file`` in the run's folder, or ``compute()`` written there (also where it lacks one of ``keys``)."""
     path = study.run_dir(name(study, **changes)) / file
-    if path.is_file() and all(k in (cached := json.loads(path.read_text())) for k in keys):
+    cached = json.loads(path.read_text()) if path.is_file() else {}
+    if cached and all(k in cached for k in keys):
         return cached
     out = compute()
     path.write_text(json.dumps(out, indent=2) + "\n")
