@@ -15,6 +15,7 @@ import pandas as pd
 
 # Column and index names as a reader expects them.
 LABELS = {"test_dice": "test dice", "tta_test_dice": "test dice, flip TTA", "last_test_dice": "test dice, last epoch",
+          "last_tta_test_dice": "last epoch, flip TTA",
           "test_iou": "IoU", "tta_test_iou": "IoU, flip TTA", "test_pixel_acc": "pixel accuracy",
           "test_noboundary_dice": "dice, boundary ignored", "test_noboundary_iou": "IoU, boundary ignored",
           "test_noboundary_pixel_acc": "pixel acc., boundary ignored", "seeds": "seeds",

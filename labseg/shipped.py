@@ -65,26 +65,32 @@ def card(ckpt: dict) -> str:
             f"run {p.get('run', '?')}, labseg {p.get('commit', '?')})")
 
 
-def build(run_dir: Path, target: Path, committed_metrics: Path | None = None) -> str:
-    """Write ``target`` from ``run_dir``'s best.pt, fp16 weights plus provenance; returns its SHA-256."""
+def build(run_dir: Path, target: Path, committed_metrics: Path | None = None, checkpoint: str = "best") -> str:
+    """Write ``target`` from ``run_dir``'s best.pt (``checkpoint="last"``: last.pt, scored in the run's
+    metrics_last.json, the recipe's ``--select last``), fp16 weights plus provenance; returns its SHA-256."""
     import torch
 
     from .checkpoint import load_checkpoint
 
-    ckpt = load_checkpoint(run_dir / "best.pt")
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    ckpt = load_checkpoint(run_dir / f"{checkpoint}.pt")
+    metrics = run_metrics = json.loads((run_dir / "metrics.json").read_text())
+    if checkpoint == "last":
+        last = json.loads((run_dir / "metrics_last.json").read_text())
+        metrics = {**metrics, "test_dice": last["last_test_dice"], "test_iou": last["last_test_iou"]}
     env = json.loads((run_dir / "env.json").read_text())
-    cfg = ckpt["config"]
+    cfg = {**ckpt["config"], "select": checkpoint}
     provenance = {"model_name": "UNet (width %d)" % cfg["width"] if cfg["model"] == "unet" else cfg["model"],
                   "run": run_dir.name, "data": Path(cfg["data"]).name, "image_size": cfg["image_size"],
                   "epochs": cfg["epochs"], "best_epoch": metrics["best_epoch"], "seed": cfg["seed"],
+                  "checkpoint": f"{checkpoint} epoch ({ckpt['epoch']})" if checkpoint == "last" else
+                  f"best by val dice (epoch {ckpt['epoch']})",
                   "test_dice": metrics["test_dice"], "test_iou": metrics["test_iou"],
                   "parameters": metrics["parameters"], "commit": env.get("git_commit"), "cpu": env.get("cpu"),
                   "bf16": env.get("bf16"), "profile": cfg["profile"],
                   "weights": "fp16 (trained in fp32 weights with bf16 autocast; loaded back as fp32)"}
     if committed_metrics is not None:  # the committed run this one retrained: the same numbers, or no claim
         committed = json.loads(Path(committed_metrics).read_text())
-        same = all(committed[k] == metrics[k] for k in ("best_epoch", "best_val_dice", "test_dice", "test_iou"))
+        same = all(committed[k] == run_metrics[k] for k in ("best_epoch", "best_val_dice", "test_dice", "test_iou"))
         if same:
             provenance["run"] = Path(committed_metrics).parent.name
             provenance["reproduces"] = (f"{Path(committed_metrics).parent.as_posix()} (best epoch, val dice and test "
@@ -136,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("run_dir")
     b.add_argument("--name", default=DEFAULT)
     b.add_argument("--reproduces", help="metrics.json of the committed run that RUN_DIR retrained")
+    b.add_argument("--checkpoint", choices=("best", "last"), default="best",
+                   help="best.pt (best by val dice) or last.pt (the last epoch: a recipe with --select last)")
     args = p.parse_args(argv)
-    digest = build(Path(args.run_dir), shipped_path(args.name), args.reproduces)
+    digest = build(Path(args.run_dir), shipped_path(args.name), args.reproduces, args.checkpoint)
     print(f"{shipped_path(args.name)}: sha256 {digest} (write it into SHIPPED)")
     return 0
 
