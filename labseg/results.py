@@ -136,6 +136,8 @@ RECIPE_BUDGETS = {"strong": (2, 4, 6), "crop-2x + mild-affine": (4, 6)}
 # 10's ResNet34-UNet arms at 2x the profile's epochs: (the recipe they start from, its changes). "06-08": the recipe of
 # the one-factor studies (factor_recipe: flips only, one-cycle); "strong": STRONG_RECIPE.
 RESNET_RECIPE_ARMS = {"08 recipe": ("06-08", {}), "08 recipe + rotate": ("06-08", {"augment": "rotate"}),
+                      "08 recipe + rotate + mild-affine": ("06-08", {"augment": "rotate", "affine_p": 0.5,
+                                                                     "affine_shift": 0.05}),
                       "strong": ("strong", {}),
                       "strong + crop-2x + mild-affine": ("strong", RECIPE_ARMS["crop-2x + mild-affine"])}
 

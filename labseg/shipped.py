@@ -19,7 +19,7 @@ from .checkpoint import CheckpointError
 ASSETS = Path(__file__).resolve().parent / "assets"
 # name -> (file under labseg/assets, its SHA-256)
 SHIPPED = {
-    "unet": ("unet-cpu-best-s0.pt", "86db84a3e5fb593ea57be022b6cf1914519932dc7824e6f4f5beb38ac07ae685"),
+    "unet": ("unet-cpu-best-s0.pt", "a5250ee6b8c2a88a8d4abbe1ccf2a5c2b1b1bee16e2e7e0397ef739958bbad04"),
 }
 DEFAULT = "unet"
 
