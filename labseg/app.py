@@ -88,6 +88,8 @@ def model_card(checkpoint: str | Path | None) -> tuple[str, dict]:
              f"**Trained on**: {facts.get('data', '?')} (Oxford-IIIT Pet, 3 breeds) at {facts.get('image_size', '?')} px, "
              f"{facts.get('epochs', '?')} epochs, from scratch",
              f"**Test dice**: {dice} (the test split; the mask is sigmoid(logit) > threshold, 0.5 as the metric)"]
+    if "checkpoint" in facts:  # the shipped model: which epoch's weights (best by val dice, or the last)
+        lines.append(f"**Weights**: {facts['checkpoint']}")
     if "run" in facts:
         lines.append(f"**Run**: `{facts['run']}` (labseg {facts.get('commit', '?')}, {facts.get('cpu', '?')})")
     if "fp16_test_dice" in facts:
