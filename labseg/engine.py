@@ -363,7 +363,9 @@ def finish(cfg: RunConfig, device: torch.device | None = None, log=print) -> dic
                "parameters": sum(p.numel() for p in model.parameters()),
                **{f"test_{k}": v for k, v in test.items()}, "complete": True}
     _write_json(out / "metrics.json", metrics)
-    log(f"test ({test['images']} images): dice {test['dice']:.4f}  IoU {test['iou']:.4f}  "
+    weights = (f"the last epoch's weights ({int(ckpt['epoch'])})" if cfg.select == "last"
+               else f"the best epoch by val dice ({best_epoch})")
+    log(f"test ({test['images']} images, {weights}): dice {test['dice']:.4f}  IoU {test['iou']:.4f}  "
         f"pixel acc {test['pixel_acc']:.4f}  -> {out}")
     return metrics
 
