@@ -620,7 +620,8 @@ def abstract_sentences(runs: pd.DataFrame, results: str | Path, cfg: RunConfig) 
         out.append("UNet flip ablation: " + "; ".join(parts) + ".")
     choice = recipe_choice_table(results, cfg.epochs)
     for model, lead in (("unet", "the UNet"), ("resnet34_unet", "the ResNet34-UNet")):
-        chosen = choice.xs(model, level="model") if model in choice.index.get_level_values("model") else None
+        mine = not choice.empty and model in choice.index.get_level_values("model")  # empty: no recipe study yet
+        chosen = choice.xs(model, level="model") if mine else None
         chosen = chosen[chosen["chosen"] == "chosen"] if chosen is not None else None
         if chosen is not None and len(chosen):
             r = chosen.iloc[0]
