@@ -174,12 +174,13 @@ def _test_checkpoint(study: Study, changes: dict, checkpoint: str, tta: bool = F
 
 
 def _cached(study: Study, changes: dict, file: str, compute, keys: tuple[str, ...] = ()) -> dict:
-    """``file`` in the run's folder, or ``compute()`` written there (also where it lacks one of ``keys``)."""
+    """``file`` in the run's folder, or ``compute(earlier)`` written there, also where the file lacks one of ``keys``
+    (``earlier``: what the file held, {} where there was none)."""
     path = study.run_dir(name(study, **changes)) / file
     cached = json.loads(path.read_text()) if path.is_file() else {}
     if cached and all(k in cached for k in keys):
         return cached
-    out = compute()
+    out = compute(cached)
     path.write_text(json.dumps(out, indent=2) + "\n")
     return out
 
@@ -187,7 +188,7 @@ def _cached(study: Study, changes: dict, file: str, compute, keys: tuple[str, ..
 def tta_run(study: Study, **changes) -> dict:
     """Test scores of one run's best checkpoint with flip test-time augmentation (``labseg evaluate --tta``),
     beside its plain ones. Cached in the run folder as ``metrics_tta.json``."""
-    def compute():
+    def compute(_earlier):
         plain, _, summary = _test_checkpoint(study, changes, "best.pt", tta=True)
         return {"run": plain["run"], "test_dice": plain["test_dice"], "test_iou": plain["test_iou"],
                 "tta_test_dice": summary["dice"], "tta_test_iou": summary["iou"]}
@@ -198,10 +199,7 @@ def tta_run(study: Study, **changes) -> dict:
 def last_epoch_run(study: Study, **changes) -> dict:
     """Test scores of one run's last epoch (``last.pt``), plain and with flip TTA, beside those of its best-by-val
     checkpoint: the ``--select last`` arm without training the run twice. Cached as ``metrics_last.json``."""
-    path = study.run_dir(name(study, **changes)) / "metrics_last.json"
-    earlier = json.loads(path.read_text()) if path.is_file() else {}  # a cache of an earlier version: no TTA figures
-
-    def compute():
+    def compute(earlier):  # earlier: a cache of an earlier version (no TTA figures), or {}
         out = dict(earlier)  # its plain figures are kept as they were committed
         if "last_test_dice" not in out:
             plain, ckpt, summary = _test_checkpoint(study, changes, "last.pt", channels_last=True)
