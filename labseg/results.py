@@ -115,20 +115,16 @@ RECIPE_ARMS = {"strong": {},
                "wd-0": dict(weight_decay=0.0),
                "wd-0.05": dict(weight_decay=5e-2),
                "warmup-5": dict(warmup_epochs=5.0),
-               "floor-0.05": dict(lr_floor=0.05),
-               # the first combination: the two single factors ahead of strong (mild-affine beyond the seed spread,
-               # crop-2x within it), together
-               "crop-2x + mild-affine": dict(affine_p=0.5, affine_shift=0.05, augment_source="2x"),
-               # factors not yet measured alone, measured on top of the combination (the factors interact)
-               "crop-2x + mild-affine + wd-0.05": dict(affine_p=0.5, affine_shift=0.05, augment_source="2x",
-                                                       weight_decay=5e-2),
-               "crop-2x + mild-affine + floor-0.05": dict(affine_p=0.5, affine_shift=0.05, augment_source="2x",
-                                                          lr_floor=0.05)}
-# The combinations among RECIPE_ARMS: the arms each one combines (10's last cell compares the gain of a combination
-# with its parts' gains; a part that is itself a combination is also its baseline).
+               "floor-0.05": dict(lr_floor=0.05)}
+# The combinations, arms of RECIPE_ARMS too (after the single factors), with the settings of the arms each one combines
+# (10's last cell compares the gain of a combination with its parts' gains; a part that is itself a combination is
+# also its baseline). The first: the two single factors ahead of strong (mild-affine beyond the seed spread, crop-2x
+# within it), together; then factors not yet measured alone, on top of it (the factors interact).
 RECIPE_COMBINATIONS = {"crop-2x + mild-affine": ("crop-2x", "mild-affine"),
                        "crop-2x + mild-affine + wd-0.05": ("crop-2x + mild-affine", "wd-0.05"),
                        "crop-2x + mild-affine + floor-0.05": ("crop-2x + mild-affine", "floor-0.05")}
+for _combination, _parts in RECIPE_COMBINATIONS.items():
+    RECIPE_ARMS[_combination] = {k: v for part in _parts for k, v in RECIPE_ARMS[part].items()}
 # 10's budget section: the arms of RECIPE_ARMS trained at other budgets, as multiples of the profile's epochs (4x is
 # the study's own budget: those runs are the arm's runs above). 6x (150 epochs on the cpu profile) is the longest
 # that fits 15 minutes a run on an Intel AMX machine of this kind in bf16.
