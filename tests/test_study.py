@@ -253,6 +253,24 @@ def test_the_resnet_recipe_table_and_the_targets(tmp_path):
     assert study.best_recipe(tmp_path, "resnet34_unet", max_seconds=500)[0] is None  # neither fits 500 s
 
 
+def test_a_resnet_arm_at_a_longer_budget_is_a_recipe_of_its_own(tmp_path):
+    """10's ResNet34-UNet budgets (RESNET_RECIPE_BUDGETS: 60 epochs with the cpu profile) are rows of the same table,
+    read back with their arm's settings and their own epochs, and chosen like any other recipe within the limit."""
+    arm = "08 recipe + rotate + mild-affine"
+    assert set(study.RESNET_RECIPE_BUDGETS) <= set(study.RESNET_RECIPE_ARMS)
+    assert [round(k * 25) for k in study.RESNET_RECIPE_BUDGETS[arm]] == [60]
+    _study_csv(tmp_path / "schedule_study.csv", "arm", {"constant": (3, 0.82, 0.004), "onecycle": (3, 0.84, 0.002)})
+    _arm_csv(tmp_path / "recipe_resnet34_unet.csv", ["arm"],
+             {f"{arm}, 50 epochs": (3, 0.845, 0.008, 600), f"{arm}, 60 epochs": (3, 0.851, 0.004, 720),
+              f"{arm}, 75 epochs": (3, 0.856, 0.003, 910)}, typical=True)
+    table = study.recipe_candidates(tmp_path, 25).set_index("source")
+    at_60 = table.loc[f"10 ResNet34-UNet: {arm}, 60 epochs", "settings"]
+    assert at_60 == {**table.loc[f"10 ResNet34-UNet: {arm}, 50 epochs", "settings"], "epochs": 60}
+    assert at_60["augment"] == "rotate" and at_60["affine_p"] == 0.5 and at_60["schedule"] == "onecycle"
+    recipe, why = study.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)  # 75 epochs: 0.856 but over 900 s
+    assert recipe == at_60 and "(12.0 min a run)" in why
+
+
 def test_the_cpu_best_profile_is_each_models_best_recipe():
     """cpu-best (with its settings per model) = study.best_recipe on the committed real-subset tables, for both
     models of the report."""
