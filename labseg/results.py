@@ -621,6 +621,7 @@ def abstract_sentences(runs: pd.DataFrame, results: str | Path, cfg: RunConfig) 
     if len(parts) > 1:
         out.append("UNet flip ablation: " + "; ".join(parts) + ".")
     choice = recipe_choice_table(results, cfg.epochs)
+    fresh = fresh_seed_summary(results)
     for model, lead in (("unet", "the UNet"), ("resnet34_unet", "the ResNet34-UNet")):
         mine = not choice.empty and model in choice.index.get_level_values("model")  # empty: no recipe study yet
         chosen = choice.xs(model, level="model") if mine else None
@@ -633,7 +634,33 @@ def abstract_sentences(runs: pd.DataFrame, results: str | Path, cfg: RunConfig) 
                        f"{'; the `cpu-best` profile' if cfg.profile == 'cpu' else ''}) reaches {r['test_dice_mean']:.4f} ± "
                        f"{r['test_dice_std']:.4f} test dice" + (f" (target {target:.2f}: {reached})." if cfg.profile == "cpu"
                                                               else "."))
+            if fresh is not None and (model, "fresh") in fresh.index:  # 10's check of the choice on unseen seeds
+                f, n = fresh.loc[(model, "fresh")], int(fresh.loc[(model, "fresh"), "seeds"])
+                out[-1] += (f" On {n} fresh seed{'s' if n > 1 else ''}, trained after the choice, "
+                            f"it scores {f['test_dice_mean']:.4f}" + (f" ± {f['test_dice_std']:.4f}" if n > 1 else "")
+                            + (f" (target {'reached' if f['test_dice_mean'] >= target else 'not reached'})."
+                               if cfg.profile == "cpu" else "."))
     return out
+
+
+FRESH_GROUPS = ("chosen on", "fresh", "all")
+
+
+def fresh_seed_summary(results: str | Path) -> pd.DataFrame | None:
+    """10's chosen recipes scored on the seeds they were chosen on, on fresh seeds (trained after the choice), and
+    on all of them where a model has both (``recipe_fresh_seeds.csv``: one row per run, its model, group, seed,
+    test_dice and tta_test_dice): per (model, group), the seeds and the mean and sample std of both; None before 10
+    wrote it."""
+    path = Path(results) / "recipe_fresh_seeds.csv"
+    if not path.is_file():
+        return None
+    runs = pd.read_csv(path)
+    both = runs.groupby("model")["group"].transform("nunique") > 1  # "all" only where it differs from one group
+    table = arm_summary(pd.concat([runs, runs[both].assign(group="all")]), ["model", "group"],
+                        ("test_dice", "tta_test_dice"))
+    order = {g: i for i, g in enumerate(FRESH_GROUPS)}
+    models = list(dict.fromkeys(runs["model"]))
+    return table.sort_index(key=lambda ix: ix.map(order) if ix.name == "group" else ix.map(models.index))
 
 
 def recipe_target(choice: pd.DataFrame, model: str) -> str | None:

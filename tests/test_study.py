@@ -251,6 +251,15 @@ def test_the_resnet_recipe_table_and_the_targets(tmp_path):
     assert "not reached (-0.0230)" in study.recipe_target(choice, "unet")
     assert study.recipe_target(choice, "vgg16_bn_unet") is None  # no target, nothing chosen
     assert study.best_recipe(tmp_path, "resnet34_unet", max_seconds=500)[0] is None  # neither fits 500 s
+    # the abstract adds 10's fresh seeds of a chosen recipe where they have run (here the ResNet34-UNet's only)
+    pd.DataFrame([("resnet34_unet", "chosen on", 0, 0.853, 0.86), ("resnet34_unet", "fresh", 3, 0.84, 0.85),
+                  ("resnet34_unet", "fresh", 4, 0.85, 0.86)], columns=["model", "group", "seed", "test_dice",
+                                                                       "tta_test_dice"]).to_csv(
+        tmp_path / "recipe_fresh_seeds.csv", index=False)
+    runs = pd.DataFrame({"model": ["unet"], "flip": ["hflip"], "test_dice": [0.82]})
+    text = " ".join(study.abstract_sentences(runs, tmp_path, study.profile_config("cpu")))
+    assert ("(target 0.85: reached). On 2 fresh seeds, trained after the choice, it scores 0.8450 ± 0.0071 (target "
+            "not reached).") in text and text.count("fresh seed") == 1
 
 
 def test_a_resnet_arm_at_a_longer_budget_is_a_recipe_of_its_own(tmp_path):
@@ -269,6 +278,28 @@ def test_a_resnet_arm_at_a_longer_budget_is_a_recipe_of_its_own(tmp_path):
     assert at_60["augment"] == "rotate" and at_60["affine_p"] == 0.5 and at_60["schedule"] == "onecycle"
     recipe, why = study.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)  # 75 epochs: 0.856 but over 900 s
     assert recipe == at_60 and "(12.0 min a run)" in why
+
+
+def test_the_fresh_seed_summary_against_numpy(tmp_path):
+    """10's chosen recipes on fresh seeds: per model, the seeds it was chosen on, the fresh ones, and all together
+    (only where a model has both), in that order, with means and sample stds computed here by hand."""
+    import numpy as np
+
+    assert study.fresh_seed_summary(tmp_path) is None
+    rows = [("unet", "chosen on", 0, 0.869, 0.878), ("unet", "chosen on", 1, 0.874, 0.881),
+            ("unet", "chosen on", 2, 0.870, 0.877), ("unet", "fresh", 3, 0.866, 0.875), ("unet", "fresh", 4, 0.871, 0.879),
+            ("resnet34_unet", "chosen on", 0, 0.838, 0.841), ("resnet34_unet", "chosen on", 1, 0.845, 0.849)]
+    pd.DataFrame(rows, columns=["model", "group", "seed", "test_dice", "tta_test_dice"]).to_csv(
+        tmp_path / "recipe_fresh_seeds.csv", index=False)
+    table = study.fresh_seed_summary(tmp_path)
+    assert list(table.index) == [("unet", "chosen on"), ("unet", "fresh"), ("unet", "all"),
+                                 ("resnet34_unet", "chosen on")]
+    assert list(table["seeds"]) == [3, 2, 5, 2]
+    every = np.array([0.869, 0.874, 0.870, 0.866, 0.871])
+    assert table.loc[("unet", "all"), "test_dice_mean"] == pytest.approx(every.mean())
+    assert table.loc[("unet", "all"), "test_dice_std"] == pytest.approx(every.std(ddof=1))
+    assert table.loc[("unet", "fresh"), "tta_test_dice_mean"] == pytest.approx(0.877)
+    assert table.loc[("resnet34_unet", "chosen on"), "test_dice_std"] == pytest.approx(np.std([0.838, 0.845], ddof=1))
 
 
 def test_the_cpu_best_profile_is_each_models_best_recipe():
