@@ -116,6 +116,46 @@ def add_error_legend(png: str | Path) -> Path:
     return png
 
 
+def retitle_grid(png: str | Path, title: str, first_titles: list[str], dpi: int = 110) -> Path:
+    """Redraw the top of a committed prediction grid whose title was drawn over its first row's panel titles (before
+    :func:`prediction_grid` gave the title a strip of its own): the panel titles ``first_titles`` are written again
+    above their panels and the title in a new strip above them; every panel's pixels are kept as they are."""
+    from PIL import Image
+
+    plt = _plt()
+    png = Path(png)
+    with Image.open(png) as im:
+        grid = np.asarray(im.convert("RGB"))
+    h, w = grid.shape[:2]
+    dark = (grid < 20).all(axis=2)  # the mask panels (truth, prediction, errors) are mostly black
+
+    def spans(mask):  # [start, end) of the runs of True, runs less than 10 px apart merged
+        edges = np.flatnonzero(np.diff(np.r_[0, mask.astype(np.int8), 0])).reshape(-1, 2).tolist()
+        merged = edges[:1]
+        for a, b in edges[1:]:
+            merged[-1:] = [[merged[-1][0], b]] if a - merged[-1][1] < 10 else [merged[-1], [a, b]]
+        return merged
+
+    rows, columns = spans(dark.mean(axis=1) > 0.2), spans(dark.mean(axis=0) > 0.2)
+    if not rows or len(columns) < 2:
+        raise ValueError(f"{png}: no row of black mask panels found; is this a prediction grid?")
+    top = rows[0][0]  # the first row's panels start here; above them: its panel titles (and the old title)
+    (x0, x1), end = columns[0], columns[-1][1]  # the truth panel (column 2) and the errors panel's right edge
+    pitch = (end - x1) / 2
+    centres = [x0 + (x1 - x0) / 2 + (k - 1) * pitch for k in range(len(first_titles))]
+    strip = 30
+    fig = plt.figure(figsize=(w / dpi, (strip + top) / dpi), dpi=dpi)
+    fig.text(0.5, 1 - 8 / (strip + top), title, ha="center", va="top", fontsize=10)
+    for x, text in zip(centres, first_titles):
+        fig.text(x / w, 5 / (strip + top), text, ha="center", va="bottom", fontsize=8)
+    fig.canvas.draw()
+    head = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+    plt.close(fig)
+    out = np.vstack([head[: strip + top, :w], grid[top:]])
+    Image.fromarray(out).save(png)
+    return png
+
+
 def prediction_grid(run_dir: str | Path, names: list[str], title: str = ""):
     """Rows of (image, truth, prediction, errors) for test images, from a run's best checkpoint.
 
@@ -141,7 +181,7 @@ def prediction_grid(run_dir: str | Path, names: list[str], title: str = ""):
     pred = predict_mask(logits)[:, 0].numpy()
     # the dice in each title is the test metric's own (labseg.metrics), ignored pixels left out
     dice = scores_from_counts(confusion_counts(logits, torch.from_numpy(arrays.masks[idx])[:, None]).numpy())["dice"]
-    fig, axes = plt.subplots(len(idx), 4, figsize=(8, 2.1 * len(idx) + 0.4), squeeze=False)
+    fig, axes = plt.subplots(len(idx), 4, figsize=(8, 2.3 * len(idx) + 0.4), squeeze=False)  # room for titles
     for row, (i, p, d) in enumerate(zip(idx, pred, dice)):
         truth = arrays.masks[i] == 1
         err = np.zeros((*truth.shape, 3), np.uint8)
@@ -153,9 +193,12 @@ def prediction_grid(run_dir: str | Path, names: list[str], title: str = ""):
             ax.set_title(t, fontsize=8)
             ax.axis("off")
     fig.legend(handles=_error_handles(), loc="lower center", ncol=2, fontsize=8, frameon=False)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0.35 / fig.get_figheight(), 1, 1))
+    top = 1.0
+    if title:  # the title gets its own strip above the first row's panel titles, never over them
+        fig.set_figheight(fig.get_figheight() + 0.3)
+        top = 1 - 0.3 / fig.get_figheight()
+        fig.suptitle(title, fontsize=10, y=1 - 0.08 / fig.get_figheight(), va="top")
+    fig.tight_layout(rect=(0, 0.35 / fig.get_figheight(), 1, top))
     return fig
 
 

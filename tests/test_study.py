@@ -81,6 +81,34 @@ def test_prediction_grid_titles_give_the_test_metric_and_ignored_pixels_are_no_e
         assert not errors[masks[row] == 255].any()
 
 
+def test_retitle_grid_moves_the_title_off_the_first_row_and_keeps_the_panels(tmp_path):
+    """A grid whose title was drawn over its first row's panel titles: the panels' pixels stay as they were, the
+    title moves to a strip of its own and each panel title is written centred over its panel again."""
+    import numpy as np
+    from PIL import Image
+
+    from labseg.figures import retitle_grid
+
+    grid = np.full((300, 862, 3), 255, np.uint8)
+    lefts = [11, 227, 443, 659]  # four 192-px panels, 216 px apart, from y = 29 (as 02's grids are drawn)
+    grid[29:221, 11:203] = np.random.default_rng(0).integers(0, 255, (192, 192, 3), dtype=np.uint8)
+    for x in lefts[1:]:
+        grid[29:221, x:x + 192] = 0
+    grid[29:60, 227:419] = 255  # a pet touching the top edge: the truth panel's first rows are white
+    grid[10:24, 300:560] = 90  # the old title, over the first row's panel titles
+    Image.fromarray(grid).save(tmp_path / "g.png")
+    retitle_grid(tmp_path / "g.png", "UNet: the 12 worst test images", ["Bengal_58", "truth", "prediction", "errors"])
+    out = np.asarray(Image.open(tmp_path / "g.png").convert("RGB"))
+    assert out.shape == (330, 862, 3) and np.array_equal(out[59:], grid[29:])  # a 30-px strip on top, panels kept
+    ink = (out < 128).all(axis=2)
+    assert ink[:28, 300:560].any() and not ink[:28, :250].any()  # the title: centred, in the new strip
+    for x in lefts:  # each panel title over the middle of its panel, in the band above the panels
+        assert ink[30:59, x + 66:x + 126].any() and not ink[30:59, x - 10:x].any(), x
+    Image.fromarray(np.full((50, 400, 3), 255, np.uint8)).save(tmp_path / "no_grid.png")
+    with pytest.raises(ValueError, match="no row of black mask panels"):
+        retitle_grid(tmp_path / "no_grid.png", "t", ["a"])
+
+
 def test_add_error_legend_keeps_the_grid_and_adds_both_colours(tmp_path):
     import numpy as np
     from PIL import Image
