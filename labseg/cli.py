@@ -40,7 +40,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--profile", default="toy", choices=list(PROFILES),
                    help="smoke (seconds, CI), toy (default; minutes on the toy pets), "
                         "cpu (real subset on 2 CPU cores), cpu-best (cpu with each model's best recipe of the "
-                        "studies: the ResNet34-UNet one-cycle, 50 epochs, --augment rotate with milder affine maps; the UNet AdamW, warm-up + cosine, all "
+                        "studies: the ResNet34-UNet one-cycle, 60 epochs, --augment rotate with milder affine maps; the UNet AdamW, warm-up + cosine, all "
                         "augmentations with milder affine maps, crops from the 2x cache, 150 epochs; both scored at "
                         "the last epoch, --select last), full (full dataset, 256 px, 50 epochs; GPU)")
     g.add_argument("--data", help=f"dataset root in the Oxford-IIIT Pet layout (default {TOY_DATA})")

@@ -139,8 +139,8 @@ RESNET_RECIPE_ARMS = {"08 recipe": ("06-08", {}), "08 recipe + rotate": ("06-08"
 
 
 # 10's ResNet34-UNet arms at other budgets, in multiples of the profile's epochs: 2.4x (60 epochs with the cpu
-# profile) is the longest that fits RECIPE_MAX_SECONDS on both CPU families of this machine kind (12 s a typical epoch
-# on Intel AMX, about 15 s on AMD EPYC by the UNet's ratio between them).
+# profile) is the longest that fits RECIPE_MAX_SECONDS on both CPU families of this machine kind (10-12 s a typical epoch
+# on Intel AMX, about 13-15 s on AMD EPYC by the UNet's ratio between them).
 RESNET_RECIPE_BUDGETS = {"08 recipe + rotate + mild-affine": (2.4,)}
 
 
