@@ -239,7 +239,7 @@ PROFILE_MODELS: dict[str, dict[str, dict[str, Any]]] = {
     # UNet: notebook 10's strong recipe with milder affine maps and crops from the 2x cache (AdamW, warm-up + cosine,
     # all augmentations), 150 epochs, scored at the last epoch;
     # ResNet34-UNet: the profile's recipe with milder random affine maps (notebook 10's "08 recipe + rotate +
-    # mild-affine": applied half the time, shifts up to 5 %), 60 epochs (the longest that fits 15 minutes a run on
+    # mild-affine": applied half the time, shifts up to 5 %), 60 epochs (fits 15 minutes a run with a margin on
     # both CPU families), scored at the last epoch
     "cpu-best": {"unet": dict(augment="all", optimizer="adamw", weight_decay=1e-2, schedule="cosine", warmup_epochs=2.0,
                               epochs=150, affine_p=0.5, affine_shift=0.05, augment_source="2x", select="last"),

@@ -141,9 +141,10 @@ RESNET_RECIPE_ARMS = {"08 recipe": ("06-08", {}), "08 recipe + rotate": ("06-08"
 
 
 # The budgets of 10's ResNet34-UNet arms, in multiples of the profile's epochs (an arm not listed: 2x only). 2.4x
-# (60 epochs with the cpu profile) is the longest that fits RECIPE_MAX_SECONDS on both CPU families of this machine
-# kind (10-12 s a typical epoch on Intel AMX, about 13-15 s on AMD EPYC by the UNet's ratio between them). The
-# one-cycle peak of 2e-3 (twice the profile's rate) asks whether the short budget wants faster steps.
+# (60 epochs with the cpu profile) fits RECIPE_MAX_SECONDS with a margin on both CPU families of this machine kind:
+# 10-12 s a typical epoch on Intel AMX; AMD EPYC took about 1.1x Intel's time for the UNet's strong recipe (10 min
+# against 9.2 per 100 epochs), so about 11-13 s there, 11-13 min a run. The one-cycle peak of 2e-3 (twice the
+# profile's rate) asks whether the short budget wants faster steps.
 RESNET_RECIPE_BUDGETS = {"08 recipe + rotate + mild-affine": (2, 2.4), "08 recipe + rotate + mild-affine + lr-2e-3": (2.4,)}
 
 
