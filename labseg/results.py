@@ -135,9 +135,10 @@ RESNET_RECIPE_ARMS = {"08 recipe": ("06-08", {}), "08 recipe + rotate": ("06-08"
                       "08 recipe + rotate + mild-affine": ("06-08", {"augment": "rotate", "affine_p": 0.5,
                                                                      "affine_shift": 0.05}),
                       "strong": ("strong", {}),
-                      "strong + crop-2x + mild-affine": ("strong", RECIPE_ARMS["crop-2x + mild-affine"]),
-                      "08 recipe + rotate + mild-affine + lr-2e-3": ("06-08", {"augment": "rotate", "affine_p": 0.5,
-                                                                               "affine_shift": 0.05, "lr": 2e-3})}
+                      "strong + crop-2x + mild-affine": ("strong", RECIPE_ARMS["crop-2x + mild-affine"])}
+# one change on top of an arm above: its settings are derived from that arm's, not written out again
+RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + lr-2e-3"] = (
+    "06-08", {**RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine"][1], "lr": 2e-3})
 
 
 # The budgets of 10's ResNet34-UNet arms, in multiples of the profile's epochs (an arm not listed: 2x only). 2.4x
