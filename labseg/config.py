@@ -18,8 +18,21 @@ PRETRAINED_ENCODERS = {"resnet34_unet": "resnet34", "vgg16_bn_unet": "vgg16_bn"}
 LOSSES = ("dice", "bce", "bce_dice", "focal", "jaccard", "lovasz", "focal_dice", "bce_jaccard", "bce_lovasz")
 FLIP_MODES = ("none", "hflip", "hvflip", "independent")
 # Augmentation on top of the --flip arm: geometry jointly on image and mask (nearest for masks), colour on
-# the image only. "flip" adds nothing (the report's and the cpu profile's setting).
-AUGMENT_PRESETS = ("flip", "scale", "rotate", "color", "all")
+# the image only. "flip" adds nothing (the report's and the cpu profile's setting). Each preset names the steps it
+# adds, in the order they draw: "scale" (a random crop), "rotate" (a random affine map), "color" (colour jitter).
+AUGMENT_STEPS = {"flip": (), "scale": ("scale",), "rotate": ("rotate",), "color": ("color",),
+                 "rotate-color": ("rotate", "color"), "all": ("scale", "rotate", "color")}
+AUGMENT_PRESETS = tuple(AUGMENT_STEPS)
+
+
+def presets_with(step: str) -> tuple[str, ...]:
+    """The --augment presets that include ``step`` ("scale", "rotate" or "color")."""
+    return tuple(p for p, steps in AUGMENT_STEPS.items() if step in steps)
+
+
+def _either(names: tuple[str, ...]) -> str:
+    """("a", "b", "c") -> "a, b or c"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 # Where the augmentation runs: per sample in the data loader (torchvision v2, the committed runs), or on
 # whole batches on the training device (labseg.batch_augment: the same parameters, GPU-ready).
 AUGMENT_ON = ("loader", "device")
@@ -170,15 +183,15 @@ class RunConfig:
                     f"{']' if closed else ')'}.")
         if self.lr_floor and self.schedule != "cosine":
             bad("lr_floor", self.lr_floor, "the floor applies to --schedule cosine only.")
-        for name, presets in (("crop_scale", ("scale", "all")), ("affine_p", ("rotate", "all")),
-                              ("affine_shift", ("rotate", "all")), ("color_strength", ("color", "all"))):
+        for name, presets in (("crop_scale", presets_with("scale")), ("affine_p", presets_with("rotate")),
+                              ("affine_shift", presets_with("rotate")), ("color_strength", presets_with("color"))):
             if getattr(self, name) != getattr(RunConfig, name) and self.augment not in presets:
-                bad(name, getattr(self, name), f"sets the strength of --augment {' or '.join(presets)}; this run "
+                bad(name, getattr(self, name), f"sets the strength of --augment {_either(presets)}; this run "
                     f"uses --augment {self.augment}.")
         choice("dice_reduction", self.dice_reduction, DICE_REDUCTIONS)
         choice("decode", self.decode, DECODES)
         choice("augment_source", self.augment_source, AUGMENT_SOURCES)
-        if self.augment_source != "cache" and self.augment not in ("scale", "all"):
+        if self.augment_source != "cache" and self.augment not in presets_with("scale"):
             bad("augment_source", self.augment_source, f"sets where --augment scale or all crops from; this run uses "
                 f"--augment {self.augment}.")
         if self.augment_source != "cache" and self.augment_on != "loader":

@@ -12,7 +12,7 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from .config import AUGMENT_PRESETS, FLIP_MODES
+from .config import AUGMENT_PRESETS, AUGMENT_STEPS, FLIP_MODES
 
 # The presets' parameters: moderate, as common segmentation recipes use them on pets-sized objects.
 SCALE = dict(scale=(0.5, 1.0), ratio=(3 / 4, 4 / 3))  # RandomResizedCrop: area fraction and aspect ratio kept
@@ -57,18 +57,18 @@ def augment_steps(augment: str, size: int, crop_scale: float = SCALE["scale"][0]
     to ``size`` (bilinear for the image, nearest for the mask); ``rotate``: a random affine map (rotation up to 15
     degrees, shift up to ``affine_shift`` of the side (10 %), scale 0.9-1.1), applied with probability ``affine_p``
     (always by default), pixels from outside filled with 0 (black, background); ``color``: brightness, contrast,
-    saturation +-``color_strength`` (30 %), hue +-``color_strength``/6 (0.05), on the image only; ``all``: the
-    three. The defaults are the presets as the committed studies ran them (the same random draws).
+    saturation +-``color_strength`` (30 %), hue +-``color_strength``/6 (0.05), on the image only; ``rotate-color``:
+    the affine map, then the colour jitter; ``all``: the three. The defaults are the presets as the committed studies ran them (the same random draws).
     """
     if augment not in AUGMENT_PRESETS:
         raise ValueError(f"--augment {augment}: unknown preset; choose one of: {', '.join(AUGMENT_PRESETS)}.")
     steps: list[v2.Transform] = []
-    if augment in ("scale", "all"):
+    if "scale" in AUGMENT_STEPS[augment]:
         steps.append(v2.RandomResizedCrop(size, antialias=True, **{**SCALE, "scale": (crop_scale, 1.0)}))
-    if augment in ("rotate", "all"):
+    if "rotate" in AUGMENT_STEPS[augment]:
         affine = v2.RandomAffine(**{**AFFINE, "translate": (affine_shift, affine_shift)}, fill=0)
         steps.append(affine if affine_p >= 1 else v2.RandomApply([affine], p=affine_p))
-    if augment in ("color", "all"):
+    if "color" in AUGMENT_STEPS[augment]:
         c = color_strength
         jitter = COLOR if c == COLOR["brightness"] else dict(brightness=c, contrast=c, saturation=c, hue=c / 6)
         steps.append(v2.ColorJitter(**jitter))

@@ -60,6 +60,20 @@ def test_affine_p_zero_leaves_only_the_flips_and_one_half_applies_about_half():
     assert 10 <= moved <= 30, moved
 
 
+def test_rotate_color_is_the_affine_map_then_the_colour_jitter():
+    """Masks as --augment rotate moves them (colour draws after the affine map and leaves masks alone); images as
+    rotate's, then jittered: the jitter with strength 0 leaves rotate's images exactly."""
+    images, masks = blobs(12, seed=4)
+    rotate = per_sample(build_train_transform("hflip", "rotate", S, affine_p=0.5, affine_shift=0.05), images, masks)
+    both = per_sample(build_train_transform("hflip", "rotate-color", S, affine_p=0.5, affine_shift=0.05), images, masks)
+    still = per_sample(build_train_transform("hflip", "rotate-color", S, affine_p=0.5, affine_shift=0.05,
+                                             color_strength=0.0), images, masks)
+    assert torch.equal(both[1], rotate[1]) and not torch.equal(both[0], rotate[0])
+    assert torch.equal(still[0], rotate[0]) and torch.equal(still[1], rotate[1])
+    assert not torch.equal(rotate[1], masks)  # the affine map moved some masks
+    RunConfig(augment="rotate-color", affine_p=0.5, affine_shift=0.05, color_strength=0.1).validate()
+
+
 def draws(**strength):
     """Per-sample parameters of 400 samples, as torchvision's make_params draws them."""
     aug = BatchAugment("none", "all", S, seed=0, **strength)
@@ -131,7 +145,8 @@ def test_cosine_decays_to_the_floor():
 def test_options_refuse_bad_values_in_one_line():
     for kw, msg in ((dict(lr_floor=0.1), "--schedule cosine"), (dict(crop_scale=0.0, augment="scale"), r"\(0, 1\]"),
                     (dict(affine_p=True, augment="all"), "--affine-p True"),
-                    (dict(affine_shift=0.05), "--augment rotate or all"), (dict(decode="half"), "--decode half"),
+                    (dict(affine_shift=0.05), "--augment rotate, rotate-color or all"),
+                    (dict(crop_scale=0.9, augment="rotate-color"), "--augment scale or all; this run uses --augment rotate-color"), (dict(decode="half"), "--decode half"),
                     (dict(select="worst"), "--select worst"), (dict(dice_reduction="pixel"), "--dice-reduction"),
                     (dict(augment_source="3x", augment="all"), "--augment-source 3x"),
                     (dict(augment_source="2x"), "--augment scale or all"),

@@ -58,7 +58,7 @@ def _blob_pair(size=64, seed=0):
 import pytest  # noqa: E402
 
 
-@pytest.mark.parametrize("augment", ["scale", "rotate", "all"])
+@pytest.mark.parametrize("augment", ["scale", "rotate", "rotate-color", "all"])
 def test_geometric_presets_move_image_and_mask_together(augment):
     """After the transform, the image's first channel (bilinear) thresholded at 128 is the mask (nearest):
     they agree except on a thin edge. Independent draws would not."""
