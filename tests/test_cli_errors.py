@@ -152,7 +152,7 @@ CASES = [
     Case("affine-shift-nan", ["train", *PET, "--augment", "rotate", "--affine-shift", "nan"], r"--affine-shift nan"),
     Case("color-strength-text", ["train", *PET, "--color-strength", "strong"], r"--color-strength.*'strong'"),
     Case("color-strength-without-color", ["train", *PET, "--augment", "rotate", "--color-strength", "0.5"],
-         r"--color-strength 0.5: .*--augment color or all"),
+         r"--color-strength 0.5: .*--augment color, rotate-color or all"),
     Case("unknown-decode", ["train", *PET, "--decode", "half"], r"--decode.*'half'"),
     Case("unknown-augment-source", ["train", *PET, "--augment-source", "3x"], r"--augment-source.*'3x'"),
     Case("augment-source-without-crop", ["train", *PET, "--augment-source", "2x"],
