@@ -192,8 +192,8 @@ class RunConfig:
         choice("decode", self.decode, DECODES)
         choice("augment_source", self.augment_source, AUGMENT_SOURCES)
         if self.augment_source != "cache" and self.augment not in presets_with("scale"):
-            bad("augment_source", self.augment_source, f"sets where --augment scale or all crops from; this run uses "
-                f"--augment {self.augment}.")
+            bad("augment_source", self.augment_source, f"sets where --augment {_either(presets_with('scale'))} crops "
+                f"from; this run uses --augment {self.augment}.")
         if self.augment_source != "cache" and self.augment_on != "loader":
             bad("augment_source", self.augment_source, "needs --augment-on loader (the device path augments "
                 "batches of one size).")

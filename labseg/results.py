@@ -641,7 +641,9 @@ def abstract_sentences(runs: pd.DataFrame, results: str | Path, cfg: RunConfig) 
                        f"{'; the `cpu-best` profile' if cfg.profile == 'cpu' else ''}) reaches {r['test_dice_mean']:.4f} ± "
                        f"{r['test_dice_std']:.4f} test dice" + (f" (target {target:.2f}: {reached})." if cfg.profile == "cpu"
                                                               else "."))
-            if fresh is not None and (model, "fresh") in fresh.index:  # 10's check of the choice on unseen seeds
+            # 10's check of the choice on unseen seeds, where it was made for this choice
+            if (fresh is not None and (model, "fresh") in fresh.index
+                    and fresh.loc[(model, "fresh")].get("recipe", chosen.index[0]) == chosen.index[0]):
                 f, n = fresh.loc[(model, "fresh")], int(fresh.loc[(model, "fresh"), "seeds"])
                 out[-1] += (f" On {n} fresh seed{'s' if n > 1 else ''}, trained after the choice, "
                             f"it scores {f['test_dice_mean']:.4f}" + (f" ± {f['test_dice_std']:.4f}" if n > 1 else "")
@@ -665,9 +667,21 @@ def fresh_seed_summary(results: str | Path) -> pd.DataFrame | None:
     both = runs.groupby("model")["group"].transform("nunique") > 1  # "all" only where it differs from one group
     table = arm_summary(pd.concat([runs, runs[both].assign(group="all")]), ["model", "group"],
                         ("test_dice", "tta_test_dice"))
+    if "recipe" in runs:  # the recipe each model's runs are of (one per model: 10 writes the table per choice)
+        names = runs.groupby("model")["recipe"].agg(lambda r: "; ".join(dict.fromkeys(r)))
+        table.insert(0, "recipe", [names[m] for m in table.index.get_level_values("model")])
     order = {g: i for i, g in enumerate(FRESH_GROUPS)}
     models = list(dict.fromkeys(runs["model"]))
     return table.sort_index(key=lambda ix: ix.map(order) if ix.name == "group" else ix.map(models.index))
+
+
+def chosen_recipe(choice: pd.DataFrame, model: str) -> str | None:
+    """The name of the recipe :func:`recipe_choice_table` marks as chosen for ``model`` (None where none is)."""
+    if choice.empty or model not in choice.index.get_level_values("model"):
+        return None
+    mine = choice.xs(model, level="model")
+    names = mine.index[mine["chosen"] == "chosen"]
+    return str(names[0]) if len(names) else None
 
 
 def recipe_target(choice: pd.DataFrame, model: str) -> str | None:

@@ -21,7 +21,7 @@ from .config import PROFILES, TOY_DATA, RunConfig, field_names, profile_config
 from .figures import (plot_arm_bars, plot_budget, plot_dice_vs_time, plot_examples, plot_flip_demo,  # noqa: F401
                       plot_histories, plot_image_stats, prediction_grid, save)
 from .results import (FACTORS, ORIGINAL_REPORT, RECIPE_ARMS, RECIPE_BUDGETS, RECIPE_COMBINATIONS, RECIPE_MAX_SECONDS,  # noqa: F401
-                      RECIPE_TARGETS, RESNET_RECIPE_ARMS, RESNET_RECIPE_BUDGETS, SCHEDULE_ARMS, STRONG_RECIPE, abstract_sentences, architecture_table, best_arm_within, fresh_seed_summary,
+                      RECIPE_TARGETS, RESNET_RECIPE_ARMS, RESNET_RECIPE_BUDGETS, SCHEDULE_ARMS, STRONG_RECIPE, abstract_sentences, architecture_table, best_arm_within, chosen_recipe, fresh_seed_summary,
                       all_background_accuracy, arm_summary, arm_table, best_recipe, factor_recipe, recipe_candidates, recipe_choice_table, recipe_target, resnet_recipe_settings, typical_seconds, budget_summary, compare_arms, compare_to_baseline,
                       differs_beyond_noise, discussion, encoder_summary, environment_summary, image_stats,
                       load_history, load_per_image, load_runs, metrics_table, per_breed_over_seeds, per_group_dice,
@@ -148,11 +148,12 @@ def seeds(study: Study) -> list[int]:
     return [study.cfg.seed + i for i in range(study.cfg.repeats)]
 
 
-def _test_checkpoint(study: Study, changes: dict, checkpoint: str, tta: bool = False,
-                     channels_last: bool = False) -> tuple[dict, dict, dict]:
-    """(the run's metrics, its checkpoint ``checkpoint`` (best.pt / last.pt), that checkpoint's test summary); a
-    run without its checkpoints (a fresh clone) is trained again first. ``channels_last``: as the run's own test
-    score was computed (engine.finish)."""
+def _test_checkpoint(study: Study, changes: dict, checkpoint: str, scorings: tuple[str, ...]
+                     ) -> tuple[dict, dict, dict[str, dict]]:
+    """(the run's metrics, its checkpoint ``checkpoint`` (best.pt / last.pt), that checkpoint's test summary per
+    scoring), the checkpoint loaded once; a run without its checkpoints (a fresh clone) is trained again first.
+    Scorings: ``"plain"`` (channels-last where the run trained so, as the run's own test score was computed,
+    engine.finish) and ``"tta"`` (flip TTA, as ``labseg evaluate --tta`` computes it)."""
     import torch
 
     from .checkpoint import load_checkpoint, model_from_checkpoint
@@ -166,11 +167,12 @@ def _test_checkpoint(study: Study, changes: dict, checkpoint: str, tta: bool = F
     device = resolve_device(study.cfg.device)
     cfg = cfg.replace(device=study.cfg.device)
     model = model.to(device)
-    if channels_last and cfg.channels_last:
-        model = model.to(memory_format=torch.channels_last)
     test = load_datasets(cfg, ("test",))["test"]
-    summary, _ = evaluate(model, test, cfg, device, tta=tta)
-    return plain, ckpt, summary
+    summaries = {}
+    for scoring in scorings:
+        layout = torch.channels_last if scoring == "plain" and cfg.channels_last else torch.contiguous_format
+        summaries[scoring], _ = evaluate(model.to(memory_format=layout), test, cfg, device, tta=scoring == "tta")
+    return plain, ckpt, summaries
 
 
 def _cached(study: Study, changes: dict, file: str, compute, keys: tuple[str, ...] = ()) -> dict:
@@ -189,9 +191,9 @@ def tta_run(study: Study, **changes) -> dict:
     """Test scores of one run's best checkpoint with flip test-time augmentation (``labseg evaluate --tta``),
     beside its plain ones. Cached in the run folder as ``metrics_tta.json``."""
     def compute(_earlier):
-        plain, _, summary = _test_checkpoint(study, changes, "best.pt", tta=True)
+        plain, _, scores = _test_checkpoint(study, changes, "best.pt", ("tta",))
         return {"run": plain["run"], "test_dice": plain["test_dice"], "test_iou": plain["test_iou"],
-                "tta_test_dice": summary["dice"], "tta_test_iou": summary["iou"]}
+                "tta_test_dice": scores["tta"]["dice"], "tta_test_iou": scores["tta"]["iou"]}
 
     return _cached(study, changes, "metrics_tta.json", compute)
 
@@ -201,11 +203,13 @@ def last_epoch_run(study: Study, **changes) -> dict:
     checkpoint: the ``--select last`` arm without training the run twice. Cached as ``metrics_last.json``."""
     def compute(earlier):  # earlier: a cache of an earlier version (no TTA figures), or {}
         out = dict(earlier)  # its plain figures are kept as they were committed
-        if "last_test_dice" not in out:
-            plain, ckpt, summary = _test_checkpoint(study, changes, "last.pt", channels_last=True)
+        fresh = "last_test_dice" not in out
+        plain, ckpt, scores = _test_checkpoint(study, changes, "last.pt", ("plain", "tta") if fresh else ("tta",))
+        if fresh:
             out = {"run": plain["run"], "test_dice": plain["test_dice"], "best_epoch": plain["best_epoch"],
-                   "last_test_dice": summary["dice"], "last_test_iou": summary["iou"], "last_epoch": int(ckpt["epoch"])}
-        tta = _test_checkpoint(study, changes, "last.pt", tta=True)[2]
+                   "last_test_dice": scores["plain"]["dice"], "last_test_iou": scores["plain"]["iou"],
+                   "last_epoch": int(ckpt["epoch"])}
+        tta = scores["tta"]
         return {**out, "last_tta_test_dice": tta["dice"], "last_tta_test_iou": tta["iou"]}
 
     return _cached(study, changes, "metrics_last.json", compute, keys=("last_tta_test_dice",))
@@ -218,4 +222,4 @@ def profile_recipe(study: Study) -> dict:
     return {"augment": base.augment, "loss": base.loss}
 
 
-__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_ARMS', 'RECIPE_BUDGETS', 'RECIPE_COMBINATIONS', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'RESNET_RECIPE_ARMS', 'RESNET_RECIPE_BUDGETS', 'SELECTION_PARAMETERS', 'STRONG_RECIPE', 'select_arms', 'run_if', 'abstract_sentences', 'architecture_table', 'best_arm_within', 'fresh_seed_summary', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'budget_summary', 'factor_recipe', 'recipe_candidates', 'recipe_choice_table', 'recipe_target', 'resnet_recipe_settings', 'typical_seconds', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'image_stats', 'last_epoch_run', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']
+__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_ARMS', 'RECIPE_BUDGETS', 'RECIPE_COMBINATIONS', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'RESNET_RECIPE_ARMS', 'RESNET_RECIPE_BUDGETS', 'SELECTION_PARAMETERS', 'STRONG_RECIPE', 'select_arms', 'run_if', 'abstract_sentences', 'architecture_table', 'best_arm_within', 'chosen_recipe', 'fresh_seed_summary', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'budget_summary', 'factor_recipe', 'recipe_candidates', 'recipe_choice_table', 'recipe_target', 'resnet_recipe_settings', 'typical_seconds', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'image_stats', 'last_epoch_run', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']

@@ -288,6 +288,14 @@ def test_the_resnet_recipe_table_and_the_targets(tmp_path):
     text = " ".join(study.abstract_sentences(runs, tmp_path, study.profile_config("cpu")))
     assert ("(target 0.85: reached). On 2 fresh seeds, trained after the choice, it scores 0.8450 ± 0.0071 (target "
             "not reached).") in text and text.count("fresh seed") == 1
+    # fresh seeds of an earlier choice (10 names the recipe its runs are of) are not cited for this one
+    chosen = study.chosen_recipe(choice, "resnet34_unet")
+    assert chosen == "10 ResNet34-UNet: strong, 50 epochs" and study.chosen_recipe(choice, "vgg16_bn_unet") is None
+    for recipe, cited in ((chosen, 1), ("10 ResNet34-UNet: strong, 25 epochs", 0)):
+        pd.read_csv(tmp_path / "recipe_fresh_seeds.csv").assign(recipe=recipe).to_csv(
+            tmp_path / "recipe_fresh_seeds.csv", index=False)
+        text = " ".join(study.abstract_sentences(runs, tmp_path, study.profile_config("cpu")))
+        assert text.count("fresh seed") == cited
 
 
 def test_a_resnet_arm_at_a_longer_budget_is_a_recipe_of_its_own(tmp_path):
@@ -328,6 +336,13 @@ def test_the_fresh_seed_summary_against_numpy(tmp_path):
     assert table.loc[("unet", "all"), "test_dice_std"] == pytest.approx(every.std(ddof=1))
     assert table.loc[("unet", "fresh"), "tta_test_dice_mean"] == pytest.approx(0.877)
     assert table.loc[("resnet34_unet", "chosen on"), "test_dice_std"] == pytest.approx(np.std([0.838, 0.845], ddof=1))
+    assert "recipe" not in table  # a table written before 10 named the recipe
+    runs = pd.read_csv(tmp_path / "recipe_fresh_seeds.csv")
+    runs.insert(1, "recipe", runs["model"].map({"unet": "10 budget: crop-2x", "resnet34_unet": "10 ResNet34-UNet: r"}))
+    runs.to_csv(tmp_path / "recipe_fresh_seeds.csv", index=False)
+    named = study.fresh_seed_summary(tmp_path)
+    assert list(named["recipe"]) == ["10 budget: crop-2x"] * 3 + ["10 ResNet34-UNet: r"]
+    pd.testing.assert_frame_equal(named.drop(columns="recipe"), table)
 
 
 def test_the_cpu_best_profile_is_each_models_best_recipe():
