@@ -1,0 +1,88 @@
+"""labseg.document's figures: photographs embed as JPEG (the report's HTML and PDF stay small), plots as PNG."""
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from labseg.document import JPEG_GAIN, Document, embedded_image
+
+
+def _plot_png(path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 2.5))
+    x = np.linspace(0, 1, 200)
+    for k in range(4):
+        ax.plot(x, np.sin(6 * x + k), label=f"arm {k}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("val dice")
+    ax.legend()
+    fig.savefig(path, dpi=110, bbox_inches="tight")  # as labseg.figures saves, transparent-free RGBA
+    plt.close(fig)
+
+
+def _decoded(html: str) -> tuple[str, Image.Image]:
+    mime, data = re.search(r'src="data:(image/\w+);base64,([^"]+)"', html).groups()
+    return mime, Image.open(io.BytesIO(base64.b64decode(data)))
+
+
+def test_a_line_plot_stays_a_png_byte_for_byte(tmp_path):
+    path = tmp_path / "curves.png"
+    _plot_png(path)
+    assert embedded_image(path) == ("image/png", path.read_bytes())
+
+
+def test_a_photograph_embeds_as_a_jpeg_close_to_it(real_root, tmp_path):
+    """A real photo of the subset, saved as PNG: the JPEG is at least JPEG_GAIN times smaller and differs from the
+    photo by a few grey levels on average."""
+    photo = next(iter(sorted((real_root / "images").glob("*.jpg"))))
+    with Image.open(photo) as im:
+        pixels = im.convert("RGB")
+    path = tmp_path / "photo.png"
+    pixels.save(path)
+    mime, raw = embedded_image(path)
+    assert mime == "image/jpeg" and len(raw) * JPEG_GAIN <= path.stat().st_size
+    back = np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"), dtype=float)
+    assert back.shape == np.asarray(pixels).shape
+    assert np.abs(back - np.asarray(pixels, dtype=float)).mean() < 3.0
+
+
+def test_transparency_is_flattened_onto_white(tmp_path):
+    """A noisy RGBA image whose left half is transparent: JPEG (noise does not compress as PNG either, but JPEG
+    wins by far), and the transparent half comes back white, not black."""
+    rng = np.random.default_rng(0)
+    rgba = np.zeros((128, 256, 4), np.uint8)
+    rgba[:, 128:, :3] = np.clip(rng.normal(128, 20, (128, 128, 3)), 0, 255)
+    rgba[:, 128:, 3] = 255
+    path = tmp_path / "half.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    mime, raw = embedded_image(path)
+    assert mime == "image/jpeg"
+    back = np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"), dtype=float)
+    assert back[:, :120].mean() > 250  # white where it was transparent
+    assert abs(back[:, 136:].mean() - 128) < 5
+
+
+def test_a_document_figure_carries_the_chosen_encoding_and_its_number(tmp_path):
+    doc = Document()
+    path = tmp_path / "curves.png"
+    _plot_png(path)
+    html = str(doc.figure(path, "Validation dice per epoch."))
+    mime, image = _decoded(html)
+    assert mime == "image/png" and image.size == Image.open(path).size
+    assert "<b>Figure 1.</b> Validation dice per epoch." in html
+    assert "Figure not drawn yet: nothing.png." in str(doc.figure(tmp_path / "nothing.png", "x")) and doc.figures == 1
+
+
+def test_a_file_that_is_not_an_image_is_embedded_as_it_is(tmp_path):
+    path = tmp_path / "broken.png"
+    path.write_bytes(b"not a png")
+    assert embedded_image(path) == ("image/png", b"not a png")
