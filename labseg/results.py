@@ -140,15 +140,17 @@ RESNET_RECIPE_ARMS = {"08 recipe": ("06-08", {}), "08 recipe + rotate": ("06-08"
 _R_MA = RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine"][1]
 RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + lr-2e-3"] = ("06-08", {**_R_MA, "lr": 2e-3})
 RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + lr-5e-4"] = ("06-08", {**_R_MA, "lr": 5e-4})
+RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + color"] = ("06-08", {**_R_MA, "augment": "rotate-color"})
 
 
 # The budgets of 10's ResNet34-UNet arms, in multiples of the profile's epochs (an arm not listed: 2x only). 2.4x
 # (60 epochs with the cpu profile) fits RECIPE_MAX_SECONDS with a margin on both CPU families of this machine kind:
 # 10-12 s a typical epoch on Intel AMX; AMD EPYC took about 1.1x Intel's time for the UNet's strong recipe (10 min
 # against 9.2 per 100 epochs), so about 11-13 s there, 11-13 min a run. The one-cycle peak of 2e-3 (twice the
-# profile's rate) asks whether the short budget wants faster steps, 5e-4 (half) whether slower ones overfit less.
+# profile's rate) asks whether the short budget wants faster steps, 5e-4 (half) whether slower ones overfit less;
+# color adds the UNet recipe's colour jitter (--augment rotate-color) without its crops.
 RESNET_RECIPE_BUDGETS = {"08 recipe + rotate + mild-affine": (2, 2.4)} | {
-    f"08 recipe + rotate + mild-affine + {change}": (2.4,) for change in ("lr-2e-3", "lr-5e-4")}
+    f"08 recipe + rotate + mild-affine + {change}": (2.4,) for change in ("lr-2e-3", "lr-5e-4", "color")}
 
 
 def resnet_recipe_settings(arm: str, base: dict) -> dict:
