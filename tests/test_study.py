@@ -303,7 +303,7 @@ def test_a_resnet_arm_at_a_longer_budget_is_a_recipe_of_its_own(tmp_path):
     read back with their arm's settings and their own epochs, and chosen like any other recipe within the limit."""
     arm = "08 recipe + rotate + mild-affine"
     assert set(study.RESNET_RECIPE_BUDGETS) <= set(study.RESNET_RECIPE_ARMS)
-    assert [round(k * 25) for k in study.RESNET_RECIPE_BUDGETS[arm]] == [50, 60]
+    assert [round(k * 25) for k in study.RESNET_RECIPE_BUDGETS[arm]] == [50, 60, 70]
     _study_csv(tmp_path / "schedule_study.csv", "arm", {"constant": (3, 0.82, 0.004), "onecycle": (3, 0.84, 0.002)})
     _arm_csv(tmp_path / "recipe_resnet34_unet.csv", ["arm"],
              {f"{arm}, 50 epochs": (3, 0.845, 0.008, 600), f"{arm}, 60 epochs": (3, 0.851, 0.004, 720),
