@@ -1,6 +1,7 @@
 # labseg: one-command set-up, main job, tests and report.
 #   make demo      set up .venv, write the toy pets, train the UNet, score it on test
 #   make app       a web page on 127.0.0.1:7860 to try the shipped UNet on your photos (installs labseg[app])
+#   make setup-cpu .venv for a machine without a GPU: the same torch, without its GPU-only files (4.3 GB, not 6.4)
 #   make test      pytest: tests/ and the notebooks under nbval (what CI runs)
 #   make report    re-execute notebooks 01-10 with papermill (PROFILE=toy DATA=data/toy-pets by default)
 #   make gpu-check on a CUDA machine: train, resume and benchmark there (-> benchmarks/latest-cuda.txt)
@@ -10,7 +11,7 @@ BIN := $(VENV)/bin
 PROFILE ?= toy
 DATA ?= data/toy-pets
 
-.PHONY: setup demo test report clean-cache gpu-check app
+.PHONY: setup setup-cpu demo test report clean-cache gpu-check app
 $(BIN)/labseg: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -18,6 +19,10 @@ $(BIN)/labseg: pyproject.toml
 	@touch $@
 
 setup: $(BIN)/labseg
+
+setup-cpu:
+	$(PYTHON) tools/setup_cpu.py $(VENV)
+	@touch $(BIN)/labseg
 
 data/toy-pets: | $(BIN)/labseg
 	$(BIN)/labseg synth data/toy-pets
