@@ -633,20 +633,17 @@ def abstract_sentences(runs: pd.DataFrame, results: str | Path, cfg: RunConfig) 
     choice = recipe_choice_table(results, cfg.epochs)
     fresh = fresh_seed_summary(results)
     for model, lead in (("unet", "the UNet"), ("resnet34_unet", "the ResNet34-UNet")):
-        mine = not choice.empty and model in choice.index.get_level_values("model")  # empty: no recipe study yet
-        chosen = choice.xs(model, level="model") if mine else None
-        chosen = chosen[chosen["chosen"] == "chosen"] if chosen is not None else None
-        if chosen is not None and len(chosen):
-            r = chosen.iloc[0]
+        r = chosen_row(choice, model)  # None: no recipe study yet, or nothing chosen for this model
+        if r is not None:
             target = RECIPE_TARGETS[model]  # set for the real subset with the cpu profile
             reached = "reached" if r["test_dice_mean"] >= target else "not reached"
-            out.append(f"The best recipe of the studies within 15 minutes a run for {lead} ({chosen.index[0]}"
+            out.append(f"The best recipe of the studies within 15 minutes a run for {lead} ({r.name}"
                        f"{'; the `cpu-best` profile' if cfg.profile == 'cpu' else ''}) reaches {r['test_dice_mean']:.4f} ± "
                        f"{r['test_dice_std']:.4f} test dice" + (f" (target {target:.2f}: {reached})." if cfg.profile == "cpu"
                                                               else "."))
             # 10's check of the choice on unseen seeds, where it was made for this choice
             if (fresh is not None and (model, "fresh") in fresh.index
-                    and fresh.loc[(model, "fresh")].get("recipe", chosen.index[0]) == chosen.index[0]):
+                    and fresh.loc[(model, "fresh")].get("recipe", r.name) == r.name):
                 f, n = fresh.loc[(model, "fresh")], int(fresh.loc[(model, "fresh"), "seeds"])
                 out[-1] += (f" On {n} fresh seed{'s' if n > 1 else ''}, trained after the choice, "
                             f"it scores {f['test_dice_mean']:.4f}" + (f" ± {f['test_dice_std']:.4f}" if n > 1 else "")
@@ -678,26 +675,29 @@ def fresh_seed_summary(results: str | Path) -> pd.DataFrame | None:
     return table.sort_index(key=lambda ix: ix.map(order) if ix.name == "group" else ix.map(models.index))
 
 
-def chosen_recipe(choice: pd.DataFrame, model: str) -> str | None:
-    """The name of the recipe :func:`recipe_choice_table` marks as chosen for ``model`` (None where none is)."""
+def chosen_row(choice: pd.DataFrame, model: str) -> pd.Series | None:
+    """The row of the recipe :func:`recipe_choice_table` marks as chosen for ``model``, named by the recipe (None
+    where none is)."""
     if choice.empty or model not in choice.index.get_level_values("model"):
         return None
     mine = choice.xs(model, level="model")
-    names = mine.index[mine["chosen"] == "chosen"]
-    return str(names[0]) if len(names) else None
+    mine = mine[mine["chosen"] == "chosen"]
+    return mine.iloc[0] if len(mine) else None
+
+
+def chosen_recipe(choice: pd.DataFrame, model: str) -> str | None:
+    """The name of the recipe :func:`recipe_choice_table` marks as chosen for ``model`` (None where none is)."""
+    row = chosen_row(choice, model)
+    return None if row is None else str(row.name)
 
 
 def recipe_target(choice: pd.DataFrame, model: str) -> str | None:
     """Whether the recipe :func:`recipe_choice_table` marks as chosen for ``model`` reaches its quality target
     (:data:`RECIPE_TARGETS`, set for the real subset), one sentence; None where nothing is chosen or no target."""
-    target = RECIPE_TARGETS.get(model)
-    if target is None or choice.empty or model not in choice.index.get_level_values("model"):
+    target, row = RECIPE_TARGETS.get(model), chosen_row(choice, model)
+    if target is None or row is None:
         return None
-    mine = choice.xs(model, level="model")
-    got = mine.loc[mine["chosen"] == "chosen", "test_dice_mean"]
-    if got.empty:
-        return None
-    got = float(got.iloc[0])
+    got = float(row["test_dice_mean"])
     return (f"Target {target:.2f}: " + ("reached" if got >= target else f"not reached ({got - target:+.4f})")
             + " by the chosen recipe's 3-seed mean of plain test dice.")
 

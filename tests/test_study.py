@@ -291,6 +291,10 @@ def test_the_resnet_recipe_table_and_the_targets(tmp_path):
     # fresh seeds of an earlier choice (10 names the recipe its runs are of) are not cited for this one
     chosen = study.chosen_recipe(choice, "resnet34_unet")
     assert chosen == "10 ResNet34-UNet: strong, 50 epochs" and study.chosen_recipe(choice, "vgg16_bn_unet") is None
+    row = study.chosen_row(choice, "resnet34_unet")  # the row the three lookups share: named by its recipe
+    assert row.name == chosen and row["chosen"] == "chosen"
+    assert row["test_dice_mean"] == choice.loc[("resnet34_unet", chosen), "test_dice_mean"]
+    assert study.chosen_row(choice.iloc[:0], "unet") is None and study.chosen_row(choice, "vgg16_bn_unet") is None
     for recipe, cited in ((chosen, 1), ("10 ResNet34-UNet: strong, 25 epochs", 0)):
         pd.read_csv(tmp_path / "recipe_fresh_seeds.csv").assign(recipe=recipe).to_csv(
             tmp_path / "recipe_fresh_seeds.csv", index=False)
