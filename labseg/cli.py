@@ -67,7 +67,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--augment", choices=list(AUGMENT_PRESETS),
                    help="augmentation after the flips (torchvision transforms.v2; geometry joint, colour on the image): "
                         "flip (nothing more; default) | scale (random crop 50-100 %% of the area) | rotate (affine: "
-                        "15 degrees, 10 %% shift, 0.9-1.1 zoom) | color (jitter) | rotate-color (the two) | all (the three)")
+                        "15 degrees, 10 %% shift, 0.9-1.1 zoom) | color (jitter) | rotate-color (the two) | scale-rotate "
+                        "(crop, then affine) | all (the three)")
     g.add_argument("--augment-on", dest="augment_on", choices=list(AUGMENT_ON),
                    help="where augmentation runs: loader (default: per sample, torchvision v2, on the CPU) | device "
                         "(whole batches on the training device: the same random parameters, one grid_sample; use "
@@ -85,15 +86,15 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="the loss's soft dice term: per image, averaged over the batch (default) | over the whole "
                         "batch as one region")
     g.add_argument("--crop-scale", dest="crop_scale", type=float,
-                   help="--augment scale/all: the random crop keeps this to 100 %% of the area (default 0.5)")
+                   help="--augment scale/scale-rotate/all: the random crop keeps this to 100 %% of the area (default 0.5)")
     g.add_argument("--affine-p", dest="affine_p", type=float,
-                   help="--augment rotate/rotate-color/all: probability of the affine map per sample (default 1: always)")
+                   help="--augment rotate/rotate-color/scale-rotate/all: probability of the affine map per sample (default 1: always)")
     g.add_argument("--affine-shift", dest="affine_shift", type=float,
-                   help="--augment rotate/rotate-color/all: largest shift, as a fraction of the side (default 0.1)")
+                   help="--augment rotate/rotate-color/scale-rotate/all: largest shift, as a fraction of the side (default 0.1)")
     g.add_argument("--color-strength", dest="color_strength", type=float,
                    help="--augment color/rotate-color/all: brightness, contrast, saturation +-this, hue +-this/6 (default 0.3)")
     g.add_argument("--augment-source", dest="augment_source", choices=list(AUGMENT_SOURCES),
-                   help="--augment scale/all: crop from the training images at the image size (cache, default: a "
+                   help="--augment scale/scale-rotate/all: crop from the training images at the image size (cache, default: a "
                         "crop is resized up) or cached at twice the size (2x: a crop is resized down to it)")
     g.add_argument("--decode", choices=list(DECODES),
                    help="training images: draft (default: the JPEG decoder scales down first, as evaluation and "

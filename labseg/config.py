@@ -21,7 +21,8 @@ FLIP_MODES = ("none", "hflip", "hvflip", "independent")
 # the image only. "flip" adds nothing (the report's and the cpu profile's setting). Each preset names the steps it
 # adds, in the order they draw: "scale" (a random crop), "rotate" (a random affine map), "color" (colour jitter).
 AUGMENT_STEPS = {"flip": (), "scale": ("scale",), "rotate": ("rotate",), "color": ("color",),
-                 "rotate-color": ("rotate", "color"), "all": ("scale", "rotate", "color")}
+                 "rotate-color": ("rotate", "color"), "scale-rotate": ("scale", "rotate"),
+                 "all": ("scale", "rotate", "color")}
 AUGMENT_PRESETS = tuple(AUGMENT_STEPS)
 
 

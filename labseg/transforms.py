@@ -58,7 +58,8 @@ def augment_steps(augment: str, size: int, crop_scale: float = SCALE["scale"][0]
     degrees, shift up to ``affine_shift`` of the side (10 %), scale 0.9-1.1), applied with probability ``affine_p``
     (always by default), pixels from outside filled with 0 (black, background); ``color``: brightness, contrast,
     saturation +-``color_strength`` (30 %), hue +-``color_strength``/6 (0.05), on the image only; ``rotate-color``:
-    the affine map, then the colour jitter; ``all``: the three. The defaults are the presets as the committed
+    the affine map, then the colour jitter; ``scale-rotate``: the crop, then the affine map (``all`` without the
+    colour); ``all``: the three. The defaults are the presets as the committed
     studies ran them (the same random draws).
     """
     if augment not in AUGMENT_PRESETS:

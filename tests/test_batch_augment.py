@@ -42,7 +42,7 @@ def test_flips_equal_the_per_sample_path_bit_for_bit(flip):
 
 
 @pytest.mark.parametrize("flip,augment", [("hflip", "scale"), ("none", "rotate"), ("hvflip", "all"), ("none", "color"),
-                                                 ("hflip", "rotate-color")])
+                                                 ("hflip", "rotate-color"), ("hflip", "scale-rotate")])
 def test_presets_match_the_per_sample_path_up_to_resampling(flip, augment):
     """The same parameters (drawn by torchvision's own make_params, same seeds): masks agree on all but a thin
     edge, images up to interpolation (one grid_sample, bilinear, float) and uint8 rounding."""

@@ -156,7 +156,7 @@ CASES = [
     Case("unknown-decode", ["train", *PET, "--decode", "half"], r"--decode.*'half'"),
     Case("unknown-augment-source", ["train", *PET, "--augment-source", "3x"], r"--augment-source.*'3x'"),
     Case("augment-source-without-crop", ["train", *PET, "--augment-source", "2x"],
-         r"--augment-source 2x: .*--augment scale or all"),
+         r"--augment-source 2x: .*--augment scale, scale-rotate or all"),
     Case("unknown-select", ["train", *PET, "--select", "worst"], r"--select.*'worst'"),
     Case("unknown-device", ["train", *PET, "--device", "tpu"], r"--device tpu"),
     Case("cuda-without-gpu", ["train", *PET, "--device", "cuda"], r"--device cuda",

@@ -74,6 +74,19 @@ def test_rotate_color_is_the_affine_map_then_the_colour_jitter():
     RunConfig(augment="rotate-color", affine_p=0.5, affine_shift=0.05, color_strength=0.1).validate()
 
 
+def test_scale_rotate_is_all_without_the_colour_jitter():
+    """--augment scale-rotate draws the crop, then the affine map, as all does, and jitters nothing: all with colour
+    strength 0 gives the same images and masks; the crops make them differ from rotate's."""
+    images, masks = blobs(12, seed=5)
+    kw = dict(affine_p=0.5, affine_shift=0.05)
+    both = per_sample(build_train_transform("hflip", "scale-rotate", S, **kw), images, masks)
+    grey = per_sample(build_train_transform("hflip", "all", S, color_strength=0.0, **kw), images, masks)
+    rotate = per_sample(build_train_transform("hflip", "rotate", S, **kw), images, masks)
+    assert torch.equal(both[0], grey[0]) and torch.equal(both[1], grey[1])
+    assert not torch.equal(both[1], rotate[1])
+    RunConfig(augment="scale-rotate", augment_source="2x", crop_scale=0.6, **kw).validate()
+
+
 def draws(**strength):
     """Per-sample parameters of 400 samples, as torchvision's make_params draws them."""
     aug = BatchAugment("none", "all", S, seed=0, **strength)
@@ -145,11 +158,13 @@ def test_cosine_decays_to_the_floor():
 def test_options_refuse_bad_values_in_one_line():
     for kw, msg in ((dict(lr_floor=0.1), "--schedule cosine"), (dict(crop_scale=0.0, augment="scale"), r"\(0, 1\]"),
                     (dict(affine_p=True, augment="all"), "--affine-p True"),
-                    (dict(affine_shift=0.05), "--augment rotate, rotate-color or all"),
-                    (dict(crop_scale=0.9, augment="rotate-color"), "--augment scale or all; this run uses --augment rotate-color"), (dict(decode="half"), "--decode half"),
+                    (dict(affine_shift=0.05), "--augment rotate, rotate-color, scale-rotate or all"),
+                    (dict(crop_scale=0.9, augment="rotate-color"),
+                     "--augment scale, scale-rotate or all; this run uses --augment rotate-color"),
+                    (dict(decode="half"), "--decode half"),
                     (dict(select="worst"), "--select worst"), (dict(dice_reduction="pixel"), "--dice-reduction"),
                     (dict(augment_source="3x", augment="all"), "--augment-source 3x"),
-                    (dict(augment_source="2x"), "--augment scale or all"),
+                    (dict(augment_source="2x"), "--augment scale, scale-rotate or all"),
                     (dict(augment_source="2x", augment="scale", augment_on="device"), "--augment-on loader")):
         with pytest.raises(ValueError, match=msg):
             RunConfig(**kw).validate()

@@ -56,9 +56,9 @@ def main(venv: str = ".venv") -> int:
     run(sys.executable, "-m", "venv", str(venv_dir))
     py = str(venv_dir / "bin" / "python")
     pip = (py, "-m", "pip", "--disable-pip-version-check")
-    run(*pip, "install", "--quiet", "--upgrade", "pip")
+    run(*pip, "install", "-qq", "--upgrade", "pip")  # -qq: errors only (pip warns once per index that lacks a package)
     site = Path(run(py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", capture=True).strip())
-    report = json.loads(run(*pip, "install", "--quiet", "--dry-run", "--ignore-installed", "--report", "-",
+    report = json.loads(run(*pip, "install", "-qq", "--dry-run", "--ignore-installed", "--report", "-",
                             "-e", f"{ROOT}[dev]", capture=True))
     wanted = [(item["metadata"]["name"], item["metadata"]["version"]) for item in report["install"]
               if not item.get("download_info", {}).get("dir_info", {}).get("editable")]
@@ -67,10 +67,10 @@ def main(venv: str = ".venv") -> int:
     light = [(n, v) for n, v in wanted if (n, v) not in heavy]
     freed = 0
     for name, version in heavy:  # one at a time, pruned at once: the disk never holds the whole CUDA stack
-        run(*pip, "install", "--quiet", "--no-cache-dir", "--no-deps", f"{name}=={version}")
+        run(*pip, "install", "-qq", "--no-cache-dir", "--no-deps", f"{name}=={version}")
         freed += prune(site)
-    run(*pip, "install", "--quiet", "--no-cache-dir", "--no-deps", *(f"{n}=={v}" for n, v in light))
-    run(*pip, "install", "--quiet", "--no-cache-dir", "--no-deps", "-e", str(ROOT))
+    run(*pip, "install", "-qq", "--no-cache-dir", "--no-deps", *(f"{n}=={v}" for n, v in light))
+    run(*pip, "install", "-qq", "--no-cache-dir", "--no-deps", "-e", str(ROOT))
     left = [str(p) for pattern in GPU_ONLY for p in site.glob(pattern)]
     if left:
         print(f"setup-cpu: GPU-only files still present: {left[:3]}", file=sys.stderr)
