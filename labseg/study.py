@@ -175,32 +175,39 @@ def _test_checkpoint(study: Study, changes: dict, checkpoint: str, scorings: tup
     return plain, ckpt, summaries
 
 
-def _cached(study: Study, changes: dict, file: str, compute, keys: tuple[str, ...] = ()) -> dict:
+def _cached(study: Study, changes: dict, file: str, compute, keys: tuple[str, ...] = (), train: bool = True,
+            checkpoint: str = "best.pt") -> dict:
     """``file`` in the run's folder, or ``compute(earlier)`` written there, also where the file lacks one of ``keys``
-    (``earlier``: what the file held, {} where there was none)."""
-    path = study.run_dir(name(study, **changes)) / file
+    (``earlier``: what the file held, {} where there was none). ``train=False``: computed only from a checkpoint
+    that is there (never by training the run again: a fresh clone keeps no checkpoints); else what the file held."""
+    folder = study.run_dir(name(study, **changes))
+    path = folder / file
     cached = json.loads(path.read_text()) if path.is_file() else {}
     if cached and all(k in cached for k in keys):
+        return cached
+    if not train and not ((folder / "metrics.json").is_file() and (folder / checkpoint).is_file()):
         return cached
     out = compute(cached)
     path.write_text(json.dumps(out, indent=2) + "\n")
     return out
 
 
-def tta_run(study: Study, **changes) -> dict:
+def tta_run(study: Study, train: bool = True, **changes) -> dict:
     """Test scores of one run's best checkpoint with flip test-time augmentation (``labseg evaluate --tta``),
-    beside its plain ones. Cached in the run folder as ``metrics_tta.json``."""
+    beside its plain ones. Cached in the run folder as ``metrics_tta.json``. ``train=False``: nothing is trained
+    (a finished run without its checkpoint and without the cache gives {})."""
     def compute(_earlier):
         plain, _, scores = _test_checkpoint(study, changes, "best.pt", ("tta",))
         return {"run": plain["run"], "test_dice": plain["test_dice"], "test_iou": plain["test_iou"],
                 "tta_test_dice": scores["tta"]["dice"], "tta_test_iou": scores["tta"]["iou"]}
 
-    return _cached(study, changes, "metrics_tta.json", compute)
+    return _cached(study, changes, "metrics_tta.json", compute, train=train)
 
 
-def last_epoch_run(study: Study, **changes) -> dict:
+def last_epoch_run(study: Study, train: bool = True, **changes) -> dict:
     """Test scores of one run's last epoch (``last.pt``), plain and with flip TTA, beside those of its best-by-val
-    checkpoint: the ``--select last`` arm without training the run twice. Cached as ``metrics_last.json``."""
+    checkpoint: the ``--select last`` arm without training the run twice. Cached as ``metrics_last.json``.
+    ``train=False``: nothing is trained (a run without last.pt and without the cache gives what the cache held)."""
     def compute(earlier):  # earlier: a cache of an earlier version (no TTA figures), or {}
         out = dict(earlier)  # its plain figures are kept as they were committed
         fresh = "last_test_dice" not in out
@@ -212,7 +219,8 @@ def last_epoch_run(study: Study, **changes) -> dict:
         tta = scores["tta"]
         return {**out, "last_tta_test_dice": tta["dice"], "last_tta_test_iou": tta["iou"]}
 
-    return _cached(study, changes, "metrics_last.json", compute, keys=("last_tta_test_dice",))
+    return _cached(study, changes, "metrics_last.json", compute, keys=("last_tta_test_dice",), train=train,
+                   checkpoint="last.pt")
 
 
 def profile_recipe(study: Study) -> dict:

@@ -236,3 +236,10 @@ def test_the_last_epoch_scores_of_a_study_run_are_those_of_select_last(toy_root,
     old = {k: v for k, v in last.items() if not k.startswith("last_tta")}
     cache.write_text(json.dumps({**old, "last_test_dice": 0.5}))  # a cache of an earlier version: completed, its
     assert study.last_epoch_run(S) == {**last, "last_test_dice": 0.5} == json.loads(cache.read_text())  # figures kept
+    # train=False never trains: without checkpoints (a fresh clone) and caches it gives {} and changes no file
+    folder = path.parent
+    for f in ("metrics_last.json", "metrics_tta.json", "best.pt", "last.pt"):
+        (folder / f).unlink(missing_ok=True)
+    before = {f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()}
+    assert study.last_epoch_run(S, train=False) == {} and study.tta_run(S, train=False) == {}
+    assert {f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()} == before
