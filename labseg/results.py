@@ -145,18 +145,23 @@ RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + color"] = ("06-08", {**_R
 # the ResNet34-UNet (the arm above): --augment scale-rotate
 RESNET_RECIPE_ARMS["08 recipe + crop-2x + rotate + mild-affine"] = ("06-08", {**_R_MA, "augment": "scale-rotate",
                                                                                "augment_source": "2x"})
+# the UNet study's remaining one-factor questions, asked of the ResNet34-UNet's recipe: decoupled weight decay (its runs
+# use Adam without any) and the dice term over the whole batch
+RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05"] = ("06-08", {**_R_MA, "optimizer": "adamw",
+                                                                                     "weight_decay": 5e-2})
+RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + batch-dice"] = ("06-08", {**_R_MA, "dice_reduction": "batch"})
 
 
 # The budgets of 10's ResNet34-UNet arms, in multiples of the profile's epochs (an arm not listed: 2x only). 2.4x
-# (60 epochs with the cpu profile) fits RECIPE_MAX_SECONDS with a margin on both CPU families of this machine kind:
-# 10-12 s a typical epoch on Intel AMX; AMD EPYC took about 1.1x Intel's time for the UNet's strong recipe (10 min
-# against 9.2 per 100 epochs), so about 11-13 s there, 11-13 min a run. The one-cycle peak of 2e-3 (twice the
-# profile's rate) asks whether the short budget wants faster steps, 5e-4 (half) whether slower ones overfit less;
-# color adds the UNet recipe's colour jitter (--augment rotate-color) without its crops. 2.8x (70 epochs) asks
-# whether the budget still pays: 12.3 min a typical run on Intel AMX, an estimated 13.6 on AMD EPYC (near the limit).
+# (60 epochs with the cpu profile) fits RECIPE_MAX_SECONDS on both CPU families of this machine kind: 10-12 s a
+# typical epoch on Intel AMX, 7.2 s on an AMD EPYC machine (measured in results/amd-epyc). The one-cycle peak of 2e-3
+# (twice the profile's rate) asks whether the short budget wants faster steps, 5e-4 (half) whether slower ones
+# overfit less; color adds the UNet recipe's colour jitter (--augment rotate-color) without its crops. 2.8x (70
+# epochs) asks whether the budget still pays: 12.3 min a typical run on Intel AMX.
 RESNET_RECIPE_BUDGETS = {"08 recipe + rotate + mild-affine": (2, 2.4, 2.8)} | {
     f"08 recipe + rotate + mild-affine + {change}": (2.4,) for change in ("lr-2e-3", "lr-5e-4", "color")} | {
-    "08 recipe + crop-2x + rotate + mild-affine": (2.4,)}
+    arm: (2.4,) for arm in ("08 recipe + crop-2x + rotate + mild-affine", "08 recipe + rotate + mild-affine + adamw-wd-0.05",
+                            "08 recipe + rotate + mild-affine + batch-dice")}
 
 
 def resnet_recipe_settings(arm: str, base: dict) -> dict:
