@@ -32,7 +32,7 @@ FLIP_ARMS = ("none", "hflip", "hvflip", "independent")
 OVERRIDES_ENV = "LABSEG_NOTEBOOK_OVERRIDES"
 # Notebook parameters that are not RunConfig fields: they choose which arms of a study run, never a setting of a
 # run (each notebook checks its value with the function named here).
-SELECTION_PARAMETERS = {"arms": "select_arms", "train_missing": "run_if"}
+SELECTION_PARAMETERS = {"arms": "select_arms", "train_missing": "run_if", "other_cpu": "other_study"}
 
 
 def select_arms(arms, known: dict) -> dict:
@@ -60,6 +60,18 @@ class Study:
 
     def run_dir(self, name: str) -> Path:
         return self.results / "runs" / name
+
+
+def other_study(out_dir: str | None, like: Study) -> Study | None:
+    """The study of ``like``'s profile and data under another results folder (10's ``other_cpu``: runs made on the
+    other CPU family), for reading back only; None where ``out_dir`` is None. A folder that is not there is refused
+    in one line; nothing is created."""
+    if out_dir is None:
+        return None
+    if not isinstance(out_dir, str) or not Path(out_dir).is_dir():
+        raise ValueError(f"other_cpu = {out_dir!r}: not a folder here; give a results folder of runs made on the other "
+                         "CPU family (e.g. 'results/amd-epyc'), or None")
+    return Study(like.cfg.replace(out_dir=out_dir), Path(out_dir) / like.key, Path(out_dir).parent / "figures" / like.key)
 
 
 def study_key(data: str | Path, profile: str) -> str:
@@ -230,4 +242,4 @@ def profile_recipe(study: Study) -> dict:
     return {"augment": base.augment, "loss": base.loss}
 
 
-__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_ARMS', 'RECIPE_BUDGETS', 'RECIPE_COMBINATIONS', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'RESNET_RECIPE_ARMS', 'RESNET_RECIPE_BUDGETS', 'SELECTION_PARAMETERS', 'STRONG_RECIPE', 'select_arms', 'run_if', 'abstract_sentences', 'architecture_table', 'best_arm_within', 'chosen_recipe', 'chosen_row', 'fresh_seed_summary', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'budget_summary', 'factor_recipe', 'recipe_candidates', 'recipe_choice_table', 'recipe_target', 'resnet_recipe_settings', 'typical_seconds', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'image_stats', 'last_epoch_run', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']
+__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_ARMS', 'RECIPE_BUDGETS', 'RECIPE_COMBINATIONS', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'RESNET_RECIPE_ARMS', 'RESNET_RECIPE_BUDGETS', 'SELECTION_PARAMETERS', 'STRONG_RECIPE', 'select_arms', 'run_if', 'other_study', 'abstract_sentences', 'architecture_table', 'best_arm_within', 'chosen_recipe', 'chosen_row', 'fresh_seed_summary', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'budget_summary', 'factor_recipe', 'recipe_candidates', 'recipe_choice_table', 'recipe_target', 'resnet_recipe_settings', 'typical_seconds', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'image_stats', 'last_epoch_run', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']

@@ -413,3 +413,16 @@ def test_select_arms_keeps_the_studys_order_and_refuses_unknown_names():
         study.select_arms(["strong", "fp16"], known)
     with pytest.raises(ValueError, match="give a list of arm names"):
         study.select_arms("strong", known)
+
+
+def test_other_study_reads_another_results_folder_and_refuses_a_missing_one(tmp_path):
+    S = study.Study(study.profile_config("cpu"), tmp_path / "results" / "pets-cpu", tmp_path / "figures" / "pets-cpu")
+    assert study.other_study(None, S) is None
+    other = tmp_path / "results" / "amd-epyc"
+    with pytest.raises(ValueError, match=r"other_cpu = .*amd-epyc.*not a folder here"):
+        study.other_study(str(other), S)
+    assert not other.exists()  # nothing created
+    other.mkdir(parents=True)
+    S2 = study.other_study(str(other), S)
+    assert S2.results == other / "pets-cpu" and S2.key == S.key and S2.cfg.out_dir == str(other)
+    assert not S2.results.exists()  # read back only: no folder made
