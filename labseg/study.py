@@ -61,6 +61,12 @@ class Study:
     def run_dir(self, name: str) -> Path:
         return self.results / "runs" / name
 
+    @classmethod
+    def under(cls, cfg: RunConfig) -> Study:
+        """The study of ``cfg``'s data and profile under ``cfg.out_dir`` (see the layout above); nothing is created."""
+        out, key = Path(cfg.out_dir), study_key(cfg.data, cfg.profile)
+        return cls(cfg, out / key, out.parent / "figures" / key)
+
 
 def other_study(out_dir: str | None, like: Study) -> Study | None:
     """The study of ``like``'s profile and data under another results folder (10's ``other_cpu``: runs made on the
@@ -71,7 +77,7 @@ def other_study(out_dir: str | None, like: Study) -> Study | None:
     if not isinstance(out_dir, str) or not Path(out_dir).is_dir():
         raise ValueError(f"other_cpu = {out_dir!r}: not a folder here; give a results folder of runs made on the other "
                          "CPU family (e.g. 'results/amd-epyc'), or None")
-    return Study(like.cfg.replace(out_dir=out_dir), Path(out_dir) / like.key, Path(out_dir).parent / "figures" / like.key)
+    return Study.under(like.cfg.replace(out_dir=out_dir))
 
 
 def study_key(data: str | Path, profile: str) -> str:
@@ -98,12 +104,10 @@ def setup(**params) -> Study:
         from .synthetic import write_toy_pets
 
         write_toy_pets(cfg.data)  # the embedded default: written once, kept afterwards
-    out = Path(cfg.out_dir)
-    key = study_key(cfg.data, cfg.profile)
     import matplotlib
 
     matplotlib.rcParams["figure.dpi"] = 72  # inline display only (saved PNGs use their own dpi): small notebooks
-    study = Study(cfg, out / key, out.parent / "figures" / key)
+    study = Study.under(cfg)
     study.results.mkdir(parents=True, exist_ok=True)
     study.figures.mkdir(parents=True, exist_ok=True)
     return study

@@ -415,8 +415,16 @@ def test_select_arms_keeps_the_studys_order_and_refuses_unknown_names():
         study.select_arms("strong", known)
 
 
+def test_a_study_lies_under_its_out_dir_named_by_data_and_profile(tmp_path):
+    cfg = study.profile_config("cpu", data=str(tmp_path / "data" / "pets"), out_dir=str(tmp_path / "results"))
+    S = study.Study.under(cfg)
+    assert (S.results, S.figures, S.key) == (tmp_path / "results" / "pets-cpu", tmp_path / "figures" / "pets-cpu", "pets-cpu")
+    assert S.run_dir("unet-hflip-s0") == tmp_path / "results" / "pets-cpu" / "runs" / "unet-hflip-s0"
+    assert not (tmp_path / "results").exists() and not (tmp_path / "figures").exists()  # nothing created
+
+
 def test_other_study_reads_another_results_folder_and_refuses_a_missing_one(tmp_path):
-    S = study.Study(study.profile_config("cpu"), tmp_path / "results" / "pets-cpu", tmp_path / "figures" / "pets-cpu")
+    S = study.Study.under(study.profile_config("cpu", data=str(tmp_path / "pets"), out_dir=str(tmp_path / "results")))
     assert study.other_study(None, S) is None
     other = tmp_path / "results" / "amd-epyc"
     with pytest.raises(ValueError, match=r"other_cpu = .*amd-epyc.*not a folder here"):
