@@ -376,7 +376,10 @@ def run_experiment(cfg: RunConfig, progress: bool = False, log=print, need_check
 
     A finished run whose checkpoints are gone (a fresh clone holds only the small result files) is
     trained again, so that the figures drawn from its predictions can be made; with
-    ``need_checkpoint=False`` (a caller that reads only metrics and histories) it is read back."""
+    ``need_checkpoint=False`` (a caller that reads only metrics and histories) it is read back. The new
+    training goes to a folder aside (:data:`RETRAIN_FOLDER` inside the run's folder, resumable there) and
+    replaces the run's files only once it has finished: an interrupted retrain leaves the committed
+    results as they were."""
     out = Path(cfg.out_dir)
     done = out / "metrics.json"
     if done.is_file() and (out / "config.json").is_file():
@@ -387,5 +390,26 @@ def run_experiment(cfg: RunConfig, progress: bool = False, log=print, need_check
                                   "delete it or choose another out_dir.")
         if (out / "best.pt").is_file() or not need_checkpoint:
             return json.loads(done.read_text())
-        return train(cfg, overwrite=True, progress=progress, log=log)
+        return _retrain_aside(cfg, progress, log)
     return train(cfg, resume=True, progress=progress, log=log)
+
+
+# Where run_experiment trains a finished run again (its checkpoints gone) before the new files replace the old.
+RETRAIN_FOLDER = ".retrain"
+
+
+def _retrain_aside(cfg: RunConfig, progress: bool, log) -> dict[str, Any]:
+    """Train the finished run of ``cfg`` again in ``<run>/.retrain`` (resuming one cut off there), then move its
+    files over the run's own and score it in place; the run's other files (caches beside it) are kept."""
+    out = Path(cfg.out_dir)
+    aside = out / RETRAIN_FOLDER
+    train(cfg.replace(out_dir=str(aside)), resume=True, progress=progress, log=log)
+    for name in RUN_FOLDERS:
+        if (aside / name).exists():
+            shutil.rmtree(out / name, ignore_errors=True)
+            os.replace(aside / name, out / name)
+    for name in ("best.pt", "last.pt", "history.csv", "env.json"):  # metrics.json last, by finish() below
+        os.replace(aside / name, out / name)
+    cfg.save(out / "config.json")
+    shutil.rmtree(aside)
+    return finish(cfg, log=log)
