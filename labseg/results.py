@@ -246,11 +246,11 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
     base, _ = factor_recipe(results)
     rows = []
 
-    def add(model, source, settings, row):
-        if any(r["model"] == model and r["settings"] == settings for r in rows):
+    def add(model, source, settings, row, family=None):
+        if any(r["model"] == model and r["settings"] == settings and r["family"] == family for r in rows):
             return  # the same runs in two tables (08's flips at 2x are its 50-epoch budget runs)
         nan = float("nan")
-        rows.append({"model": model, "source": source, "settings": settings, "seeds": int(row["seeds"]),
+        rows.append({"model": model, "source": source, "family": family, "settings": settings, "seeds": int(row["seeds"]),
                      "test_dice_mean": row["test_dice_mean"], "test_dice_std": row["test_dice_std"],
                      "tta_test_dice_mean": row.get("tta_test_dice_mean", nan),
                      "tta_test_dice_std": row.get("tta_test_dice_std", nan), "seconds": _seconds(row)})
@@ -283,24 +283,47 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
             name, epochs = str(arm).rsplit(", ", 1)
             add("resnet34_unet", f"10 ResNet34-UNet: {arm}",
                 {**resnet_recipe_settings(name, base), "epochs": int(epochs.split()[0])}, row)
-    return pd.DataFrame(rows, columns=["model", "source", "settings", "seeds", "test_dice_mean", "test_dice_std",
-                                       "tta_test_dice_mean", "tta_test_dice_std", "seconds"])
+    if (t := read(OTHER_FAMILY_TABLE, 0)) is not None:  # 10's "other CPU family": the same arms, run there
+        for arm, row in t.iterrows():
+            name, epochs = str(arm).rsplit(", ", 1)
+            family = str(row.get("cpu", "the other CPU family"))
+            add("resnet34_unet", f"10 ResNet34-UNet on {family}: {arm}",
+                {**resnet_recipe_settings(name, base), "epochs": int(epochs.split()[0])}, row, family)
+    return pd.DataFrame(rows, columns=["model", "source", "family", "settings", "seeds", "test_dice_mean",
+                                       "test_dice_std", "tta_test_dice_mean", "tta_test_dice_std", "seconds"])
+
+
+# 10's ResNet34-UNet arms as run on the other CPU family of this machine kind (its "other_cpu" section)
+OTHER_FAMILY_TABLE = "recipe_resnet34_unet_other_cpu.csv"
 
 
 def best_recipe(results: str | Path, model: str, profile_epochs: int = 25, max_seconds: float = RECIPE_MAX_SECONDS,
                 min_seeds: int = 3) -> tuple[dict | None, str]:
+    """The recipe for ``model`` (:func:`best_recipe_row`): its settings and why (None where none qualifies)."""
+    row, why = best_recipe_row(results, model, profile_epochs, max_seconds, min_seeds)
+    return (None if row is None else dict(row["settings"])), why
+
+
+def best_recipe_row(results: str | Path, model: str, profile_epochs: int = 25, max_seconds: float = RECIPE_MAX_SECONDS,
+                    min_seeds: int = 3) -> tuple[pd.Series | None, str]:
     """The recipe for ``model``: of every whole recipe the studies trained (:func:`recipe_candidates`, across
     budgets and factors, not one factor at a time), the best mean test dice among those with ``min_seeds``
-    seeds that train within ``max_seconds`` a run; its settings and why (None where none qualifies)."""
+    seeds that train within ``max_seconds`` a run; its row of the candidates and why (None where none qualifies).
+
+    Runs of the other CPU family (:data:`OTHER_FAMILY_TABLE`) are compared only with runs of their own family: the
+    recipe this study chooses is replaced by one measured there only where, there, both have ``min_seeds`` seeds and
+    the other is ahead by more than the seed spread, and this study has not measured it with ``min_seeds`` seeds
+    (where it has, this study's own runs decided)."""
     table = recipe_candidates(results, profile_epochs)
     mine = table[table["model"] == model]
     ok = mine[(mine["seeds"] >= min_seeds) & (mine["seconds"] <= max_seconds)]
-    if ok.empty:
+    here, there = ok[ok["family"].isna()], ok[ok["family"].notna()]
+    if here.empty:
         return None, f"{model}: no recipe of {min_seeds}+ seeds trains within {max_seconds / 60:.0f} min a run"
-    best = ok.loc[ok["test_dice_mean"].idxmax()]
-    runner = ok.drop(index=best.name).sort_values("test_dice_mean").tail(1)
+    best = here.loc[here["test_dice_mean"].idxmax()]
+    runner = here.drop(index=best.name).sort_values("test_dice_mean").tail(1)
     why = (f"{model}: {best['source']}, test dice {best['test_dice_mean']:.4f} ± {best['test_dice_std']:.4f} "
-           f"({best['seconds'] / 60:.1f} min a run), the best of {len(ok)} recipes with {min_seeds}+ seeds within "
+           f"({best['seconds'] / 60:.1f} min a run), the best of {len(here)} recipes with {min_seeds}+ seeds within "
            f"{max_seconds / 60:.0f} min a run ({len(mine) - len(ok)} other{'' if len(mine) - len(ok) == 1 else 's'} too slow "
            "or with fewer seeds)")
     if len(runner):
@@ -309,7 +332,20 @@ def best_recipe(results: str | Path, model: str, profile_epochs: int = 25, max_s
         spread = max(best["test_dice_std"], r["test_dice_std"])
         why += (f"; next: {r['source']}, {r['test_dice_mean']:.4f} ({gap:+.4f}, "
                 + ("beyond" if gap > spread else "within") + f" the seed spread {spread:.4f})")
-    return dict(best["settings"]), why
+    same = there[there["settings"].apply(lambda st: st == best["settings"])]
+    if there.empty or same.empty:
+        return best, why
+    ref, top = same.iloc[0], there.loc[there["test_dice_mean"].idxmax()]
+    gap, spread = top["test_dice_mean"] - ref["test_dice_mean"], max(top["test_dice_std"], ref["test_dice_std"])
+    measured_here = here["settings"].apply(lambda st: st == top["settings"]).any()
+    if top.name == ref.name or gap <= spread or measured_here:
+        return best, why
+    family = top["family"]
+    return top, (f"{model}: {top['source']}, test dice {top['test_dice_mean']:.4f} ± {top['test_dice_std']:.4f} "
+                 f"({top['seconds'] / 60:.1f} min a run), ahead on {family} of the recipe this study's runs choose "
+                 f"({best['source']}: {ref['test_dice_mean']:.4f} ± {ref['test_dice_std']:.4f} on {family}, "
+                 f"{best['test_dice_mean']:.4f} ± {best['test_dice_std']:.4f} here) by {gap:+.4f}, beyond the seed "
+                 f"spread {spread:.4f}; not yet measured with {min_seeds} seeds on this study's CPU family")
 
 
 def budget_summary(runs: pd.DataFrame) -> pd.DataFrame:
@@ -707,9 +743,10 @@ def recipe_target(choice: pd.DataFrame, model: str) -> str | None:
     target, row = RECIPE_TARGETS.get(model), chosen_row(choice, model)
     if target is None or row is None:
         return None
-    got = float(row["test_dice_mean"])
+    got, family = float(row["test_dice_mean"]), row.get("family")
+    where = f" on {family}, where it was measured" if isinstance(family, str) else ""
     return (f"Target {target:.2f}: " + ("reached" if got >= target else f"not reached ({got - target:+.4f})")
-            + " by the chosen recipe's 3-seed mean of plain test dice.")
+            + f" by the chosen recipe's 3-seed mean of plain test dice{where}.")
 
 
 def recipe_choice_table(results: str | Path, profile_epochs: int, max_seconds: float = RECIPE_MAX_SECONDS,
@@ -720,12 +757,13 @@ def recipe_choice_table(results: str | Path, profile_epochs: int, max_seconds: f
     table = table[table["model"].isin(models)].copy()
     if table.empty:
         return table
-    chosen = {m: best_recipe(results, m, profile_epochs, max_seconds)[0] for m in models}
+    chosen = {m: best_recipe_row(results, m, profile_epochs, max_seconds)[0] for m in models}
     table["minutes"] = table["seconds"] / 60
     table["fits"] = ["yes" if s <= max_seconds else "no" for s in table["seconds"]]
-    table["chosen"] = ["chosen" if chosen.get(m) == st else "" for m, st in zip(table["model"], table["settings"])]
+    table["chosen"] = ["chosen" if chosen.get(m) is not None and chosen[m]["source"] == src else ""
+                       for m, src in zip(table["model"], table["source"])]
     table["recipe"] = table["source"]
     order = {m: i for i, m in enumerate(models)}
     table = table.sort_values(["model", "test_dice_mean"], key=lambda c: c.map(order) if c.name == "model" else -c)
     return table.set_index(["model", "recipe"])[["seeds", "test_dice_mean", "test_dice_std", "tta_test_dice_mean",
-                                                  "tta_test_dice_std", "minutes", "fits", "chosen"]]
+                                                  "tta_test_dice_std", "minutes", "fits", "chosen", "family"]]

@@ -142,7 +142,6 @@ def test_readme_headline_table_is_the_committed_studies():
     from labseg import study
 
     report = pd.read_csv(RESULTS / "report_models.csv", index_col=0)
-    candidates = study.recipe_candidates(RESULTS, 25)
     rows = headline_rows()
     assert len(rows) == 8, rows
     for model, recipe, seeds, dice, std, tta, seconds in rows:
@@ -159,9 +158,8 @@ def test_readme_headline_table_is_the_committed_studies():
             assert (tta.strip(), seconds.strip()) == ("—", "—")
         else:
             assert recipe.startswith("`cpu-best`")
-            settings, why = study.best_recipe(RESULTS, MODELS[model])
-            mine = candidates[candidates["model"] == MODELS[model]]
-            row = mine[mine["settings"].apply(lambda x: x == settings)].iloc[0]
+            row, why = study.best_recipe_row(RESULTS, MODELS[model])
+            settings = row["settings"]
             assert row["source"].split(": ", 1)[1].split(",")[0] in recipe or row["source"].startswith("08 budget"), why
             assert ("last epoch" in recipe) == (settings.get("select") == "last"), (recipe, why)
             assert tta.strip() == f"{row['tta_test_dice_mean']:.4f} ± {row['tta_test_dice_std']:.4f}"
