@@ -252,11 +252,13 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
     best_dice, start_epoch = -math.inf, 0
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
+        if "optimizer" in ckpt:  # a finished run's last.pt has none: nothing trains past its last epoch
+            optimizer.load_state_dict(ckpt["optimizer"])
         if "scheduler" in ckpt:
             scheduler.load_state_dict(ckpt["scheduler"])
         history, best_dice, start_epoch = ckpt["history"], ckpt["best_dice"], ckpt["epoch"]
-        torch.set_rng_state(ckpt["rng"])
+        if "rng" in ckpt:
+            torch.set_rng_state(ckpt["rng"])
         log(f"Resuming {out} from epoch {start_epoch}/{cfg.epochs}")
 
     # Everything is checked: from here on files are written.
@@ -321,8 +323,12 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criter
                          history=history, best_dice=best_dice)
             if improved:
                 save_checkpoint(best_path, **state)
-            save_checkpoint(last_path, **state, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                            rng=torch.get_rng_state())
+            # what a resume needs (optimizer moments: twice the weights' size with Adam), except after the last
+            # epoch: a finished run's last.pt keeps its weights (for --select last and last-epoch scoring) only
+            resume_state = ({} if epoch + 1 == cfg.epochs else
+                            dict(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
+                                 rng=torch.get_rng_state()))
+            save_checkpoint(last_path, **state, **resume_state)
             pd.DataFrame(history).to_csv(out / "history.csv", index=False)
             tb.epoch(row, row["lr"])
             tb.predictions(epoch + 1, model, val_ds, device, cfg.channels_last, bf16)

@@ -59,12 +59,18 @@ def interrupted_and_resumed(toy_root, tmp_path, cols, **settings):
     cfg = smoke(toy_root, tmp_path / "cut", **settings)
     with pytest.raises(KeyboardInterrupt):
         train(cfg, progress=False, log=stop_after_two)
-    assert load_checkpoint(tmp_path / "cut" / "last.pt")["epoch"] == 2
+    cut = load_checkpoint(tmp_path / "cut" / "last.pt")
+    assert cut["epoch"] == 2 and {"optimizer", "scheduler", "rng"} <= set(cut)  # mid-run: all a resume needs
     resumed = train(cfg, resume=True, progress=False, log=lambda m: None)
     a = pd.read_csv(tmp_path / "full" / "history.csv")
     b = pd.read_csv(tmp_path / "cut" / "history.csv")
     np.testing.assert_allclose(a[cols].to_numpy(), b[cols].to_numpy(), rtol=1e-6)
     assert resumed["test_dice"] == pytest.approx(full["test_dice"], rel=1e-6)
+    finished = load_checkpoint(tmp_path / "cut" / "last.pt")  # the end: the weights only
+    assert finished["epoch"] == cfg.epochs and not {"optimizer", "scheduler", "rng"} & set(finished)
+    # cut off after the last epoch, before the test scores: resuming scores it, with the same result
+    (tmp_path / "cut" / "metrics.json").unlink()
+    assert train(cfg, resume=True, progress=False, log=lambda m: None) == resumed
     return cfg, a
 
 
@@ -111,6 +117,8 @@ def test_training_writes_its_results_and_never_overwrites_a_run(toy_root, tmp_pa
     assert metrics["test_images"] == 30 and 0 <= metrics["test_dice"] <= 1
     table = pd.read_csv(out / "test_per_image.csv")
     assert {"name", "breed", "species", "dice", "noboundary_dice"} <= set(table.columns)
+    # a finished run's last.pt holds the weights without Adam's moments: about best.pt's size, not three times it
+    assert (out / "last.pt").stat().st_size < 1.1 * (out / "best.pt").stat().st_size
     before = (out / "last.pt").read_bytes()
     with pytest.raises(FileExistsError, match="--resume"):
         train(cfg, progress=False, log=lambda m: None)
