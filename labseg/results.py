@@ -326,10 +326,12 @@ def best_recipe_row(results: str | Path, model: str, profile_epochs: int = 25, m
         return None, f"{model}: no recipe of {min_seeds}+ seeds trains within {max_seconds / 60:.0f} min a run"
     best = here.loc[here["test_dice_mean"].idxmax()]
     runner = here.drop(index=best.name).sort_values("test_dice_mean").tail(1)
+    left = int(mine["family"].isna().sum()) - len(here)  # this family's recipes: too slow, or too few seeds
     why = (f"{model}: {best['source']}, test dice {best['test_dice_mean']:.4f} ± {best['test_dice_std']:.4f} "
            f"({best['seconds'] / 60:.1f} min a run), the best of {len(here)} recipes with {min_seeds}+ seeds within "
-           f"{max_seconds / 60:.0f} min a run ({len(mine) - len(ok)} other{'' if len(mine) - len(ok) == 1 else 's'} too slow "
-           "or with fewer seeds)")
+           f"{max_seconds / 60:.0f} min a run ({left} other{'' if left == 1 else 's'} too slow or with fewer seeds"
+           + (f"; {len(mine) - len(here) - left} run on the other CPU family" if len(mine) - len(here) - left else "")
+           + ")")
     if len(runner):
         r = runner.iloc[0]
         gap = best["test_dice_mean"] - r["test_dice_mean"]
