@@ -282,16 +282,13 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
         for arm, row in t.iterrows():  # "<RECIPE_ARMS key>, <n> epochs"
             name, epochs = str(arm).rsplit(", ", 1)
             add("unet", f"10 budget: {arm}", {**STRONG_RECIPE, **RECIPE_ARMS[name], "epochs": int(epochs.split()[0])}, row)
-    if (t := read("recipe_resnet34_unet.csv", 0)) is not None:
-        for arm, row in t.iterrows():  # "<RESNET_RECIPE_ARMS key>, <n> epochs"
+    # 10's ResNet34-UNet arms, run on this study's CPU family and (its "other CPU family" section) on the other
+    for file, other in (("recipe_resnet34_unet.csv", False), (OTHER_FAMILY_TABLE, True)):
+        t = read(file, 0)
+        for arm, row in t.iterrows() if t is not None else ():  # "<RESNET_RECIPE_ARMS key>, <n> epochs"
             name, epochs = str(arm).rsplit(", ", 1)
-            add("resnet34_unet", f"10 ResNet34-UNet: {arm}",
-                {**resnet_recipe_settings(name, base), "epochs": int(epochs.split()[0])}, row)
-    if (t := read(OTHER_FAMILY_TABLE, 0)) is not None:  # 10's "other CPU family": the same arms, run there
-        for arm, row in t.iterrows():
-            name, epochs = str(arm).rsplit(", ", 1)
-            family = str(row.get("cpu", "the other CPU family"))
-            add("resnet34_unet", f"10 ResNet34-UNet on {family}: {arm}",
+            family = str(row.get("cpu", "the other CPU family")) if other else None
+            add("resnet34_unet", f"10 ResNet34-UNet{f' on {family}' if other else ''}: {arm}",
                 {**resnet_recipe_settings(name, base), "epochs": int(epochs.split()[0])}, row, family)
     return pd.DataFrame(rows, columns=["model", "source", "family", "settings", "seeds", "test_dice_mean",
                                        "test_dice_std", "tta_test_dice_mean", "tta_test_dice_std", "seconds"])
