@@ -82,6 +82,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="linear warm-up from 0 over this many epochs (constant and cosine; default 0)")
     g.add_argument("--lr-floor", dest="lr_floor", type=float,
                    help="cosine schedule: decay to this fraction of --lr instead of 0 (default 0)")
+    g.add_argument("--swa-epochs", dest="swa_epochs", type=int,
+                   help="stochastic weight averaging: the last N epochs (counted in --epochs; the schedule runs in the "
+                        "epochs before them) train at a constant rate and the average of their weights, with its "
+                        "BatchNorm statistics measured again, is the network evaluated and saved (default 0: none)")
+    g.add_argument("--swa-lr", dest="swa_lr", type=float,
+                   help="--swa-epochs: the averaging phase's constant rate, as a fraction of --lr, in (0, 1] (default 0.1)")
     g.add_argument("--dice-reduction", dest="dice_reduction", choices=list(DICE_REDUCTIONS),
                    help="the loss's soft dice term: per image, averaged over the batch (default) | over the whole "
                         "batch as one region")

@@ -94,6 +94,8 @@ class RunConfig:
     schedule: str = "constant"  # learning rate per batch: constant (the report) | cosine | onecycle
     warmup_epochs: float = 0.0  # linear warm-up from 0 (constant and cosine schedules)
     lr_floor: float = 0.0  # cosine: the learning rate decays to lr_floor x lr instead of 0
+    swa_epochs: int = 0  # the last swa_epochs epochs train at swa_lr x lr and their weights are averaged (SWA)
+    swa_lr: float = 0.1  # the constant rate of the averaging phase, as a fraction of lr
     dice_reduction: str = "image"  # the soft dice term per image (averaged) | over the whole batch
     crop_scale: float = 0.5  # scale / all: the random crop keeps crop_scale-100 % of the area
     affine_p: float = 1.0  # rotate / all: probability that the affine map is applied to a sample
@@ -148,7 +150,7 @@ class RunConfig:
                 extra = {"image_size": " (the networks pool the input down 32x)",
                          "batch_size": " (BatchNorm needs 2 images per batch to train)"}.get(name, "")
                 bad(name, value, f"must be a whole number >= {low}{extra}.")
-        for name, low in (("seed", 0), ("num_workers", 0)):
+        for name, low in (("seed", 0), ("num_workers", 0), ("swa_epochs", 0)):
             value = getattr(self, name)
             if not isinstance(value, int) or value < low:
                 bad(name, value, f"must be a whole number >= {low}.")
@@ -168,9 +170,14 @@ class RunConfig:
         if self.augment != "flip" and self.flip == "independent":
             bad("augment", self.augment, "needs joint flips; --flip independent is the report's bug, kept as an "
                 "ablation arm on its own.")
-        if not (isinstance(self.warmup_epochs, (int, float)) and 0 <= self.warmup_epochs < self.epochs):
-            bad("warmup_epochs", self.warmup_epochs, f"warm-up must be >= 0 and shorter than training "
-                f"({self.epochs} epochs).")
+        if isinstance(self.swa_epochs, bool) or self.swa_epochs >= self.epochs:
+            bad("swa_epochs", self.swa_epochs, f"the averaging phase must be a whole number of epochs shorter than "
+                f"training ({self.epochs} epochs): the schedule runs in the epochs before it.")
+        scheduled = self.epochs - self.swa_epochs
+        if not (isinstance(self.warmup_epochs, (int, float)) and 0 <= self.warmup_epochs < scheduled):
+            bad("warmup_epochs", self.warmup_epochs, f"warm-up must be >= 0 and shorter than the schedule "
+                f"({scheduled} epochs" + (f": {self.epochs} less {self.swa_epochs} of --swa-epochs)." if self.swa_epochs
+                                          else ")."))
         if self.schedule == "onecycle" and self.warmup_epochs:
             bad("warmup_epochs", self.warmup_epochs, "onecycle has its own warm-up (30 % of training); leave "
                 "--warmup-epochs out.")
@@ -184,6 +191,10 @@ class RunConfig:
                     f"{']' if closed else ')'}.")
         if self.lr_floor and self.schedule != "cosine":
             bad("lr_floor", self.lr_floor, "the floor applies to --schedule cosine only.")
+        if not (isinstance(self.swa_lr, (int, float)) and not isinstance(self.swa_lr, bool) and 0 < self.swa_lr <= 1):
+            bad("swa_lr", self.swa_lr, "must be a number in (0, 1]: the averaging phase's rate as a fraction of --lr.")
+        if self.swa_lr != RunConfig.swa_lr and not self.swa_epochs:
+            bad("swa_lr", self.swa_lr, "sets the rate of the averaging phase; this run has none (add --swa-epochs N).")
         for name, presets in (("crop_scale", presets_with("scale")), ("affine_p", presets_with("rotate")),
                               ("affine_shift", presets_with("rotate")), ("color_strength", presets_with("color"))):
             if getattr(self, name) != getattr(RunConfig, name) and self.augment not in presets:

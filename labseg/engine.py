@@ -31,6 +31,7 @@ from .losses import SegmentationLoss
 from .metrics import SegmentationMeter
 from .outputs import check_output_dir
 from .predict import forward, forward_tta
+from .swa import WeightAverage
 from .models import build_model, canonical_model_name
 from .tensorboard_log import FOLDER as TB_FOLDER
 from .tensorboard_log import TensorBoardLog
@@ -58,8 +59,9 @@ def make_scheduler(optimizer, cfg: RunConfig, steps_per_epoch: int):
     """The learning-rate schedule, stepped once per batch: ``constant`` (the report; optional linear
     warm-up), ``cosine`` (linear warm-up, then cosine decay to 0 at the last step) or ``onecycle``
     (PyTorch's OneCycleLR: up to ``lr`` over the first 30 %, then down; it cycles Adam's beta1 too). ``lr_floor``:
-    the cosine decays to that fraction of ``lr`` instead of 0."""
-    total = max(1, cfg.epochs * steps_per_epoch)
+    the cosine decays to that fraction of ``lr`` instead of 0. With ``swa_epochs``, the schedule spans the epochs
+    before the averaging phase (which sets its own constant rate and does not step the scheduler)."""
+    total = max(1, (cfg.epochs - cfg.swa_epochs) * steps_per_epoch)
     warm = int(round(cfg.warmup_epochs * steps_per_epoch))
     if cfg.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total)
@@ -250,8 +252,13 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
     criterion = SegmentationLoss(cfg.loss, ignore_index=255, dice_reduction=cfg.dice_reduction)
     history: list[dict[str, Any]] = []
     best_dice, start_epoch = -math.inf, 0
+    average = WeightAverage(model) if cfg.swa_epochs else None
     if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
+        if "swa" in ckpt:  # cut off in the averaging phase: "model" is the average, "swa" the network that trains
+            model.load_state_dict(ckpt["swa"]["training"])
+            average = WeightAverage(model, ckpt["swa"]["averaged"], ckpt["model"])
+        else:
+            model.load_state_dict(ckpt["model"])
         if "optimizer" in ckpt:  # a finished run's last.pt has none: nothing trains past its last epoch
             optimizer.load_state_dict(ckpt["optimizer"])
         if "scheduler" in ckpt:
@@ -273,68 +280,94 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
         cfg.save(out / "config.json")
         _write_json(out / "env.json", {**environment(), "device": str(device), "bf16": bf16})
         return _train_epochs(cfg, model, optimizer, scheduler, criterion, train_ds, val_ds, device, bf16, history,
-                             best_dice, start_epoch, progress, log)
+                             best_dice, start_epoch, progress, log, average)
     except BaseException:
         if created and not last_path.exists():  # not one epoch finished: nothing worth keeping
             shutil.rmtree(out, ignore_errors=True)
         raise
 
 
+def _train_batches(cfg: RunConfig, train_ds: PetDataset, epoch: int, device: torch.device,
+                   batch_augment: BatchAugment | None):
+    """The normalised (x, y) training batches of ``epoch``, augmented: the same batches each time it is called."""
+    train_ds.set_epoch(epoch)
+    order = epoch_order(len(train_ds), cfg.seed, epoch, cfg.batch_size)
+    batches = (train_ds.batches(order, cfg.batch_size, pin_memory=device.type == "cuda")
+               if batch_augment is not None else _loader(train_ds, cfg, device, order))
+    for images, masks, idx in batches:
+        if batch_augment is not None:
+            images, masks = batch_augment(images.to(device, non_blocking=True), masks.to(device, non_blocking=True),
+                                          idx.tolist(), epoch)
+        yield prepare_batch(images, masks, device, cfg.channels_last)
+
+
 def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criterion: nn.Module, train_ds: PetDataset,
                   val_ds: PetDataset, device: torch.device, bf16: bool, history: list[dict[str, Any]],
-                  best_dice: float, start_epoch: int, progress: bool, log) -> dict[str, Any]:
+                  best_dice: float, start_epoch: int, progress: bool, log,
+                  average: WeightAverage | None = None) -> dict[str, Any]:
     out = Path(cfg.out_dir)
     last_path, best_path = out / "last.pt", out / "best.pt"
     tb = TensorBoardLog(out, cfg.tensorboard, cfg.epochs, start_epoch, log)
     batch_augment = (BatchAugment(cfg.flip, cfg.augment, cfg.image_size, cfg.seed, **strength_options(cfg))
                      if cfg.augment_on == "device" else None)
+    swa_start = cfg.epochs - cfg.swa_epochs  # epochs from here on train at a constant rate and are averaged
     try:
         for epoch in range(start_epoch, cfg.epochs):
             model.train()
-            train_ds.set_epoch(epoch)
-            order = epoch_order(len(train_ds), cfg.seed, epoch, cfg.batch_size)
+            in_swa = epoch >= swa_start
+            if in_swa:  # the schedule has run its course: a constant rate (the scheduler is not stepped)
+                for group in optimizer.param_groups:
+                    group["lr"] = cfg.swa_lr * cfg.lr
             t0, loss_sum, seen = time.perf_counter(), 0.0, 0
-            batches = (train_ds.batches(order, cfg.batch_size, pin_memory=device.type == "cuda")
-                       if batch_augment is not None else _loader(train_ds, cfg, device, order))
-            bar = tqdm(batches, total=math.ceil(len(order) / cfg.batch_size), desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                       leave=False, disable=not progress)
-            for images, masks, idx in bar:
-                if batch_augment is not None:
-                    images, masks = batch_augment(images.to(device, non_blocking=True),
-                                                  masks.to(device, non_blocking=True), idx.tolist(), epoch)
-                x, y = prepare_batch(images, masks, device, cfg.channels_last)
+            bar = tqdm(_train_batches(cfg, train_ds, epoch, device, batch_augment),
+                       total=math.ceil(len(epoch_order(len(train_ds), cfg.seed, epoch, cfg.batch_size)) / cfg.batch_size),
+                       desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not progress)
+            for x, y in bar:
                 loss = train_step(model, optimizer, criterion, x, y, device, bf16)
                 lr_used = optimizer.param_groups[0]["lr"]  # the rate of this step (history: the epoch's last)
-                scheduler.step()
+                if not in_swa:
+                    scheduler.step()
                 loss_sum += float(loss.detach()) * len(x)
                 seen += len(x)
                 bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
             train_seconds = time.perf_counter() - t0
-            val, _ = evaluate(model, val_ds, cfg, device, criterion)
+            evaluated = model
+            if in_swa:  # the average of this phase's epochs, with its BatchNorm statistics measured on this epoch
+                average.update(model)
+                average.measure_batchnorm((x for x, _ in _train_batches(cfg, train_ds, epoch, device, batch_augment)),
+                                          device, bf16)
+                evaluated = average.model
+            val, _ = evaluate(evaluated, val_ds, cfg, device, criterion)
             row = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "val_loss": val["loss"],
                    "val_dice": val["dice"], "val_iou": val["iou"], "val_pixel_acc": val["pixel_acc"],
                    "val_global_dice": val["global_dice"], "train_seconds": train_seconds,
                    "seconds": time.perf_counter() - t0, "train_images_per_s": seen / max(train_seconds, 1e-9),
                    "lr": lr_used}
+            if cfg.swa_epochs:
+                row["swa_averaged"] = average.averaged  # epochs in the average whose val scores the row holds (0: none)
             history.append(row)
             improved = row["val_dice"] > best_dice
             best_dice = max(best_dice, row["val_dice"])
-            state = dict(model=model.state_dict(), config=cfg.to_dict(), epoch=epoch + 1, metrics=row,
+            state = dict(model=evaluated.state_dict(), config=cfg.to_dict(), epoch=epoch + 1, metrics=row,
                          history=history, best_dice=best_dice)
             if improved:
                 save_checkpoint(best_path, **state)
-            # what a resume needs (optimizer moments: twice the weights' size with Adam), except after the last
-            # epoch: a finished run's last.pt keeps its weights (for --select last and last-epoch scoring) only
+            # what a resume needs (optimizer moments: twice the weights' size with Adam; in the averaging phase, the
+            # network that trains on), except after the last epoch: a finished run's last.pt keeps the weights it
+            # evaluated (for --select last and last-epoch scoring) only
             resume_state = ({} if epoch + 1 == cfg.epochs else
                             dict(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                                 rng=torch.get_rng_state()))
+                                 rng=torch.get_rng_state(),
+                                 **({"swa": dict(training=model.state_dict(), averaged=average.averaged)}
+                                    if in_swa else {})))
             save_checkpoint(last_path, **state, **resume_state)
             pd.DataFrame(history).to_csv(out / "history.csv", index=False)
             tb.epoch(row, row["lr"])
-            tb.predictions(epoch + 1, model, val_ds, device, cfg.channels_last, bf16)
+            tb.predictions(epoch + 1, evaluated, val_ds, device, cfg.channels_last, bf16)
             log(f"epoch {epoch + 1:3d}/{cfg.epochs}  train_loss {row['train_loss']:.4f}  val_loss {row['val_loss']:.4f}  "
                 f"val_dice {row['val_dice']:.4f}  val_iou {row['val_iou']:.4f}  "
-                f"val_acc {row['val_pixel_acc']:.4f}  {row['seconds']:.1f}s" + ("  *best" if improved else ""))
+                f"val_acc {row['val_pixel_acc']:.4f}  {row['seconds']:.1f}s" + ("  *best" if improved else "")
+                + (f"  (average of {average.averaged})" if in_swa else ""))
 
     finally:
         tb.close()

@@ -23,8 +23,8 @@ ORIGINAL_REPORT = pd.DataFrame([
 # the profile's recipe (RunConfig defaults where the profile sets none), so the runs of the recipe keep their
 # short names and equal runs of two notebooks are one run.
 FACTORS = ("augment", "augment_on", "loss", "optimizer", "weight_decay", "schedule", "warmup_epochs", "epochs", "lr",
-           "amp", "lr_floor", "dice_reduction", "crop_scale", "affine_p", "affine_shift", "color_strength", "augment_source", "decode",
-           "select")
+           "amp", "lr_floor", "swa_epochs", "swa_lr", "dice_reduction", "crop_scale", "affine_p", "affine_shift",
+           "color_strength", "augment_source", "decode", "select")
 
 
 METRIC_COLUMNS = {"test_dice": "dice", "test_iou": "IoU", "test_pixel_acc": "pixel acc",
@@ -154,6 +154,10 @@ RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + batch-dice"] = ("06-08", 
 # but ahead on each seed: does more decay lead further?
 RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.1"] = ("06-08", {**_R_MA, "optimizer": "adamw",
                                                                                     "weight_decay": 0.1})
+# flip TTA (a mean of two predictions) beats the plain prediction in every arm above on both CPU families: does a mean
+# of weights help too? Stochastic weight averaging over 15 epochs at a constant 0.1 x the rate, after the recipe's own
+# 60 one-cycle epochs (--epochs 75 --swa-epochs 15: the first 60 epochs are the recipe's, step for step)
+RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + swa-15"] = ("06-08", {**_R_MA, "swa_epochs": 15})
 
 
 # The budgets of 10's ResNet34-UNet arms, in multiples of the profile's epochs (an arm not listed: 2x only). 2.4x
@@ -165,7 +169,8 @@ RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.1"] = ("06-08"
 RESNET_RECIPE_BUDGETS = {"08 recipe + rotate + mild-affine": (2, 2.4, 2.8)} | {
     f"08 recipe + rotate + mild-affine + {change}": (2.4,) for change in ("lr-2e-3", "lr-5e-4", "color")} | {
     arm: (2.4,) for arm in ("08 recipe + crop-2x + rotate + mild-affine", "08 recipe + rotate + mild-affine + adamw-wd-0.05",
-                            "08 recipe + rotate + mild-affine + batch-dice", "08 recipe + rotate + mild-affine + adamw-wd-0.1")}
+                            "08 recipe + rotate + mild-affine + batch-dice", "08 recipe + rotate + mild-affine + adamw-wd-0.1")} | {
+    "08 recipe + rotate + mild-affine + swa-15": (3.0,)}  # 60 epochs of the recipe + 15 of averaging
 
 
 def resnet_recipe_settings(arm: str, base: dict) -> dict:

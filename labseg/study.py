@@ -239,6 +239,22 @@ def last_epoch_run(study: Study, train: bool = True, **changes) -> dict:
                    checkpoint="last.pt")
 
 
+def recipe_scores(train_missing: bool, study: Study, select: str = "best", **changes) -> dict | None:
+    """One run of a chosen recipe scored as the recipe says (``select``): the plain and flip-TTA test dice of its
+    best-by-val checkpoint (``"best"``) or of its last epoch (``"last"``), with the run's name; None where the run
+    has not finished and ``train_missing`` is False (:func:`run_if`). A score that cannot be made without training
+    (a finished run without checkpoint or cache, ``train_missing`` False) is NaN."""
+    run = run_if(train_missing, study, need_checkpoint=False, **changes)
+    if run is None:
+        return None
+    if select == "last":
+        last = last_epoch_run(study, train=train_missing, **changes)
+        plain, tta = last.get("last_test_dice", float("nan")), last.get("last_tta_test_dice", float("nan"))
+    else:
+        plain, tta = run["test_dice"], tta_run(study, train=train_missing, **changes).get("tta_test_dice", float("nan"))
+    return {"run": run["run"], "test_dice": plain, "tta_test_dice": tta}
+
+
 def profile_recipe(study: Study) -> dict:
     """The profile's own augmentation and loss (whatever the notebook's parameters set), so that a
     comparison of schedules changes the schedule alone."""
@@ -246,4 +262,4 @@ def profile_recipe(study: Study) -> dict:
     return {"augment": base.augment, "loss": base.loss}
 
 
-__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_ARMS', 'RECIPE_BUDGETS', 'RECIPE_COMBINATIONS', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'RESNET_RECIPE_ARMS', 'RESNET_RECIPE_BUDGETS', 'SELECTION_PARAMETERS', 'STRONG_RECIPE', 'select_arms', 'run_if', 'other_study', 'abstract_sentences', 'architecture_table', 'best_arm_within', 'chosen_recipe', 'chosen_row', 'fresh_seed_summary', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'best_recipe_row', 'budget_summary', 'factor_recipe', 'recipe_candidates', 'recipe_choice_table', 'recipe_target', 'resnet_recipe_settings', 'typical_seconds', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'image_stats', 'last_epoch_run', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']
+__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_ARMS', 'RECIPE_BUDGETS', 'RECIPE_COMBINATIONS', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'RESNET_RECIPE_ARMS', 'RESNET_RECIPE_BUDGETS', 'SELECTION_PARAMETERS', 'STRONG_RECIPE', 'select_arms', 'run_if', 'other_study', 'abstract_sentences', 'architecture_table', 'best_arm_within', 'chosen_recipe', 'chosen_row', 'fresh_seed_summary', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'best_recipe_row', 'budget_summary', 'factor_recipe', 'recipe_candidates', 'recipe_choice_table', 'recipe_target', 'resnet_recipe_settings', 'typical_seconds', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'image_stats', 'last_epoch_run', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_scores', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']

@@ -145,6 +145,8 @@ CASES = [
     Case("unknown-augment-on", ["train", *PET, "--augment-on", "gpu"], r"--augment-on.*'gpu'"),
     Case("lr-floor-without-cosine", ["train", *PET, "--lr-floor", "0.1"], r"--lr-floor 0.1: .*--schedule cosine"),
     Case("lr-floor-1", ["train", *PET, "--schedule", "cosine", "--lr-floor", "1"], r"--lr-floor 1.0: .*\[0, 1\)"),
+    Case("swa-epochs-all", ["train", *PET, "--epochs", "5", "--swa-epochs", "5"], r"--swa-epochs 5: .*shorter than training"),
+    Case("swa-lr-without-swa", ["train", *PET, "--swa-lr", "0.5"], r"--swa-lr 0.5: .*add --swa-epochs N"),
     Case("unknown-dice-reduction", ["train", *PET, "--dice-reduction", "pixel"], r"--dice-reduction.*'pixel'"),
     Case("crop-scale-0", ["train", *PET, "--augment", "scale", "--crop-scale", "0"], r"--crop-scale 0.0: .*\(0, 1\]"),
     Case("crop-scale-without-scale", ["train", *PET, "--crop-scale", "0.3"], r"--crop-scale 0.3: .*--augment scale"),

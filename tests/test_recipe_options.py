@@ -232,6 +232,12 @@ def test_the_last_epoch_scores_of_a_study_run_are_those_of_select_last(toy_root,
     model, run_cfg = model_from_checkpoint(load_checkpoint(path), path)
     tta, _ = evaluate(model, load_datasets(run_cfg, ("test",))["test"], run_cfg, tta=True)
     assert last["last_tta_test_dice"] == pytest.approx(tta["dice"], rel=1e-9) != last["last_test_dice"]
+    # a chosen recipe's run scored as its select says (10's fresh seeds and other CPU family)
+    scored = study.recipe_scores(False, S, "last")
+    assert scored == {"run": last["run"], "test_dice": last["last_test_dice"], "tta_test_dice": last["last_tta_test_dice"]}
+    best = study.recipe_scores(False, S)
+    assert best["test_dice"] == last["test_dice"] and best["tta_test_dice"] == study.tta_run(S)["tta_test_dice"]
+    assert study.recipe_scores(False, S, seed=7) is None and not S.run_dir(study.name(S, seed=7)).exists()
     cache = path.parent / "metrics_last.json"
     old = {k: v for k, v in last.items() if not k.startswith("last_tta")}
     cache.write_text(json.dumps({**old, "last_test_dice": 0.5}))  # a cache of an earlier version: completed, its
@@ -242,4 +248,5 @@ def test_the_last_epoch_scores_of_a_study_run_are_those_of_select_last(toy_root,
         (folder / f).unlink(missing_ok=True)
     before = {f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()}
     assert study.last_epoch_run(S, train=False) == {} and study.tta_run(S, train=False) == {}
+    assert np.isnan(study.recipe_scores(False, S, "last")["test_dice"]) and np.isnan(study.recipe_scores(False, S)["tta_test_dice"])
     assert {f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()} == before
