@@ -155,9 +155,11 @@ RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + batch-dice"] = ("06-08", 
 RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.1"] = ("06-08", {**_R_MA, "optimizer": "adamw",
                                                                                     "weight_decay": 0.1})
 # flip TTA (a mean of two predictions) beats the plain prediction in every arm above on both CPU families: does a mean
-# of weights help too? Stochastic weight averaging over 15 epochs at a constant 0.1 x the rate, after the recipe's own
-# 60 one-cycle epochs (--epochs 75 --swa-epochs 15: the first 60 epochs are the recipe's, step for step)
-RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + swa-15"] = ("06-08", {**_R_MA, "swa_epochs": 15})
+# of weights help too? Stochastic weight averaging over the last fifth of the epochs at a constant 0.1 x the rate, after
+# the recipe's own one-cycle epochs (at 3x, 75 epochs with the cpu profile: --epochs 75 --swa-epochs 15, the first 60
+# epochs the recipe's at 2.4x, step for step). SWA_SHARE stands for round(SWA_SHARE x the arm's epochs).
+SWA_SHARE = 0.2
+RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + swa"] = ("06-08", {**_R_MA, "swa_epochs": SWA_SHARE})
 
 
 # The budgets of 10's ResNet34-UNet arms, in multiples of the profile's epochs (an arm not listed: 2x only). 2.4x
@@ -170,13 +172,19 @@ RESNET_RECIPE_BUDGETS = {"08 recipe + rotate + mild-affine": (2, 2.4, 2.8)} | {
     f"08 recipe + rotate + mild-affine + {change}": (2.4,) for change in ("lr-2e-3", "lr-5e-4", "color")} | {
     arm: (2.4,) for arm in ("08 recipe + crop-2x + rotate + mild-affine", "08 recipe + rotate + mild-affine + adamw-wd-0.05",
                             "08 recipe + rotate + mild-affine + batch-dice", "08 recipe + rotate + mild-affine + adamw-wd-0.1")} | {
-    "08 recipe + rotate + mild-affine + swa-15": (3.0,)}  # 60 epochs of the recipe + 15 of averaging
+    "08 recipe + rotate + mild-affine + swa": (3.0,)}  # the recipe's 2.4x, then 0.6x of averaging
 
 
-def resnet_recipe_settings(arm: str, base: dict) -> dict:
-    """The settings of one of :data:`RESNET_RECIPE_ARMS` (``base``: :func:`factor_recipe`'s recipe)."""
+def resnet_recipe_settings(arm: str, base: dict, epochs: int | None = None) -> dict:
+    """The settings of one of :data:`RESNET_RECIPE_ARMS` (``base``: :func:`factor_recipe`'s recipe) trained for
+    ``epochs`` (needed by an averaging arm only, whose phase is :data:`SWA_SHARE` of them)."""
     start, changes = RESNET_RECIPE_ARMS[arm]
-    return {**(STRONG_RECIPE if start == "strong" else base), **changes}
+    settings = {**(STRONG_RECIPE if start == "strong" else base), **changes}
+    if settings.get("swa_epochs") == SWA_SHARE:
+        if epochs is None:
+            raise ValueError(f"{arm}: its averaging phase is a share of the epochs; pass epochs")
+        settings["swa_epochs"] = round(SWA_SHARE * epochs)
+    return settings
 
 
 def best_arm_within(table: pd.DataFrame, max_seconds: float = RECIPE_MAX_SECONDS, min_seeds: int = 3
@@ -294,7 +302,8 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
             name, epochs = str(arm).rsplit(", ", 1)
             family = str(row.get("cpu", "the other CPU family")) if other else None
             add("resnet34_unet", f"10 ResNet34-UNet{f' on {family}' if other else ''}: {arm}",
-                {**resnet_recipe_settings(name, base), "epochs": int(epochs.split()[0])}, row, family)
+                {**resnet_recipe_settings(name, base, int(epochs.split()[0])), "epochs": int(epochs.split()[0])}, row,
+                family)
     return pd.DataFrame(rows, columns=["model", "source", "family", "settings", "seeds", "test_dice_mean",
                                        "test_dice_std", "tta_test_dice_mean", "tta_test_dice_std", "seconds"])
 

@@ -235,6 +235,13 @@ def test_the_budget_table_names_each_arm_and_its_epochs(tmp_path):
     assert recipe == settings[f"10 budget: {combo}, 150 epochs"] and "(11.7 min a run)" in why
     assert study.resnet_recipe_settings("strong + crop-2x + mild-affine", {}) == {**study.STRONG_RECIPE,
                                                                                    **study.RECIPE_ARMS[combo]}
+    # the averaging arm's phase is a share of its epochs: 15 of the cpu profile's 75, 1 of the smoke profile's 6
+    swa = "08 recipe + rotate + mild-affine + swa"
+    assert study.resnet_recipe_settings(swa, {"schedule": "onecycle"}, 75) == {
+        "schedule": "onecycle", "augment": "rotate", "affine_p": 0.5, "affine_shift": 0.05, "swa_epochs": 15}
+    assert study.resnet_recipe_settings(swa, {}, 6)["swa_epochs"] == 1
+    with pytest.raises(ValueError, match="pass epochs"):
+        study.resnet_recipe_settings(swa, {})
 
 
 def test_a_table_with_last_epoch_scores_offers_the_same_runs_with_select_last(tmp_path):
