@@ -200,6 +200,7 @@ def _write_json(path: Path, data: dict) -> None:
 # Files a run writes into its folder; --overwrite removes exactly these (and nothing else the folder holds).
 RUN_FILES = ("config.json", "env.json", "history.csv", "best.pt", "last.pt", "metrics.json", "test_per_image.csv")
 RUN_FOLDERS = (TB_FOLDER,)
+FINISH_FILES = ("metrics.json", "test_per_image.csv")  # of RUN_FILES, those finish() writes (metrics.json last)
 
 
 def check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
@@ -447,8 +448,9 @@ def _retrain_aside(cfg: RunConfig, progress: bool, log) -> dict[str, Any]:
         if (aside / name).exists():
             shutil.rmtree(out / name, ignore_errors=True)
             os.replace(aside / name, out / name)
-    for name in ("best.pt", "last.pt", "history.csv", "env.json"):  # metrics.json last, by finish() below
-        os.replace(aside / name, out / name)
+    for name in RUN_FILES:  # the training's files; config.json is written afresh and finish() below writes the rest
+        if name not in ("config.json", *FINISH_FILES):
+            os.replace(aside / name, out / name)
     cfg.save(out / "config.json")
     shutil.rmtree(aside)
     return finish(cfg, log=log)
