@@ -243,7 +243,11 @@ def factor_recipe(results: str | Path) -> tuple[dict, list[str]]:
 def typical_seconds(history: pd.DataFrame) -> float:
     """A run's training seconds as on a quiet machine: the 10th-percentile epoch's seconds times the epochs
     (another job sharing the cores slows many epochs, sometimes most of them; the fastest tenth are the recipe's
-    own pace)."""
+    own pace). A run with an averaging phase (``--swa-epochs``: each of its epochs also measures the average's
+    BatchNorm statistics) is timed phase by phase."""
+    if "swa_averaged" in history:
+        phases = [history.loc[history["swa_averaged"] == 0], history.loc[history["swa_averaged"] > 0]]
+        return float(sum(p["seconds"].quantile(0.1) * len(p) for p in phases if len(p)))
     return float(history["seconds"].quantile(0.1) * len(history))
 
 

@@ -1,6 +1,7 @@
 """The report's tables and generated sentences, from hand-made run tables (no training)."""
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -493,3 +494,14 @@ def test_other_study_reads_another_results_folder_and_refuses_a_missing_one(tmp_
     S2 = study.other_study(str(other), S)
     assert S2.results == other / "pets-cpu" and S2.key == S.key and S2.cfg.out_dir == str(other)
     assert not S2.results.exists()  # read back only: no folder made
+
+
+def test_typical_seconds_times_an_averaging_phase_apart():
+    """The 10th-percentile epoch times the epochs, per phase where a run averages weights (its averaging epochs also
+    measure BatchNorm statistics, so they are slower than the fastest tenth of the whole run)."""
+    plain = pd.DataFrame({"seconds": [10.0] * 8 + [30.0, 50.0]})
+    assert study.typical_seconds(plain) == pytest.approx(100.0)
+    averaged = pd.DataFrame({"seconds": [10.0] * 8 + [13.0, 14.0, 13.0, 40.0],
+                             "swa_averaged": [0] * 8 + [1, 2, 3, 4]})
+    expected = 10.0 * 8 + np.quantile([13.0, 14.0, 13.0, 40.0], 0.1) * 4
+    assert study.typical_seconds(averaged) == pytest.approx(expected) and expected > 10.0 * 12
