@@ -160,6 +160,10 @@ RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.1"] = ("06-08"
 # epochs the recipe's at 2.4x, step for step). SWA_SHARE stands for round(SWA_SHARE x the arm's epochs).
 SWA_SHARE = 0.2
 RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + swa"] = ("06-08", {**_R_MA, "swa_epochs": SWA_SHARE})
+# at 0.1x the rate the network still fits the training images in the averaging phase (its training loss falls, the
+# average's val dice with it): a higher constant rate spreads the averaged weights further apart
+RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + swa at 0.3x"] = ("06-08", {**_R_MA, "swa_epochs": SWA_SHARE,
+                                                                                  "swa_lr": 0.3})
 
 
 # The budgets of 10's ResNet34-UNet arms, in multiples of the profile's epochs (an arm not listed: 2x only). 2.4x
@@ -172,7 +176,8 @@ RESNET_RECIPE_BUDGETS = {"08 recipe + rotate + mild-affine": (2, 2.4, 2.8)} | {
     f"08 recipe + rotate + mild-affine + {change}": (2.4,) for change in ("lr-2e-3", "lr-5e-4", "color")} | {
     arm: (2.4,) for arm in ("08 recipe + crop-2x + rotate + mild-affine", "08 recipe + rotate + mild-affine + adamw-wd-0.05",
                             "08 recipe + rotate + mild-affine + batch-dice", "08 recipe + rotate + mild-affine + adamw-wd-0.1")} | {
-    "08 recipe + rotate + mild-affine + swa": (3.0,)}  # the recipe's 2.4x, then 0.6x of averaging
+    arm: (3.0,) for arm in ("08 recipe + rotate + mild-affine + swa",  # the recipe's 2.4x, then 0.6x of averaging
+                            "08 recipe + rotate + mild-affine + swa at 0.3x")}
 
 
 def resnet_recipe_settings(arm: str, base: dict, epochs: int | None = None) -> dict:
