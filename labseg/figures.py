@@ -58,10 +58,15 @@ def plot_arm_bars(summary: pd.DataFrame, title: str, metric: str = "test_dice", 
     return fig
 
 
-def plot_histories(results: str | Path, runs: list[str], labels: list[str] | None = None):
-    """Loss, val dice and val pixel accuracy per epoch of some runs; each legend entry names its seed."""
+def plot_histories(results: str | Path, runs: list[str], labels: list[str] | None = None,
+                   marks: dict[str, float] | None = None):
+    """Loss, val dice and val pixel accuracy per epoch of some runs; each legend entry names its seed. ``marks``: a
+    dotted vertical line on each panel at each epoch, labelled (e.g. where an averaging phase starts)."""
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    for text, epoch in (marks or {}).items():
+        for k, ax in enumerate(axes):
+            ax.axvline(epoch, color="0.4", linestyle=":", linewidth=1, label=text if k == 1 else None)
     for run, label in zip(runs, labels or runs):
         h = load_history(results, run)
         cfg_file = Path(results) / "runs" / run / "config.json"
