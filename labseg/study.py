@@ -32,7 +32,7 @@ FLIP_ARMS = ("none", "hflip", "hvflip", "independent")
 OVERRIDES_ENV = "LABSEG_NOTEBOOK_OVERRIDES"
 # Notebook parameters that are not RunConfig fields: they choose which arms of a study run, never a setting of a
 # run (each notebook checks its value with the function named here).
-SELECTION_PARAMETERS = {"arms": "select_arms", "train_missing": "run_if", "other_cpu": "other_study"}
+SELECTION_PARAMETERS = {"arms": "select_arms", "train_missing": "recipe_scores", "other_cpu": "other_study"}
 
 
 def select_arms(arms, known: dict) -> dict:
