@@ -314,10 +314,10 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
         t = read(file, 0)
         for arm, row in t.iterrows() if t is not None else ():  # "<RESNET_RECIPE_ARMS key>, <n> epochs"
             name, epochs = str(arm).rsplit(", ", 1)
+            n = int(epochs.split()[0])
             family = str(row.get("cpu", "the other CPU family")) if other else None
             add("resnet34_unet", f"10 ResNet34-UNet{f' on {family}' if other else ''}: {arm}",
-                {**resnet_recipe_settings(name, base, int(epochs.split()[0])), "epochs": int(epochs.split()[0])}, row,
-                family)
+                {**resnet_recipe_settings(name, base, n), "epochs": n}, row, family)
     return pd.DataFrame(rows, columns=["model", "source", "family", "settings", "seeds", "test_dice_mean",
                                        "test_dice_std", "tta_test_dice_mean", "tta_test_dice_std", "seconds"])
 
