@@ -88,6 +88,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                         "BatchNorm statistics measured again, is the network evaluated and saved (default 0: none)")
     g.add_argument("--swa-lr", dest="swa_lr", type=float,
                    help="--swa-epochs: the averaging phase's constant rate, as a fraction of --lr, in (0, 1] (default 0.1)")
+    g.add_argument("--drop-path", dest="drop_path", type=float,
+                   help="--model resnet34_unet: stochastic depth in training, each encoder block's residual branch is "
+                        "skipped per sample at a rate rising linearly to this one at the deepest block, in [0, 1) "
+                        "(default 0: none)")
     g.add_argument("--dice-reduction", dest="dice_reduction", choices=list(DICE_REDUCTIONS),
                    help="the loss's soft dice term: per image, averaged over the batch (default) | over the whole "
                         "batch as one region")

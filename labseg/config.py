@@ -96,6 +96,7 @@ class RunConfig:
     lr_floor: float = 0.0  # cosine: the learning rate decays to lr_floor x lr instead of 0
     swa_epochs: int = 0  # the last swa_epochs epochs train at swa_lr x lr and their weights are averaged (SWA)
     swa_lr: float = 0.1  # the constant rate of the averaging phase, as a fraction of lr
+    drop_path: float = 0.0  # resnet34_unet: stochastic depth, the deepest encoder block's drop rate (0: none)
     dice_reduction: str = "image"  # the soft dice term per image (averaged) | over the whole batch
     crop_scale: float = 0.5  # scale / all: the random crop keeps crop_scale-100 % of the area
     affine_p: float = 1.0  # rotate / all: probability that the affine map is applied to a sample
@@ -128,9 +129,12 @@ class RunConfig:
     def model_options(self) -> dict[str, Any]:
         if self.model == "unet":
             return {"width": self.width}
+        options: dict[str, Any] = {}
         if self.model in PRETRAINED_ENCODERS and self.pretrained:
-            return {"pretrained": self.pretrained}
-        return {}
+            options["pretrained"] = self.pretrained
+        if self.drop_path:
+            options["drop_path"] = self.drop_path
+        return options
 
     def validate(self) -> RunConfig:
         """Raise a one-line ValueError naming the option (as its CLI flag) for any value that cannot
@@ -195,6 +199,12 @@ class RunConfig:
             bad("swa_lr", self.swa_lr, "must be a number in (0, 1]: the averaging phase's rate as a fraction of --lr.")
         if self.swa_lr != RunConfig.swa_lr and not self.swa_epochs:
             bad("swa_lr", self.swa_lr, "sets the rate of the averaging phase; this run has none (add --swa-epochs N).")
+        if not (isinstance(self.drop_path, (int, float)) and not isinstance(self.drop_path, bool)
+                and 0 <= self.drop_path < 1):
+            bad("drop_path", self.drop_path, "must be a number in [0, 1): the drop rate of the deepest residual block.")
+        if self.drop_path and canonical_model_name(self.model) != "resnet34_unet":
+            bad("drop_path", self.drop_path, f"drops residual blocks of the resnet34_unet encoder; --model "
+                f"{self.model} has none to drop.")
         for name, presets in (("crop_scale", presets_with("scale")), ("affine_p", presets_with("rotate")),
                               ("affine_shift", presets_with("rotate")), ("color_strength", presets_with("color"))):
             if getattr(self, name) != getattr(RunConfig, name) and self.augment not in presets:

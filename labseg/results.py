@@ -24,7 +24,7 @@ ORIGINAL_REPORT = pd.DataFrame([
 # short names and equal runs of two notebooks are one run.
 FACTORS = ("augment", "augment_on", "loss", "optimizer", "weight_decay", "schedule", "warmup_epochs", "epochs", "lr",
            "amp", "lr_floor", "swa_epochs", "swa_lr", "dice_reduction", "crop_scale", "affine_p", "affine_shift",
-           "color_strength", "augment_source", "decode", "select")
+           "color_strength", "augment_source", "decode", "select", "drop_path")
 
 
 METRIC_COLUMNS = {"test_dice": "dice", "test_iou": "IoU", "test_pixel_acc": "pixel acc",
@@ -168,6 +168,14 @@ RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + swa at 0.3x"] = ("06-08",
 # +0.0026, 3 seeds each): together?
 RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa"] = (
     "06-08", {**RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05"][1], "swa_epochs": SWA_SHARE})
+# with weight decay 5e-2 and averaging at 0.1x the rate, the network still fits the training images in the averaging
+# phase: the higher constant rate (0.3x) on top of the cpu-best recipe
+RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa at 0.3x"] = (
+    "06-08", {**RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa"][1], "swa_lr": 0.3})
+# the ResNet34 encoder (21 M parameters) trained from scratch on 270 images: stochastic depth (--drop-path, each
+# residual block skipped per sample in training, at rates rising to 0.1 at the deepest block) on top of the cpu-best recipe
+RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa + drop-path-0.1"] = (
+    "06-08", {**RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa"][1], "drop_path": 0.1})
 
 
 # The budgets of 10's ResNet34-UNet arms, in multiples of the profile's epochs (an arm not listed: 2x only). 2.4x
@@ -182,7 +190,9 @@ RESNET_RECIPE_BUDGETS = {"08 recipe + rotate + mild-affine": (2, 2.4, 2.8)} | {
                             "08 recipe + rotate + mild-affine + batch-dice", "08 recipe + rotate + mild-affine + adamw-wd-0.1")} | {
     arm: (3.0,) for arm in ("08 recipe + rotate + mild-affine + swa",  # the recipe's 2.4x, then 0.6x of averaging
                             "08 recipe + rotate + mild-affine + swa at 0.3x",
-                            "08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa")}
+                            "08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa",
+                            "08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa at 0.3x",
+                            "08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa + drop-path-0.1")}
 
 
 def resnet_recipe_settings(arm: str, base: dict, epochs: int | None = None) -> dict:

@@ -147,6 +147,8 @@ CASES = [
     Case("lr-floor-1", ["train", *PET, "--schedule", "cosine", "--lr-floor", "1"], r"--lr-floor 1.0: .*\[0, 1\)"),
     Case("swa-epochs-all", ["train", *PET, "--epochs", "5", "--swa-epochs", "5"], r"--swa-epochs 5: .*shorter than training"),
     Case("swa-lr-without-swa", ["train", *PET, "--swa-lr", "0.5"], r"--swa-lr 0.5: .*add --swa-epochs N"),
+    Case("drop-path-on-unet", ["train", *PET, "--drop-path", "0.1"], r"--drop-path 0.1: .*--model unet has none"),
+    Case("drop-path-1", ["train", *PET, "--model", "resnet34_unet", "--drop-path", "1"], r"--drop-path 1.0: .*\[0, 1\)"),
     Case("unknown-dice-reduction", ["train", *PET, "--dice-reduction", "pixel"], r"--dice-reduction.*'pixel'"),
     Case("crop-scale-0", ["train", *PET, "--augment", "scale", "--crop-scale", "0"], r"--crop-scale 0.0: .*\(0, 1\]"),
     Case("crop-scale-without-scale", ["train", *PET, "--crop-scale", "0.3"], r"--crop-scale 0.3: .*--augment scale"),
