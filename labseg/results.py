@@ -157,17 +157,18 @@ RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.1"] = ("06-08"
 # flip TTA (a mean of two predictions) beats the plain prediction in every arm above on both CPU families: does a mean
 # of weights help too? Stochastic weight averaging over the last fifth of the epochs at a constant 0.1 x the rate, after
 # the recipe's own one-cycle epochs (at 3x, 75 epochs with the cpu profile: --epochs 75 --swa-epochs 15, the first 60
-# epochs the recipe's at 2.4x, step for step). SWA_SHARE stands for round(SWA_SHARE x the arm's epochs).
+# epochs the recipe's at 2.4x, step for step). An arm's "swa_share" is no setting of its own: resnet_recipe_settings
+# turns it into --swa-epochs round(share x the arm's epochs).
 SWA_SHARE = 0.2
-RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + swa"] = ("06-08", {**_R_MA, "swa_epochs": SWA_SHARE})
+RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + swa"] = ("06-08", {**_R_MA, "swa_share": SWA_SHARE})
 # at 0.1x the rate the network still fits the training images in the averaging phase (its training loss falls, the
 # average's val dice with it): a higher constant rate spreads the averaged weights further apart
-RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + swa at 0.3x"] = ("06-08", {**_R_MA, "swa_epochs": SWA_SHARE,
+RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + swa at 0.3x"] = ("06-08", {**_R_MA, "swa_share": SWA_SHARE,
                                                                                   "swa_lr": 0.3})
 # the two changes that lead the recipe on AMD EPYC, each by less than the seed spread (decay 5e-2 +0.0033, averaging
 # +0.0026, 3 seeds each): together?
 RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa"] = (
-    "06-08", {**RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05"][1], "swa_epochs": SWA_SHARE})
+    "06-08", {**RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05"][1], "swa_share": SWA_SHARE})
 # with weight decay 5e-2 and averaging at 0.1x the rate, the network still fits the training images in the averaging
 # phase: the higher constant rate (0.3x) on top of the cpu-best recipe
 RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa at 0.3x"] = (
@@ -197,13 +198,14 @@ RESNET_RECIPE_BUDGETS = {"08 recipe + rotate + mild-affine": (2, 2.4, 2.8)} | {
 
 def resnet_recipe_settings(arm: str, base: dict, epochs: int | None = None) -> dict:
     """The settings of one of :data:`RESNET_RECIPE_ARMS` (``base``: :func:`factor_recipe`'s recipe) trained for
-    ``epochs`` (needed by an averaging arm only, whose phase is :data:`SWA_SHARE` of them)."""
+    ``epochs`` (needed by an averaging arm only, whose phase is its ``swa_share`` of them)."""
     start, changes = RESNET_RECIPE_ARMS[arm]
     settings = {**(STRONG_RECIPE if start == "strong" else base), **changes}
-    if settings.get("swa_epochs") == SWA_SHARE:
+    share = settings.pop("swa_share", None)
+    if share is not None:
         if epochs is None:
             raise ValueError(f"{arm}: its averaging phase is a share of the epochs; pass epochs")
-        settings["swa_epochs"] = round(SWA_SHARE * epochs)
+        settings["swa_epochs"] = round(share * epochs)
     return settings
 
 
