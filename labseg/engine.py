@@ -312,6 +312,7 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criter
     batch_augment = (BatchAugment(cfg.flip, cfg.augment, cfg.image_size, cfg.seed, **strength_options(cfg))
                      if cfg.augment_on == "device" else None)
     swa_start = cfg.epochs - cfg.swa_epochs  # epochs from here on train at a constant rate and are averaged
+    steps_per_epoch = math.ceil(len(epoch_order(len(train_ds), cfg.seed, 0, cfg.batch_size)) / cfg.batch_size)  # any epoch's
     try:
         for epoch in range(start_epoch, cfg.epochs):
             model.train()
@@ -321,7 +322,7 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criter
                     group["lr"] = cfg.swa_lr * cfg.lr
             t0, loss_sum, seen = time.perf_counter(), 0.0, 0
             bar = tqdm(_train_batches(cfg, train_ds, epoch, device, batch_augment),
-                       total=math.ceil(len(epoch_order(len(train_ds), cfg.seed, epoch, cfg.batch_size)) / cfg.batch_size),
+                       total=steps_per_epoch,
                        desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not progress)
             for x, y in bar:
                 loss = train_step(model, optimizer, criterion, x, y, device, bf16)
