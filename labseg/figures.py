@@ -59,30 +59,43 @@ def plot_arm_bars(summary: pd.DataFrame, title: str, metric: str = "test_dice", 
 
 
 def plot_histories(results: str | Path, runs: list[str], labels: list[str] | None = None,
-                   marks: dict[str, float] | None = None):
+                   marks: dict[str, float] | None = None, legend_below: bool = False):
     """Loss, val dice and val pixel accuracy per epoch of some runs; each legend entry names its seed. ``marks``: a
-    dotted vertical line on each panel at each epoch, labelled (e.g. where an averaging phase starts)."""
+    dotted vertical line on each panel at each epoch, labelled (e.g. where an averaging phase starts).
+    ``legend_below``: one legend under the panels, a colour per run (solid: training loss, dashed: validation loss),
+    for comparisons of more runs than the panels' own legends hold."""
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
     for text, epoch in (marks or {}).items():
         for k, ax in enumerate(axes):
             ax.axvline(epoch, color="0.4", linestyle=":", linewidth=1, label=text if k == 1 else None)
-    for run, label in zip(runs, labels or runs):
+    for i, (run, label) in enumerate(zip(runs, labels or runs)):
         h = load_history(results, run)
         cfg_file = Path(results) / "runs" / run / "config.json"
         if cfg_file.is_file():
             label = f"{label} (seed {json.loads(cfg_file.read_text())['seed']})"
-        axes[0].plot(h["epoch"], h["train_loss"], label=f"{label} train")
-        axes[0].plot(h["epoch"], h["val_loss"], "--", label=f"{label} val")
-        axes[1].plot(h["epoch"], h["val_dice"], label=label)
-        axes[2].plot(h["epoch"], h["val_pixel_acc"], label=label)
+        colour = f"C{i % 10}" if legend_below else None
+        axes[0].plot(h["epoch"], h["train_loss"], color=colour, label=f"{label} train")
+        axes[0].plot(h["epoch"], h["val_loss"], "--", color=colour, label=f"{label} val")
+        axes[1].plot(h["epoch"], h["val_dice"], color=colour, label=label)
+        axes[2].plot(h["epoch"], h["val_pixel_acc"], color=colour, label=label)
     for ax, title in zip(axes, ("loss (bce + dice)", "val dice", "val pixel accuracy")):
         ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    axes[1].legend(fontsize=8)
-    fig.tight_layout()
+    if not legend_below:
+        axes[0].legend(fontsize=7)
+        axes[1].legend(fontsize=8)
+        fig.tight_layout()
+        return fig
+    handles, texts = axes[1].get_legend_handles_labels()
+    from matplotlib.lines import Line2D
+    handles += [Line2D([], [], color="0.3"), Line2D([], [], color="0.3", linestyle="--")]
+    texts += ["loss: training (solid)", "loss: validation (dashed)"]
+    rows = -(-len(texts) // 2)
+    fig.set_size_inches(13, 3.4 + 0.2 * rows)
+    fig.legend(handles, texts, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.2 * rows / (3.4 + 0.2 * rows) + 0.02, 1, 1))
     return fig
 
 
