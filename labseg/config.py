@@ -186,7 +186,8 @@ class RunConfig:
             bad("warmup_epochs", self.warmup_epochs, "onecycle has its own warm-up (30 % of training); leave "
                 "--warmup-epochs out.")
         for name, low, high, closed in (("lr_floor", 0, 1, False), ("crop_scale", 0, 1, True), ("affine_p", 0, 1, True),
-                                        ("affine_shift", 0, 0.5, True), ("color_strength", 0, 1, False)):
+                                        ("affine_shift", 0, 0.5, True), ("color_strength", 0, 1, False),
+                                        ("drop_path", 0, 1, False)):
             value = getattr(self, name)
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value and (
                 value <= high if closed else value < high)
@@ -199,9 +200,6 @@ class RunConfig:
             bad("swa_lr", self.swa_lr, "must be a number in (0, 1]: the averaging phase's rate as a fraction of --lr.")
         if self.swa_lr != RunConfig.swa_lr and not self.swa_epochs:
             bad("swa_lr", self.swa_lr, "sets the rate of the averaging phase; this run has none (add --swa-epochs N).")
-        if not (isinstance(self.drop_path, (int, float)) and not isinstance(self.drop_path, bool)
-                and 0 <= self.drop_path < 1):
-            bad("drop_path", self.drop_path, "must be a number in [0, 1): the drop rate of the deepest residual block.")
         if self.drop_path and canonical_model_name(self.model) != "resnet34_unet":
             bad("drop_path", self.drop_path, f"drops residual blocks of the resnet34_unet encoder; --model "
                 f"{self.model} has none to drop.")

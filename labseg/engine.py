@@ -103,6 +103,11 @@ def _loader(ds: PetDataset, cfg: RunConfig, device: torch.device, order: list[in
                       pin_memory=device.type == "cuda", drop_last=False)
 
 
+def steps_per_epoch(n: int, seed: int, batch_size: int) -> int:
+    """Training steps in every epoch (:func:`epoch_order` drops the same last single image each epoch)."""
+    return math.ceil(len(epoch_order(n, seed, 0, batch_size)) / batch_size)
+
+
 def epoch_order(n: int, seed: int, epoch: int, batch_size: int) -> list[int]:
     """The shuffled sample order of one epoch, a function of (seed, epoch) only (resumable).
 
@@ -248,8 +253,7 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, cfg.lr, cfg.weight_decay, device, cfg.optimizer)
-    steps_per_epoch = math.ceil(len(epoch_order(len(train_ds), cfg.seed, 0, cfg.batch_size)) / cfg.batch_size)
-    scheduler = make_scheduler(optimizer, cfg, steps_per_epoch)
+    scheduler = make_scheduler(optimizer, cfg, steps_per_epoch(len(train_ds), cfg.seed, cfg.batch_size))
     criterion = SegmentationLoss(cfg.loss, ignore_index=255, dice_reduction=cfg.dice_reduction)
     history: list[dict[str, Any]] = []
     best_dice, start_epoch = -math.inf, 0
@@ -312,7 +316,7 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criter
     batch_augment = (BatchAugment(cfg.flip, cfg.augment, cfg.image_size, cfg.seed, **strength_options(cfg))
                      if cfg.augment_on == "device" else None)
     swa_start = cfg.epochs - cfg.swa_epochs  # epochs from here on train at a constant rate and are averaged
-    steps_per_epoch = math.ceil(len(epoch_order(len(train_ds), cfg.seed, 0, cfg.batch_size)) / cfg.batch_size)  # any epoch's
+    steps = steps_per_epoch(len(train_ds), cfg.seed, cfg.batch_size)
     try:
         for epoch in range(start_epoch, cfg.epochs):
             model.train()
@@ -322,7 +326,7 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criter
                     group["lr"] = cfg.swa_lr * cfg.lr
             t0, loss_sum, seen = time.perf_counter(), 0.0, 0
             bar = tqdm(_train_batches(cfg, train_ds, epoch, device, batch_augment),
-                       total=steps_per_epoch,
+                       total=steps,
                        desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not progress)
             for x, y in bar:
                 loss = train_step(model, optimizer, criterion, x, y, device, bf16)
