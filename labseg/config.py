@@ -273,13 +273,13 @@ PROFILE_MODELS: dict[str, dict[str, dict[str, Any]]] = {
     # all augmentations), 150 epochs, scored at the last epoch;
     # ResNet34-UNet: the profile's recipe with milder random affine maps (notebook 10's "08 recipe + rotate +
     # mild-affine": applied half the time, shifts up to 5 %), AdamW with weight decay 5e-2 and stochastic weight
-    # averaging (60 one-cycle epochs, then 15 averaged at 0.3x the rate: "+ adamw-wd-0.05 + swa at 0.3x", 75
+    # averaging (60 one-cycle epochs, then 15 averaged at 0.5x the rate: "+ adamw-wd-0.05 + swa at 0.5x", 75
     # epochs), scored at the last epoch: chosen on AMD EPYC, where it leads the 60-epoch recipe by more than the seed
     # spread
     "cpu-best": {"unet": dict(augment="all", optimizer="adamw", weight_decay=1e-2, schedule="cosine", warmup_epochs=2.0,
                               epochs=150, affine_p=0.5, affine_shift=0.05, augment_source="2x", select="last"),
                  "resnet34_unet": dict(augment="rotate", affine_p=0.5, affine_shift=0.05, optimizer="adamw",
-                                       weight_decay=5e-2, epochs=75, swa_epochs=15, swa_lr=0.3, select="last")},
+                                       weight_decay=5e-2, epochs=75, swa_epochs=15, swa_lr=0.5, select="last")},
 }
 
 
