@@ -192,12 +192,8 @@ RESNET_RECIPE_BUDGETS = {"08 recipe + rotate + mild-affine": (2, 2.4, 2.8)} | {
     f"08 recipe + rotate + mild-affine + {change}": (2.4,) for change in ("lr-2e-3", "lr-5e-4", "color")} | {
     arm: (2.4,) for arm in ("08 recipe + crop-2x + rotate + mild-affine", "08 recipe + rotate + mild-affine + adamw-wd-0.05",
                             "08 recipe + rotate + mild-affine + batch-dice", "08 recipe + rotate + mild-affine + adamw-wd-0.1")} | {
-    arm: (3.0,) for arm in ("08 recipe + rotate + mild-affine + swa",  # the recipe's 2.4x, then 0.6x of averaging
-                            "08 recipe + rotate + mild-affine + swa at 0.3x",
-                            "08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa",
-                            "08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa at 0.3x",
-                            "08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa + drop-path-0.1",
-                            "08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa at 0.5x")}
+    # every averaging arm: the recipe's 2.4x, then 0.6x of averaging
+    arm: (3.0,) for arm, (_, changes) in RESNET_RECIPE_ARMS.items() if "swa_share" in changes}
 
 
 def resnet_recipe_settings(arm: str, base: dict, epochs: int | None = None) -> dict:
