@@ -3,13 +3,17 @@
 #   make app       a web page on 127.0.0.1:7860 to try the shipped UNet on your photos (installs labseg[app])
 #   make setup-cpu .venv for a machine without a GPU: the same torch, without its GPU-only files (4.3 GB, not 6.4)
 #   make test      pytest: tests/ and the notebooks under nbval (what CI runs)
-#   make report    re-execute notebooks 01-10 with papermill (PROFILE=toy DATA=data/toy-pets by default)
+#   make report    re-execute the notebooks with papermill and render the report from what results/ holds
+#                  (PROFILE=toy DATA=data/toy-pets by default: notebooks 01-05; other profiles 01-10). Nothing is
+#                  trained unless RETRAIN=missing (train the runs that are not there) or RETRAIN=all (every run);
+#                  NOTEBOOKS=all|core|02_unet,05_report chooses the notebooks
 #   make gpu-check on a CUDA machine: train, resume and benchmark there (-> benchmarks/latest-cuda.txt)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PROFILE ?= toy
 DATA ?= data/toy-pets
+RETRAIN ?= none
 
 .PHONY: setup setup-cpu demo test report clean-cache gpu-check app
 $(BIN)/labseg: pyproject.toml
@@ -34,7 +38,8 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 report: setup
-	$(BIN)/python -m labseg.pipeline --profile $(PROFILE) --data $(DATA)
+	$(BIN)/python -m labseg.pipeline --profile $(PROFILE) --data $(DATA) --retrain $(RETRAIN) \
+		$(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS))
 
 app: setup
 	$(BIN)/pip install --quiet -e ".[app]"

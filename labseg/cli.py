@@ -234,9 +234,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("download", help="fetch and verify the official Oxford-IIIT Pet archives",
                        description="Download images.tar.gz and annotations.tar.gz, check their MD5, extract them "
-                                   "atomically into ROOT (no partial folder is left on failure).")
-    p.add_argument("root", nargs="?", default="data/oxford-iiit-pet")
+                                   "atomically into ROOT (no partial folder is left on failure). With --subset pets-3: "
+                                   "only the 598 photos of 3 breeds that every committed study used, each file "
+                                   "checked against the studies' SHA-256 sums (ROOT/SUBSET.md says how it compares).")
+    p.add_argument("root", nargs="?", default=None,
+                   help="target folder (default data/oxford-iiit-pet, or data/<subset> with --subset)")
+    p.add_argument("--subset", choices=["pets-3"], default=None,
+                   help="pets-3: the studies' subset (Abyssinian, american_bulldog, Bengal; official splits)")
     p.add_argument("--base-url", dest="base_url", help="mirror serving both archives (default: the official site)")
+    p.add_argument("--archive-md5", dest="archive_md5", action="append", default=[], metavar="NAME=MD5",
+                   help="the MD5 a mirror's repackaged archive has instead of the official one (repeat per archive; "
+                        "with --subset, every extracted file is still checked against the studies' SHA-256 sums)")
 
     p = sub.add_parser("check-data", help="validate a dataset folder and list bad or quirky files",
                        description="Check every listed sample: missing or undecodable images and trimaps are errors "
@@ -364,11 +372,33 @@ def cmd_synth(args) -> int:
     return 0
 
 
+def archive_md5s(pairs: list[str]) -> dict[str, str]:
+    """--archive-md5 NAME=MD5 ...: the official archives' names, each with the MD5 given or its official one."""
+    import re
+
+    from .download import ARCHIVES
+
+    md5 = dict(ARCHIVES)
+    for pair in pairs:
+        name, _, digest = pair.partition("=")
+        if name not in ARCHIVES or not re.fullmatch(r"[0-9a-f]{32}", digest):
+            raise ValueError(f"--archive-md5 {pair}: give NAME=MD5 with NAME one of {', '.join(ARCHIVES)} and MD5 "
+                             "32 hex digits")
+        md5[name] = digest
+    return md5
+
+
 def cmd_download(args) -> int:
     from .download import download_pets
+    from .subset import download_subset
 
     kwargs = {"base_url": args.base_url} if args.base_url else {}
-    print(f"Oxford-IIIT Pet in {download_pets(args.root, **kwargs)}")
+    if args.archive_md5:
+        kwargs["archives"] = archive_md5s(args.archive_md5)
+    if args.subset:
+        print(download_subset(args.root or f"data/{args.subset}", args.subset, **kwargs).line())
+        return 0
+    print(f"Oxford-IIIT Pet in {download_pets(args.root or 'data/oxford-iiit-pet', **kwargs)}")
     return 0
 
 

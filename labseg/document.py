@@ -221,6 +221,35 @@ def code_version() -> str:
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
 
 
+def newest_run_commit(results: str | Path) -> tuple[int, str, str] | None:
+    """(commit time, commit, its date) of the newest labseg commit, by its date in git, that made a run of
+    ``results``; None where git knows none of them. The document's date comes from its runs, never from the clock."""
+    import json
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    commits = {json.loads(f.read_text()).get("git_commit") for f in Path(results).glob("runs/*/env.json")}
+    dated = []
+    for commit in sorted(c for c in commits if c and c != "unknown"):
+        try:
+            out = subprocess.run(["git", "-C", str(repo), "show", "-s", "--format=%ct %cs", commit],
+                                 capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if out.returncode == 0 and out.stdout.strip():
+            stamp, day = out.stdout.split()[:2]
+            dated.append((int(stamp), commit, day))
+    return max(dated) if dated else None
+
+
+def runs_version(results: str | Path) -> str:
+    """The title block's line on which code made the runs: so two renders of the same results are identical."""
+    newest = newest_run_commit(results)
+    if newest is None:
+        return "labseg commits not in this checkout's git history"
+    return f"runs made with labseg commits up to {newest[1]} ({newest[2]})"
+
+
 def title_block(title: str, subtitle: str, facts: dict[str, str]) -> Html:
     rows = "".join(f"<div><dt>{html.escape(k)}</dt><dd>{_inline(v)}</dd></div>" for k, v in facts.items())
     return Html(f'<header class="title-block"><h1>{html.escape(title)}</h1><p class="subtitle">{_inline(subtitle)}'

@@ -1,6 +1,7 @@
 """Fetch the official Oxford-IIIT Pet archives, verify their MD5 and extract them atomically."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -19,8 +20,11 @@ ARCHIVES = {
 }
 
 
-def _fetch(url: str, dest: Path, timeout: float) -> str:
-    """Stream ``url`` into ``dest``; return its MD5."""
+DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def fetch(url: str, dest: Path, timeout: float) -> str:
+    """Stream ``url`` into ``dest``; return its MD5. A full disk is raised as it is (the caller says so)."""
     md5 = hashlib.md5()
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp, open(dest, "wb") as fh:
@@ -28,6 +32,8 @@ def _fetch(url: str, dest: Path, timeout: float) -> str:
                 md5.update(chunk)
                 fh.write(chunk)
     except (urllib.error.URLError, OSError) as exc:
+        if getattr(exc, "errno", None) in DISK_FULL:
+            raise
         raise DownloadError(f"Could not download {url} ({exc}). Check the connection or pass --base-url MIRROR.") from exc
     return md5.hexdigest()
 
@@ -66,7 +72,7 @@ def download_pets(root: str | Path, base_url: str = OFFICIAL_BASE_URL, archives:
         for name, expected in archives.items():
             archive = work / name
             url = f"{base_url.rstrip('/')}/{name}"
-            got = _fetch(url, archive, timeout)
+            got = fetch(url, archive, timeout)
             if expected and got != expected:
                 raise DownloadError(f"{url}: MD5 {got} does not match the expected {expected}; the download is "
                                     "damaged or not the official archive. Try again later or another mirror.")

@@ -28,8 +28,10 @@ from .config import RunConfig
 from .data import PetDataset, check_layout, load_split_arrays, read_split
 from .device import autocast, cpu_name, prepare_batch, resolve_device, set_threads, use_bf16
 from .losses import SegmentationLoss
-from .metrics import SegmentationMeter
+from .metrics import SegmentationMeter, predict_mask
 from .outputs import check_output_dir
+from .saved_masks import FILE as MASKS_FILE
+from .saved_masks import save_masks
 from .predict import forward, forward_tta
 from .swa import WeightAverage
 from .models import build_model, canonical_model_name
@@ -121,10 +123,12 @@ def epoch_order(n: int, seed: int, epoch: int, batch_size: int) -> list[int]:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, dataset: PetDataset, cfg: RunConfig, device: torch.device | None = None,
-             criterion: nn.Module | None = None, extra_masks: dict[str, np.ndarray] | None = None, tta: bool = False):
+             criterion: nn.Module | None = None, extra_masks: dict[str, np.ndarray] | None = None, tta: bool = False,
+             predicted: dict[str, np.ndarray] | None = None):
     """(summary dict, per-image DataFrame). ``extra_masks`` scores the same predictions against other
     masks too (e.g. with the trimap boundary ignored); their keys prefix the extra columns. ``tta``:
-    test-time augmentation, the mean of the logits of the image and of its horizontal flip."""
+    test-time augmentation, the mean of the logits of the image and of its horizontal flip. ``predicted``: a dict
+    that receives each image's predicted mask (name -> (H, W) bool)."""
     device = device or next(model.parameters()).device
     bf16 = use_bf16(cfg.amp, device)
     model.eval()
@@ -139,6 +143,8 @@ def evaluate(model: nn.Module, dataset: PetDataset, cfg: RunConfig, device: torc
             n += len(x)
         names = [dataset.samples[i].name for i in idx.tolist()]
         meter.update(logits, y, names)
+        if predicted is not None:
+            predicted.update(zip(names, predict_mask(logits)[:, 0].cpu().numpy()))
         for key, m in extra.items():
             m.update(logits, torch.from_numpy(extra_masks[key][idx.numpy()]).unsqueeze(1).to(device), names)
     summary = meter.summary()
@@ -203,9 +209,10 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 # Files a run writes into its folder; --overwrite removes exactly these (and nothing else the folder holds).
-RUN_FILES = ("config.json", "env.json", "history.csv", "best.pt", "last.pt", "metrics.json", "test_per_image.csv")
+RUN_FILES = ("config.json", "env.json", "history.csv", "best.pt", "last.pt", "metrics.json", "test_per_image.csv",
+             MASKS_FILE)
 RUN_FOLDERS = (TB_FOLDER,)
-FINISH_FILES = ("metrics.json", "test_per_image.csv")  # of RUN_FILES, those finish() writes (metrics.json last)
+FINISH_FILES = ("metrics.json", "test_per_image.csv", MASKS_FILE)  # of RUN_FILES, those finish() writes (metrics.json last)
 
 
 def check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
@@ -396,9 +403,12 @@ def finish(cfg: RunConfig, device: torch.device | None = None, log=print) -> dic
     if cfg.boundary != "ignore":
         ignored = load_split_arrays(cfg.data, "test", cfg.image_size, "ignore", cfg.cache_dir, cfg.strict)
         extra = {"noboundary": ignored.masks}
+    predicted: dict[str, np.ndarray] = {}
     test, table = evaluate(model, test_ds, cfg, device, SegmentationLoss(cfg.loss, dice_reduction=cfg.dice_reduction),
-                           extra)
+                           extra, predicted=predicted)
     table.to_csv(out / "test_per_image.csv", index=False)
+    names = table["name"].tolist()
+    save_masks(out / MASKS_FILE, names, np.stack([predicted[n] for n in names]))
     history = pd.read_csv(out / "history.csv")
     best_epoch = int(ckpt["epoch"]) if cfg.select == "best" else int(history.loc[history["val_dice"].idxmax(), "epoch"])
     metrics = {"run": out.name, "model": cfg.model, "best_epoch": best_epoch,
@@ -435,7 +445,7 @@ def run_experiment(cfg: RunConfig, progress: bool = False, log=print, need_check
                                   "delete it or choose another out_dir.")
         if (out / "best.pt").is_file() or not need_checkpoint:
             return json.loads(done.read_text())
-        return _retrain_aside(cfg, progress, log)
+        return retrain_aside(cfg, progress, log)
     return train(cfg, resume=True, progress=progress, log=log)
 
 
@@ -443,7 +453,7 @@ def run_experiment(cfg: RunConfig, progress: bool = False, log=print, need_check
 RETRAIN_FOLDER = ".retrain"
 
 
-def _retrain_aside(cfg: RunConfig, progress: bool, log) -> dict[str, Any]:
+def retrain_aside(cfg: RunConfig, progress: bool, log) -> dict[str, Any]:
     """Train the finished run of ``cfg`` again in ``<run>/.retrain`` (resuming one cut off there), then move its
     files over the run's own and score it in place; the run's other files (caches beside it) are kept."""
     out = Path(cfg.out_dir)

@@ -174,31 +174,29 @@ def retitle_grid(png: str | Path, title: str, first_titles: list[str], dpi: int 
     return png
 
 
-def prediction_grid(run_dir: str | Path, names: list[str], title: str = ""):
-    """Rows of (image, truth, prediction, errors) for test images, from a run's best checkpoint.
+def prediction_grid(run_dir: str | Path, names: list[str], title: str = "", data: str | Path | None = None):
+    """Rows of (image, truth, prediction, errors) for test images, from the predicted masks the run saved when it
+    finished (``test_masks.png``: no checkpoint needed). ``data``: where the photos are (default: the run's own
+    ``config.json`` path).
 
     Errors: false positives red, false negatives blue; boundary-ignored pixels are not errors."""
     import torch
 
+    from .config import RunConfig
     from .data import load_split_arrays
-    from .checkpoint import load_checkpoint, model_from_checkpoint
-    from .device import prepare_batch
-    from .metrics import confusion_counts, predict_mask, scores_from_counts
+    from .metrics import mask_counts, scores_from_counts
+    from .saved_masks import FILE, load_masks
 
     plt = _plt()
-    ckpt = load_checkpoint(Path(run_dir) / "best.pt")
-    model, cfg = model_from_checkpoint(ckpt)
-    arrays = load_split_arrays(cfg.data, "test", cfg.image_size, cfg.boundary, cfg.cache_dir)
+    cfg = RunConfig.from_dict(json.loads((Path(run_dir) / "config.json").read_text()))
+    saved = load_masks(Path(run_dir) / FILE)
+    arrays = load_split_arrays(data or cfg.data, "test", cfg.image_size, cfg.boundary, cfg.cache_dir)
     index = {s.name: i for i, s in enumerate(arrays.samples)}
-    idx = [index[n] for n in names if n in index]
-    x, _ = prepare_batch(torch.from_numpy(arrays.images[idx]).permute(0, 3, 1, 2), torch.zeros(1),
-                         torch.device("cpu"), False)
-    model.eval()
-    with torch.no_grad():
-        logits = model(x)
-    pred = predict_mask(logits)[:, 0].numpy()
+    idx = [index[n] for n in names if n in index and n in saved]
+    pred = np.stack([saved[arrays.samples[i].name] for i in idx])
     # the dice in each title is the test metric's own (labseg.metrics), ignored pixels left out
-    dice = scores_from_counts(confusion_counts(logits, torch.from_numpy(arrays.masks[idx])[:, None]).numpy())["dice"]
+    truth_all = torch.from_numpy(arrays.masks[idx])[:, None]
+    dice = scores_from_counts(mask_counts(torch.from_numpy(pred)[:, None], truth_all).numpy())["dice"]
     fig, axes = plt.subplots(len(idx), 4, figsize=(8, 2.3 * len(idx) + 0.4), squeeze=False)  # room for titles
     for row, (i, p, d) in enumerate(zip(idx, pred, dice)):
         truth = arrays.masks[i] == 1

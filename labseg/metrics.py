@@ -22,7 +22,11 @@ def predict_mask(logits: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
 def confusion_counts(logits: torch.Tensor, target: torch.Tensor, ignore_index: int | None = IGNORE_INDEX,
                      threshold: float = 0.5) -> torch.Tensor:
     """Per-image (tp, fp, fn, tn) as an (N, 4) int64 tensor. ``logits``, ``target``: (N, 1, H, W)."""
-    pred = predict_mask(logits, threshold)
+    return mask_counts(predict_mask(logits, threshold), target, ignore_index)
+
+
+def mask_counts(pred: torch.Tensor, target: torch.Tensor, ignore_index: int | None = IGNORE_INDEX) -> torch.Tensor:
+    """:func:`confusion_counts` of a binary prediction (bool, the shape of ``target``)."""
     valid = torch.ones_like(pred) if ignore_index is None else target != ignore_index
     truth = (target == 1) & valid
     pred = pred & valid

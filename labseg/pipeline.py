@@ -1,15 +1,19 @@
-"""Regenerate the whole report: papermill executes notebooks 01-10 (05, the report, last), then labseg.report
+"""Regenerate the whole report: papermill executes the study's notebooks (05, the report, last), then labseg.report
 renders 05 as report/<data>-<profile>/report.html and report.pdf.
 
-    python -m labseg.pipeline --profile toy --data data/toy-pets        (the default)
-    python -m labseg.pipeline --profile cpu --data ../shared/data/oxford-pet-subset --publish
+    python -m labseg.pipeline --profile toy --data data/toy-pets        (the default: notebooks 01-05)
+    python -m labseg.pipeline --profile cpu --data ../shared/data/oxford-pet-subset --publish   (01-10)
 
 Executed notebooks go to <out>/<key>/notebooks/; ``--publish`` also copies them over notebooks/
-(what the repository shows). Runs that already finished are read back, interrupted ones resume.
+(what the repository shows). Every table and figure is drawn from what results/ holds: nothing is trained unless
+``--retrain missing`` (train the runs that are not there, resume interrupted ones) or ``--retrain all`` (train
+every run again) says so; without it a run that is missing stops the notebook that needs it with one line naming
+the command that makes it.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,24 +23,69 @@ from .config import PROFILES, TOY_DATA
 # 05_report reads what the others wrote, so it runs last.
 NOTEBOOKS = ("01_data", "02_unet", "03_resnet_unet", "04_flip_ablation", "06_augmentation", "07_losses", "08_budget",
              "09_encoders", "10_recipe", "05_report")
+# The coursework study (the comparison and the flip ablation); 06-10 are the real-data studies of the recipe.
+CORE = ("01_data", "02_unet", "03_resnet_unet", "04_flip_ablation", "05_report")
+# Which notebooks a profile's report runs by default: the toy study is the coursework study alone (06-10 on the toy
+# pets would train about 100 runs of their own; `--notebooks all` runs them).
+DEFAULT_NOTEBOOKS = {"toy": CORE}
 REPO = Path(__file__).resolve().parents[1]
+# papermill's kernels: quiet (ipykernel warns about its TCP transport on every start; torch's flop counter about a
+# missing triton, which a CPU-only install does not have), so the terminal shows the pipeline's own lines only.
+KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+
+
+def notebooks_for(profile: str, which: str | None = None) -> tuple[str, ...]:
+    """The notebooks a report runs: ``which`` ("all", "core" or a comma-separated list of names such as
+    "02_unet,05_report"), else the profile's default. 05_report always runs, and last."""
+    if which is None:
+        chosen = DEFAULT_NOTEBOOKS.get(profile, NOTEBOOKS)
+    elif which in ("all", "core"):
+        chosen = NOTEBOOKS if which == "all" else CORE
+    else:
+        names = [n.strip() for n in which.split(",") if n.strip()]
+        unknown = [n for n in names if n not in NOTEBOOKS]
+        if unknown:
+            raise ValueError(f"--notebooks: unknown notebook {unknown[0]!r}; choose from all, core or "
+                             f"{', '.join(NOTEBOOKS)}")
+        chosen = names
+    return tuple(n for n in NOTEBOOKS if n in chosen and n != "05_report") + ("05_report",)
+
+
+# Runs of the same studies made on the other CPU family (bf16 sums differ between them): notebook 10 reads them back
+# beside the study's own (its other_cpu parameter).
+OTHER_CPU = "amd-epyc"
+
+
+def study_params(notebook: str, key: str, out_dir: str, retrain: str) -> dict:
+    """Parameters a notebook takes beyond profile, data and out_dir: notebook 10 trains its unfinished arms only
+    when asked (train_missing) and reads the other CPU family's runs where the results hold them (other_cpu)."""
+    if notebook != "10_recipe":
+        return {}
+    other = Path(out_dir) / OTHER_CPU
+    return {"train_missing": retrain != "none", **({"other_cpu": str(other)} if (other / key).is_dir() else {})}
 
 
 def run_pipeline(profile: str = "toy", data: str = TOY_DATA, out_dir: str = "results", publish: bool = False,
-                 notebooks_dir: Path = REPO / "notebooks", extra: dict | None = None, document: bool = True) -> Path:
+                 notebooks_dir: Path = REPO / "notebooks", extra: dict | None = None, document: bool = True,
+                 retrain: str = "none", notebooks: tuple[str, ...] | None = None) -> Path:
     import papermill as pm
 
-    from .study import study_key
+    from .study import RETRAIN_ENV, RETRAIN_MODES, RETRAIN_SINCE_ENV, study_key
 
+    if retrain not in RETRAIN_MODES:
+        raise ValueError(f"--retrain {retrain}: choose one of {', '.join(RETRAIN_MODES)}")
     key = study_key(data, profile)
     executed = Path(out_dir) / key / "notebooks"
     executed.mkdir(parents=True, exist_ok=True)
     params = {"profile": profile, "data": str(data), "out_dir": str(out_dir), **(extra or {})}
-    for nb in NOTEBOOKS:
+    os.environ[RETRAIN_ENV] = retrain  # the kernels papermill starts inherit it (labseg.study.retrain_mode)
+    os.environ[RETRAIN_SINCE_ENV] = str(time.time())
+    for nb in notebooks or notebooks_for(profile):
         t0 = time.perf_counter()
         target = executed / f"{nb}.ipynb"
-        pm.execute_notebook(notebooks_dir / f"{nb}.ipynb", target, parameters=params, cwd=str(REPO),
-                            progress_bar=False, kernel_name="python3")
+        pm.execute_notebook(notebooks_dir / f"{nb}.ipynb", target, cwd=str(REPO), progress_bar=False,
+                            parameters={**params, **study_params(nb, key, out_dir, retrain)},
+                            kernel_name="python3", extra_arguments=KERNEL_ARGS)
         print(f"{nb}: {time.perf_counter() - t0:.0f}s -> {target}", flush=True)
         if publish:
             strip_volatile(target, notebooks_dir / f"{nb}.ipynb")
@@ -154,14 +203,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="results", help="results root (figures go to its sibling figures/)")
     p.add_argument("--publish", action="store_true", help="copy the executed notebooks over notebooks/")
     p.add_argument("--no-document", action="store_true", help="skip report.html / report.pdf")
+    p.add_argument("--retrain", default="none", help="none (default: read every run back; a missing run stops the "
+                   "notebook that needs it), missing (train what is not there) or all (train every run again)")
+    p.add_argument("--notebooks", default=None, help="all, core (01-05) or a comma-separated list of notebook names "
+                   "(default: core for the toy profile, all for the others); 05_report always runs, last")
     args = p.parse_args(argv)
+    from papermill.exceptions import PapermillExecutionError
+
     from .report import ReportError
 
     try:
-        run_pipeline(args.profile, args.data, args.out, args.publish, document=not args.no_document)
-    except ReportError as exc:
+        notebooks = notebooks_for(args.profile, args.notebooks)
+        if not Path(args.data).is_dir() and Path(args.data).name != Path(TOY_DATA).name:  # toy pets: written
+            raise ValueError(f"--data {args.data}: no such folder; get the real subset with `labseg download --subset "
+                             "pets-3 DIR` (README) or leave DATA out for the toy pets")
+        run_pipeline(args.profile, args.data, args.out, args.publish, document=not args.no_document,
+                     retrain=args.retrain, notebooks=notebooks)
+    except (ReportError, ValueError) as exc:
         print(f"labseg report: {exc}", file=sys.stderr)
         return 2
+    except PapermillExecutionError as exc:
+        print(f"labseg report: a notebook stopped: {exc.ename}: {exc.evalue}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -101,6 +101,35 @@ def print_pdf(html_path: Path, pdf_path: Path, timeout: float = 180) -> Path:
     return pdf_path
 
 
+PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[^)]*\)")
+
+
+def fix_pdf_dates(pdf_path: Path, epoch: int) -> None:
+    """Set the PDF's CreationDate and ModDate (Chromium writes the clock's) to ``epoch`` (UTC), in place: the dates
+    keep their byte length, so the file's cross-reference offsets stay valid."""
+    import datetime
+
+    stamp = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y%m%d%H%M%S").encode()
+
+    def same_length(m: re.Match) -> bytes:
+        new = b"/" + m.group(1) + b" (D:" + stamp + b"+00'00')"
+        return new if len(new) == len(m.group(0)) else m.group(0)
+
+    data = pdf_path.read_bytes()
+    _write_atomic(pdf_path, PDF_DATE.sub(same_length, data))
+
+
+def source_date(results: Path | None) -> int:
+    """The date a document states: SOURCE_DATE_EPOCH where set (the reproducible-builds convention), else the date
+    of the newest commit that made a run of ``results``, else 0."""
+    from .document import newest_run_commit
+
+    if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
+        return int(os.environ["SOURCE_DATE_EPOCH"])
+    newest = newest_run_commit(results) if results is not None else None
+    return newest[0] if newest else 0
+
+
 def page_count(pdf_path: Path) -> int:
     """Pages of a PDF: pdfinfo's count where poppler-utils is installed, else the page objects counted."""
     if shutil.which("pdfinfo"):
@@ -145,12 +174,14 @@ def execute(profile: str, data: str, results_root: str = "results") -> Path:
     return executed
 
 
-def build(executed: Path, out_dir: Path, pages: int = PAGES_SHOWN, log=print) -> dict:
+def build(executed: Path, out_dir: Path, pages: int = PAGES_SHOWN, log=print, results: Path | None = None) -> dict:
     """report.html, then report.pdf and its page images, from an executed report notebook. The HTML is written
-    even where printing fails (the error says why)."""
+    even where printing fails (the error says why). The PDF's dates are :func:`source_date`'s (``results``: the
+    study's results folder, default the executed notebook's), so the same results render to the same bytes."""
     html_path = render_html(executed, out_dir / "report.html")
     log(f"report: {html_path}")
     pdf_path = print_pdf(html_path, out_dir / "report.pdf")
+    fix_pdf_dates(pdf_path, source_date(results or Path(executed).parent.parent))
     n = page_count(pdf_path)
     log(f"report: {pdf_path} ({n} pages, A4)")
     shown = page_images(pdf_path, out_dir / "pages", pages) if pages else []

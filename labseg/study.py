@@ -16,6 +16,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from .config import PROFILES, TOY_DATA, RunConfig, field_names, profile_config
 # The notebooks' one entry point: ``from labseg import study`` reaches the tables and figures too.
 from .figures import (plot_arm_bars, plot_budget, plot_dice_vs_time, plot_examples, plot_flip_demo,  # noqa: F401
@@ -135,29 +137,127 @@ def name(study: Study, **changes) -> str:
     return name_of(cfg.replace(model=canonical_model_name(cfg.model)))
 
 
-def run(study: Study, need_checkpoint: bool = True, **changes) -> dict:
-    """Train (or read back, or resume) one run of the study; returns its metrics with its name.
-    ``need_checkpoint=False``: a finished run is read back even where its checkpoints are not kept."""
-    from .engine import run_experiment
+# What a study notebook trains: ``none`` (read finished runs back; a missing one is an error naming the command that
+# makes it: what ``make report`` does by default), ``missing`` (train or resume what is not finished: a notebook run
+# by hand) or ``all`` (train every run again, each once: those finished before LABSEG_RETRAIN_SINCE).
+RETRAIN_ENV, RETRAIN_SINCE_ENV = "LABSEG_RETRAIN", "LABSEG_RETRAIN_SINCE"
+RETRAIN_MODES = ("none", "missing", "all")
+
+
+class MissingRunError(RuntimeError):
+    """A run that a study reads back has not been made."""
+
+
+def retrain_mode() -> str:
+    mode = os.environ.get(RETRAIN_ENV, "missing")
+    if mode not in RETRAIN_MODES:
+        raise ValueError(f"{RETRAIN_ENV}={mode!r}: choose one of {', '.join(RETRAIN_MODES)}")
+    return mode
+
+
+def may_train(wanted: bool = True) -> bool:
+    """Whether a study may train (or score a checkpoint) to make what it lacks: ``wanted`` and a retrain mode
+    other than ``none``."""
+    return wanted and retrain_mode() != "none"
+
+
+def _stale(folder: Path) -> bool:
+    """Under ``RETRAIN=all``: the finished run in ``folder`` was made before this retrain began."""
+    since = float(os.environ.get(RETRAIN_SINCE_ENV, "inf"))
+    return (folder / "metrics.json").stat().st_mtime < since
+
+
+def run(study: Study, need_checkpoint: bool = False, **changes) -> dict:
+    """Read back (or train, or resume) one run of the study, as :func:`retrain_mode` says; returns its metrics with
+    its name. Figures draw from the files a finished run keeps (its saved test masks among them), so a finished run
+    is read back without its checkpoints unless ``need_checkpoint`` (a caller that scores the checkpoint itself)."""
+    from .engine import retrain_aside, run_experiment
     from .models import canonical_model_name
 
     cfg = study.cfg.replace(repeats=1, **changes)
     cfg = cfg.replace(model=canonical_model_name(cfg.model))
     name = name_of(cfg)
-    metrics = run_experiment(cfg.replace(out_dir=str(study.run_dir(name))), progress=False, log=lambda msg: None,
+    folder = study.run_dir(name)
+    finished = (folder / "metrics.json").is_file()
+    mode = retrain_mode()
+    if mode == "none":
+        if not finished:
+            raise MissingRunError(f"{folder} has not been made: train the study's missing runs with "
+                                  f"`{retrain_command(study)}`")
+        return {**json.loads((folder / "metrics.json").read_text()), "run": name}
+    if mode == "all" and finished and _stale(folder):  # the run's files are replaced once the new one has finished
+        return {**retrain_aside(cfg.replace(out_dir=str(folder)), progress=False, log=lambda msg: None), "run": name}
+    metrics = run_experiment(cfg.replace(out_dir=str(folder)), progress=False, log=lambda msg: None,
                              need_checkpoint=need_checkpoint)
     return {**metrics, "run": name}
 
 
-def run_if(train_missing: bool, study: Study, need_checkpoint: bool = True, **changes) -> dict | None:
-    """:func:`run`, or, with ``train_missing=False``, the run's metrics only where it has finished (None where it
-    has not: nothing is trained), so that a study notebook can publish the arms that are done."""
+def retrain_command(study: Study) -> str:
+    """The command that trains what a study lacks."""
+    parts = ["make report"]
+    if study.cfg.profile != "toy":
+        parts.append(f"PROFILE={study.cfg.profile}")
+    if Path(study.cfg.data) != Path(TOY_DATA):
+        parts.append(f"DATA={study.cfg.data}")
+    return " ".join([*parts, "RETRAIN=missing"])
+
+
+def run_if(train_missing: bool, study: Study, need_checkpoint: bool = False, **changes) -> dict | None:
+    """:func:`run`, or, with ``train_missing=False`` (or :func:`retrain_mode` ``none``), the run's metrics only where
+    it has finished (None where it has not: nothing is trained), so that a study notebook can publish the arms that
+    are done."""
     if not isinstance(train_missing, bool):
         raise ValueError(f"train_missing = {train_missing!r}: True (train what is missing) or False (report only "
                          "finished runs)")
-    if not train_missing and not (study.run_dir(name(study, **changes)) / "metrics.json").is_file():
+    if not may_train(train_missing) and not (study.run_dir(name(study, **changes)) / "metrics.json").is_file():
         return None
     return run(study, need_checkpoint=need_checkpoint, **changes)
+
+
+def masks_dir(study: Study, run_name: str) -> Path:
+    """The folder of ``run_name`` that holds its saved test masks (what a prediction figure draws): the run's own,
+    or the same run made again in another results folder beside the study's (``results/<machine>/<key>/runs/``: a
+    run made before runs saved their masks, trained again on another machine). One line where none has them."""
+    from .saved_masks import FILE
+
+    root = study.results.parent
+    candidates = [study.run_dir(run_name)] + sorted(root.glob(f"*/{study.key}/runs/{run_name}"))
+    for folder in candidates:
+        if (folder / FILE).is_file():
+            return folder
+    raise MissingRunError(f"no saved test masks for {run_name} under {root}/: make the run again with "
+                          f"`{retrain_command(study).replace('missing', 'all')}`")
+
+
+def masks_note(study: Study, folder: Path) -> str:
+    """'' where ``folder`` is the study's own run, else what a figure drawn from it must say: whose masks these are."""
+    if folder == study.run_dir(folder.name):
+        return ""
+    env = json.loads((folder / "env.json").read_text())
+    return f"the same run made again on {env.get('cpu', 'another machine')}, test dice {_dice(folder):.4f}"
+
+
+def _dice(folder: Path) -> float:
+    return json.loads((folder / "metrics.json").read_text())["test_dice"]
+
+
+def encoder_cost(study: Study, models: list[str]) -> tuple[pd.DataFrame, str]:
+    """(parameters, GFLOPs, train and inference images/s, peak MiB per model; where it was measured). A timing
+    differs from one measurement to the next, so the study's ``encoder_cost.csv`` is read back where it is there,
+    and measured (on this machine, then written) where it is not or under ``RETRAIN=all``."""
+    from .bench import measure
+    from .device import cpu_name
+
+    path = study.results / "encoder_cost.csv"
+    if path.is_file() and retrain_mode() != "all":
+        return pd.read_csv(path, index_col=0), f"read back from {path}"
+    c = study.cfg
+    cost = pd.DataFrame({m: measure(m, c.image_size, width=c.width, batch=c.batch_size, iters=2, device=c.device,
+                                    amp=c.amp, channels_last=c.channels_last,
+                                    min_seconds=0.2 if c.profile == "smoke" else 2.0, onnx=False) for m in models}).T
+    cost = cost[["params", "gflops", "train_images_per_s", "infer_images_per_s", "peak_mib"]].astype(float)
+    cost.to_csv(path)
+    return cost, f"measured on {cpu_name()}"
 
 
 def seeds(study: Study) -> list[int]:
@@ -176,7 +276,7 @@ def _test_checkpoint(study: Study, changes: dict, checkpoint: str, scorings: tup
     from .device import resolve_device
     from .engine import evaluate, load_datasets
 
-    plain = run(study, **changes)
+    plain = run(study, need_checkpoint=True, **changes)
     path = study.run_dir(plain["run"]) / checkpoint
     ckpt = load_checkpoint(path)
     model, cfg = model_from_checkpoint(ckpt, path)
@@ -199,8 +299,9 @@ def _cached(study: Study, changes: dict, file: str, compute, keys: tuple[str, ..
     folder = study.run_dir(name(study, **changes))
     path = folder / file
     cached = json.loads(path.read_text()) if path.is_file() else {}
-    if cached and all(k in cached for k in keys):
+    if cached and all(k in cached for k in keys) and not (retrain_mode() == "all" and _stale(folder)):
         return cached
+    train = may_train(train)
     if not train and not ((folder / "metrics.json").is_file() and (folder / checkpoint).is_file()):
         return cached
     out = compute(cached)
@@ -262,4 +363,4 @@ def profile_recipe(study: Study) -> dict:
     return {"augment": base.augment, "loss": base.loss}
 
 
-__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_ARMS', 'RECIPE_BUDGETS', 'RECIPE_COMBINATIONS', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'RESNET_RECIPE_ARMS', 'RESNET_RECIPE_BUDGETS', 'SELECTION_PARAMETERS', 'STRONG_RECIPE', 'SWA_SHARE', 'select_arms', 'run_if', 'other_study', 'abstract_sentences', 'architecture_table', 'best_arm_within', 'chosen_recipe', 'chosen_row', 'fresh_seed_summary', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'best_recipe_row', 'budget_summary', 'factor_recipe', 'recipe_candidates', 'recipe_choice_table', 'recipe_target', 'resnet_recipe_settings', 'typical_seconds', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'image_stats', 'last_epoch_run', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_scores', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']
+__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_ARMS', 'RECIPE_BUDGETS', 'RECIPE_COMBINATIONS', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'RESNET_RECIPE_ARMS', 'RESNET_RECIPE_BUDGETS', 'SELECTION_PARAMETERS', 'STRONG_RECIPE', 'SWA_SHARE', 'select_arms', 'run_if', 'masks_dir', 'encoder_cost', 'masks_note', 'MissingRunError', 'retrain_mode', 'may_train', 'retrain_command', 'RETRAIN_ENV', 'RETRAIN_MODES', 'other_study', 'abstract_sentences', 'architecture_table', 'best_arm_within', 'chosen_recipe', 'chosen_row', 'fresh_seed_summary', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'best_recipe_row', 'budget_summary', 'factor_recipe', 'recipe_candidates', 'recipe_choice_table', 'recipe_target', 'resnet_recipe_settings', 'typical_seconds', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'image_stats', 'last_epoch_run', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_scores', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']
