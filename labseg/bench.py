@@ -46,6 +46,10 @@ def build(name: str, width: int):
 
 def forward_flops(model, size: int) -> float:
     """FLOPs (2 x multiply-adds) of one forward pass on one image."""
+    import logging
+
+    # A CPU-only install has no triton (tools/setup_cpu.py), and torch's flop counter warns so on import.
+    logging.getLogger("torch.utils.flop_counter").setLevel(logging.ERROR)
     from torch.utils.flop_counter import FlopCounterMode
 
     model.eval()

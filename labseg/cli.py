@@ -238,7 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "only the 598 photos of 3 breeds that every committed study used, each file "
                                    "checked against the studies' SHA-256 sums (ROOT/SUBSET.md says how it compares).")
     p.add_argument("root", nargs="?", default=None,
-                   help="target folder (default data/oxford-iiit-pet, or data/<subset> with --subset)")
+                   help="target folder (default data/oxford-iiit-pet; with --subset pets-3, data/oxford-pet-subset: "
+                        "the folder name the studies' results are filed under)")
     p.add_argument("--subset", choices=["pets-3"], default=None,
                    help="pets-3: the studies' subset (Abyssinian, american_bulldog, Bengal; official splits)")
     p.add_argument("--base-url", dest="base_url", help="mirror serving both archives (default: the official site)")
@@ -390,13 +391,13 @@ def archive_md5s(pairs: list[str]) -> dict[str, str]:
 
 def cmd_download(args) -> int:
     from .download import download_pets
-    from .subset import download_subset
+    from .subset import DEFAULT_ROOT, download_subset
 
     kwargs = {"base_url": args.base_url} if args.base_url else {}
     if args.archive_md5:
         kwargs["archives"] = archive_md5s(args.archive_md5)
     if args.subset:
-        print(download_subset(args.root or f"data/{args.subset}", args.subset, **kwargs).line())
+        print(download_subset(args.root or DEFAULT_ROOT[args.subset], args.subset, **kwargs).line())
         return 0
     print(f"Oxford-IIIT Pet in {download_pets(args.root or 'data/oxford-iiit-pet', **kwargs)}")
     return 0

@@ -184,6 +184,9 @@ def settings_diff(saved: dict[str, Any], cfg: RunConfig) -> list[str]:
     """Names of the run-shaping fields in which a saved config differs from ``cfg``. A field the saved
     config does not have (it was written before the field existed) counts as that field's default."""
     mine, default = cfg.to_dict(), RunConfig().to_dict()
+    saved = dict(saved)
+    if Path(str(saved.get("data", ""))).name == Path(cfg.data).name:  # the same data elsewhere (a study's key is the
+        saved["data"] = cfg.data                                        # data folder's name): e.g. a fresh download
     return sorted(k for k in mine if k not in NOT_RUN_SHAPING and saved.get(k, default[k]) != mine[k])
 
 

@@ -103,7 +103,11 @@ PUBLISHED_TAG = "published-from"
 def publish_command(params: dict, notebook: str | None = None) -> str:
     """The command that regenerates a published notebook's outputs, from the parameters it ran with: `make report`,
     or, where it ran with parameters the pipeline does not pass (a study published part-way), papermill."""
-    extra = {k: v for k, v in params.items() if k not in ("profile", "data", "out_dir")}
+    from .study import study_key
+
+    implied = study_params(notebook or "", study_key(params.get("data", TOY_DATA), params.get("profile", "toy")),
+                           params.get("out_dir", "results"), "none")  # what `make report` passes this notebook
+    extra = {k: v for k, v in params.items() if k not in ("profile", "data", "out_dir") and implied.get(k, k) != v}
     if extra and notebook:
         shown = " ".join(f"-p {k} {v}" for k, v in params.items())
         return f"papermill notebooks/{notebook}.ipynb out.ipynb {shown}"

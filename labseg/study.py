@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,6 +168,32 @@ def _stale(folder: Path) -> bool:
     return (folder / "metrics.json").stat().st_mtime < since
 
 
+def retrain_progress(study: Study, training: str) -> str:
+    """The retrain's one progress line: runs of the study made since the retrain began, of how many, and the time
+    left by the runs' recorded training times (under RETRAIN=all every finished run is made again; under
+    RETRAIN=missing the total is not known in advance)."""
+    since = float(os.environ.get(RETRAIN_SINCE_ENV, "inf"))
+    done, old_seconds = 0, []
+    for metrics in study.results.glob("runs/*/metrics.json"):
+        if metrics.stat().st_mtime >= since:
+            done += 1
+        else:
+            old_seconds.append(json.loads(metrics.read_text()).get("train_seconds", 0.0))
+    if retrain_mode() == "all":
+        left = sum(old_seconds)
+        return (f"labseg retrain: {done} of {done + len(old_seconds)} runs made, about {left / 60:.0f} min left "
+                f"(recorded times); training {training}")
+    return f"labseg retrain: {done} missing runs made so far; training {training}"
+
+
+def _show_progress(line: str) -> None:
+    """One line that rewrites itself on a terminal (the kernel's stderr is the pipeline's terminal)."""
+    stream = sys.__stderr__
+    if stream is not None:
+        stream.write(("\r\033[K" if stream.isatty() else "") + line + ("" if stream.isatty() else "\n"))
+        stream.flush()
+
+
 def run(study: Study, need_checkpoint: bool = False, **changes) -> dict:
     """Read back (or train, or resume) one run of the study, as :func:`retrain_mode` says; returns its metrics with
     its name. Figures draw from the files a finished run keeps (its saved test masks among them), so a finished run
@@ -180,13 +207,16 @@ def run(study: Study, need_checkpoint: bool = False, **changes) -> dict:
     folder = study.run_dir(name)
     finished = (folder / "metrics.json").is_file()
     mode = retrain_mode()
-    if mode == "none":
+    if mode == "none" or (finished and not need_checkpoint and mode == "missing"):
         if not finished:
             raise MissingRunError(f"{folder} has not been made: train the study's missing runs with "
                                   f"`{retrain_command(study)}`")
         return {**json.loads((folder / "metrics.json").read_text()), "run": name}
     if mode == "all" and finished and _stale(folder):  # the run's files are replaced once the new one has finished
+        _show_progress(retrain_progress(study, name))
         return {**retrain_aside(cfg.replace(out_dir=str(folder)), progress=False, log=lambda msg: None), "run": name}
+    if not finished:
+        _show_progress(retrain_progress(study, name))
     metrics = run_experiment(cfg.replace(out_dir=str(folder)), progress=False, log=lambda msg: None,
                              need_checkpoint=need_checkpoint)
     return {**metrics, "run": name}

@@ -26,6 +26,9 @@ from .errors import DownloadError
 
 SUMS = Path(__file__).resolve().parent / "subsets"
 SUBSETS = {"pets-3": ("Abyssinian", "american_bulldog", "Bengal")}
+# The folder each subset goes to by default: its name is the study's key (results/<folder name>-<profile>/), so
+# `make report PROFILE=cpu DATA=data/oxford-pet-subset` finds the committed studies.
+DEFAULT_ROOT = {"pets-3": "data/oxford-pet-subset"}
 SPLIT_FILES = ("annotations/list.txt", "annotations/trainval.txt", "annotations/test.txt")
 RECORD = "SUBSET.md"
 

@@ -91,6 +91,6 @@ def test_make_report_writes_the_committed_report(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # the pipeline makes <out>/<key>/notebooks/ for the executed copies
     monkeypatch.setattr(papermill, "execute_notebook", lambda src, dst, parameters, **kw: calls.append(parameters))
     pipeline.main(["--profile", "toy"])
-    assert len(calls) == len(NOTEBOOKS) and all(c["out_dir"] == "results" for c in calls)
+    assert len(calls) == len(pipeline.CORE) and all(c["out_dir"] == "results" for c in calls)
     key = study_key(calls[0]["data"], calls[0]["profile"])
     assert key == "toy-pets-toy" and (REPO / "results" / key).is_dir() and (REPO / "figures" / key).is_dir()
