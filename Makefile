@@ -34,7 +34,7 @@ data/toy-pets: | $(BIN)/labseg
 
 # The real-data studies' subset (598 photos of 3 breeds) cut out of the official archives, checked file by file.
 data/oxford-pet-subset: | $(BIN)/labseg
-	$(BIN)/labseg download --subset pets-3 data/oxford-pet-subset
+	$(BIN)/labseg download --subset pets-3 data/oxford-pet-subset $(if $(BASE_URL),--base-url $(BASE_URL))
 
 demo: setup data/toy-pets
 	$(BIN)/labseg train --data data/toy-pets --profile toy --model unet --out runs/demo-unet --resume

@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 from .config import (AUGMENT_ON, AUGMENT_PRESETS, AUGMENT_SOURCES, DECODES, DICE_REDUCTIONS, FLIP_MODES, LOSSES, MIN_IMAGE_SIZE, OPTIMIZERS,
-                     PROFILES, SCHEDULES, SELECTS,
+                     PROFILE_MODELS, PROFILES, SCHEDULES, SELECTS,
                      TOY_DATA, RunConfig, canonical_model_name, check_threads, profile_config)
 
 EPILOG = """examples:
@@ -22,12 +22,33 @@ EPILOG = """examples:
 
 
 def _default(name: str) -> str:
-    """'by profile: smoke 48, toy 64, cpu 128, full 256', or 'default 8' where no profile sets it."""
+    """'by profile: smoke 48, toy 64, cpu 128, full 256', or 'default 8' where no profile sets it; a profile whose
+    value depends on the model (PROFILE_MODELS) lists each model's: 'cpu-best 50 (unet 150, resnet34_unet 75)'."""
     base = getattr(RunConfig(), name)
-    per = {prof: values.get(name, base) for prof, values in PROFILES.items()}
-    if len(set(map(str, per.values()))) == 1:
+    per = {}
+    for prof, values in PROFILES.items():
+        own = values.get(name, base)
+        models = {m: v[name] for m, v in PROFILE_MODELS.get(prof, {}).items() if name in v and v[name] != own}
+        per[prof] = f"{own}" + (f" ({', '.join(f'{m} {v}' for m, v in models.items())})" if models else "")
+    if len(set(per.values())) == 1:
         return f"default {per['toy']}"
     return "by profile: " + ", ".join(f"{prof} {v}" for prof, v in per.items())
+
+
+PROFILE_PURPOSE = {"smoke": "seconds, CI", "toy": "the default; minutes on the toy pets",
+                   "cpu": "the real subset on 2 CPU cores", "cpu-best": "cpu with each model's best recipe of the "
+                   "studies (study.best_recipe)", "full": "the full dataset on a GPU"}
+
+
+def profile_help() -> str:
+    """--profile's help, made from the profiles themselves (config.PROFILES and PROFILE_MODELS): it cannot go stale."""
+    parts = []
+    for prof, values in PROFILES.items():
+        shown = ", ".join(f"{k} {v}" for k, v in values.items())
+        models = "; ".join(f"{m}: " + ", ".join(f"{k} {v}" for k, v in opts.items())
+                           for m, opts in PROFILE_MODELS.get(prof, {}).items())
+        parts.append(f"{prof} ({PROFILE_PURPOSE.get(prof, '')}: {shown}{'; ' + models if models else ''})")
+    return "; ".join(parts)
 
 
 THREADS_HELP = ("CPU threads for torch (default: torch's choice, usually one per core; "
@@ -38,11 +59,7 @@ DEVICE_HELP = "auto (cuda, then mps, then cpu; default) | cpu | cuda | cuda:N | 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("run settings (a profile sets a consistent budget; each flag overrides one value)")
     g.add_argument("--profile", default="toy", choices=list(PROFILES),
-                   help="smoke (seconds, CI), toy (default; minutes on the toy pets), "
-                        "cpu (real subset on 2 CPU cores), cpu-best (cpu with each model's best recipe of the "
-                        "studies: the ResNet34-UNet one-cycle, 60 epochs, --augment rotate with milder affine maps; the UNet AdamW, warm-up + cosine, all "
-                        "augmentations with milder affine maps, crops from the 2x cache, 150 epochs; both scored at "
-                        "the last epoch, --select last), full (full dataset, 256 px, 50 epochs; GPU)")
+                   help=profile_help())
     g.add_argument("--data", help=f"dataset root in the Oxford-IIIT Pet layout (default {TOY_DATA})")
     g.add_argument("--model", "--use_model", dest="model",
                    help="the architecture to train: unet (default) | resnet34_unet | vgg16_bn_unet | "
