@@ -159,6 +159,12 @@ class Document:
         self.figures += 1
         mime, raw = embedded_image(path)
         data = base64.b64encode(raw).decode()
+        from PIL import Image
+
+        from .figures import is_tall
+
+        with Image.open(path) as im:  # a figure taller than the normal box's proportions gets the tall box
+            tall = tall or is_tall(*im.size)
         cls = "figure tall" if tall else "figure"
         return Html(f'<figure class="{cls}" id="figure-{self.figures}"><img src="data:{mime};base64,{data}" '
                     f'alt="{html.escape(path.stem)}"><figcaption><b>Figure {self.figures}.</b> {_inline(caption)}'

@@ -10,21 +10,47 @@ import pandas as pd
 
 from .results import load_history
 
+# Okabe & Ito's palette: eight colours told apart with every common colour-vision deficiency. A panel shows at most
+# eight series (more are split over panels), so no two series share a colour.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000")
+MAX_SERIES = len(PALETTE)
+# The report's printed page: text 178 mm wide (A4, 16 mm margins); a figure at most 125 mm tall (215 mm for tall
+# ones); a PNG saved at SAVE_DPI shows at its pixel size (96 per inch) where it fits. Figures are drawn at the text
+# width with fonts of at least 7.5 pt, so that printed they stay at 7 pt or more (tests/test_figures.py).
+PAGE_WIDTH_IN, MAX_HEIGHT_IN, TALL_HEIGHT_IN, SAVE_DPI = 178 / 25.4, 125 / 25.4, 215 / 25.4, 110
+WIDTH = 7.0
+
+
 def plot_dice_vs_time(runs: pd.DataFrame, by: str, title: str, limit_s: float | None = None,
                       seconds: str = "train_seconds"):
-    """Test dice against training seconds, one point per run, one colour per arm; ``limit_s``, a time limit a run
-    drawn as a dotted vertical line; ``seconds``: the column of seconds (``train_s_typical``: 10th-percentile epoch x
-    epochs, for runs that shared the cores with other jobs)."""
+    """Test dice against training seconds, one point per run, one colour per arm (more than eight arms: split over
+    panels side by side, sharing the axes); ``limit_s``, a time limit a run drawn as a dotted vertical line;
+    ``seconds``: the column of seconds (``train_s_typical``: 10th-percentile epoch x epochs, for runs that shared
+    the cores with other jobs). Legends sit under the panels, off the data."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    for arm, part in runs.groupby(by, sort=False):
-        ax.scatter(part[seconds], part["test_dice"], label=f"{arm} ({len(part)} seeds)", s=30)
-    if limit_s is not None:
-        ax.axvline(limit_s, ls=":", color="grey", label=f"limit a run ({limit_s / 60:g} min)")
+    arms = list(dict.fromkeys(runs[by]))
+    groups = _chunks(arms)
+    columns = 1 if len(groups) > 1 else 2
+    lines = max(-(-(len(g) + (limit_s is not None)) // columns) for g in groups)
+    fig = plt.figure(figsize=(WIDTH, 2.6 + 0.17 * lines + 0.1))
+    grid = fig.add_gridspec(2, len(groups), height_ratios=(2.6, 0.17 * lines + 0.1))
     what = "10th-percentile epoch x epochs" if seconds == "train_s_typical" else "train + val, all epochs"
-    ax.set(xlabel=f"training seconds per run ({what})", ylabel="test dice", title=title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    first = None
+    for c, group in enumerate(groups):
+        ax = fig.add_subplot(grid[0, c], sharex=first, sharey=first)
+        first = first or ax
+        for k, arm in enumerate(group):
+            part = runs[runs[by] == arm]
+            ax.scatter(part[seconds], part["test_dice"], label=f"{arm} ({len(part)} seeds)", s=22,
+                       color=PALETTE[k], marker="os^Dv<>P"[k])
+        if limit_s is not None:
+            ax.axvline(limit_s, ls=":", color="grey", label=f"limit a run ({limit_s / 60:g} min)")
+        ax.grid(alpha=0.3)
+        ax.set_xlabel(f"training s per run ({what})" if len(groups) == 1 else f"training s per run\n({what})")
+        if c == 0:
+            ax.set_ylabel("test dice")
+        _legend_row(fig.add_subplot(grid[1, c]), *ax.get_legend_handles_labels(), columns=columns)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -32,7 +58,43 @@ def plot_dice_vs_time(runs: pd.DataFrame, by: str, title: str, limit_s: float | 
 def _plt():
     import matplotlib.pyplot as plt  # headless: matplotlib falls back to Agg by itself
 
+    plt.rcParams.update({"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "xtick.labelsize": 7.5,
+                         "ytick.labelsize": 7.5, "legend.fontsize": 7.5, "axes.prop_cycle": _cycler()})
     return plt
+
+
+def _cycler():
+    from cycler import cycler
+
+    return cycler(color=list(PALETTE))
+
+
+def is_tall(width: float, height: float) -> bool:
+    """Whether the report gives a figure of this aspect the tall box (215 mm high, not 125 mm): one taller than the
+    normal box's proportions (labseg.document.Document.figure)."""
+    return height / width > MAX_HEIGHT_IN / PAGE_WIDTH_IN
+
+
+def printed_points(fig, tall: bool | None = None) -> float:
+    """The smallest font of ``fig`` in points as printed in the report: the figure as saved (tight box), shown at
+    its pixel size or shrunk to the text width and the height limit, whichever is smaller (``tall``: the tall box;
+    None: as the report chooses, by the figure's aspect)."""
+    import matplotlib.text
+
+    fig.canvas.draw()
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    width, height = box.width, box.height
+    tall = is_tall(width, height) if tall is None else tall
+    shown = min(PAGE_WIDTH_IN, width * SAVE_DPI / 96, (TALL_HEIGHT_IN if tall else MAX_HEIGHT_IN) * width / height)
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip()]
+    return min(sizes) * shown / width
+
+
+def _chunks(items: list, size: int = MAX_SERIES) -> list[list]:
+    """``items`` in runs of at most ``size``, as even as possible."""
+    parts = -(-len(items) // size) or 1
+    step = -(-len(items) // parts)
+    return [items[i:i + step] for i in range(0, len(items), step)] or [[]]
 
 
 def save(fig, study, name: str) -> Path:
@@ -45,58 +107,67 @@ def save(fig, study, name: str) -> Path:
 def plot_arm_bars(summary: pd.DataFrame, title: str, metric: str = "test_dice", ylabel: str = "test dice"):
     """One bar per arm: the mean over seeds, with error bars of one sample standard deviation over seeds."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    colours = ["#999", "#4a8", "#48c", "#c54", "#a6c", "#ca4", "#4cc", "#888"]
+    fig, ax = plt.subplots(figsize=(6, 3.0))
     ax.bar(summary.index, summary[f"{metric}_mean"], yerr=summary[f"{metric}_std"], capsize=4,
-           color=colours[: len(summary)])
+           color=[PALETTE[k % MAX_SERIES] for k in range(len(summary))])
     seeds = summary["seeds"].min() if "seeds" in summary else 1
     ax.set(ylabel=f"{ylabel} (mean over seeds)", title=title,
            ylim=(max(0, summary[f"{metric}_mean"].min() - 0.1), 1))
     ax.text(0.01, 0.98, f"error bars: ± 1 sample std over {seeds} seed{'s' if seeds > 1 else ''}"
-            + (" (no spread: one seed)" if seeds < 2 else ""), transform=ax.transAxes, va="top", fontsize=8)
+            + (" (no spread: one seed)" if seeds < 2 else ""), transform=ax.transAxes, va="top")
     fig.tight_layout()
     return fig
 
 
 def plot_histories(results: str | Path, runs: list[str], labels: list[str] | None = None,
-                   marks: dict[str, float] | None = None, legend_below: bool = False):
-    """Loss, val dice and val pixel accuracy per epoch of some runs; each legend entry names its seed. ``marks``: a
-    dotted vertical line on each panel at each epoch, labelled (e.g. where an averaging phase starts).
-    ``legend_below``: one legend under the panels, a colour per run (solid: training loss, dashed: validation loss),
-    for comparisons of more runs than the panels' own legends hold."""
+                   marks: dict[str, float] | None = None, legend_below: bool = True):
+    """Loss, val dice and val pixel accuracy per epoch of some runs, a row of three panels for each group of at most
+    eight runs (a colour per run; solid: training loss, dashed: validation loss), with the row's legend under it;
+    each legend entry names its seed. ``marks``: a dotted vertical line on each panel at each epoch, labelled (e.g.
+    where an averaging phase starts). ``legend_below`` is kept for callers; legends are always under the panels."""
     plt = _plt()
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    pairs = list(zip(runs, labels or runs))
+    groups = _chunks(pairs)
+    lines = [-(-(len(g) + len(marks or {}) + 2) // 2) for g in groups]  # legend lines of each row (two columns)
+    heights = [h for n in lines for h in (1.9, 0.17 * n + 0.1)]
+    fig = plt.figure(figsize=(WIDTH, sum(heights) + 0.3))
+    grid = fig.add_gridspec(2 * len(groups), 3, height_ratios=heights)
+    for r, group in enumerate(groups):
+        row = [fig.add_subplot(grid[2 * r, c]) for c in range(3)]
+        _history_row(row, results, group, marks)
+        handles, texts = row[1].get_legend_handles_labels()
+        from matplotlib.lines import Line2D
+        handles += [Line2D([], [], color="0.3"), Line2D([], [], color="0.3", linestyle="--")]
+        texts += ["loss: training (solid)", "loss: validation (dashed)"]
+        _legend_row(fig.add_subplot(grid[2 * r + 1, :]), handles, texts, columns=2)
+    fig.tight_layout(h_pad=0.4)
+    return fig
+
+
+def _legend_row(ax, handles, texts, columns: int) -> None:
+    """A legend in an axes of its own under the panels it explains: never over the data."""
+    ax.axis("off")
+    ax.legend(handles, texts, loc="upper center", ncol=columns, frameon=False, borderaxespad=0)
+
+
+def _history_row(row, results: str | Path, group: list[tuple[str, str]], marks: dict[str, float] | None) -> None:
     for text, epoch in (marks or {}).items():
-        for k, ax in enumerate(axes):
+        for k, ax in enumerate(row):
             ax.axvline(epoch, color="0.4", linestyle=":", linewidth=1, label=text if k == 1 else None)
-    for i, (run, label) in enumerate(zip(runs, labels or runs)):
+    for i, (run, label) in enumerate(group):
         h = load_history(results, run)
         cfg_file = Path(results) / "runs" / run / "config.json"
         if cfg_file.is_file():
             label = f"{label} (seed {json.loads(cfg_file.read_text())['seed']})"
-        colour = f"C{i % 10}" if legend_below else None
-        axes[0].plot(h["epoch"], h["train_loss"], color=colour, label=f"{label} train")
-        axes[0].plot(h["epoch"], h["val_loss"], "--", color=colour, label=f"{label} val")
-        axes[1].plot(h["epoch"], h["val_dice"], color=colour, label=label)
-        axes[2].plot(h["epoch"], h["val_pixel_acc"], color=colour, label=label)
-    for ax, title in zip(axes, ("loss (bce + dice)", "val dice", "val pixel accuracy")):
+        colour = PALETTE[i]
+        row[0].plot(h["epoch"], h["train_loss"], color=colour)
+        row[0].plot(h["epoch"], h["val_loss"], "--", color=colour)
+        row[1].plot(h["epoch"], h["val_dice"], color=colour, label=label)
+        row[2].plot(h["epoch"], h["val_pixel_acc"], color=colour)
+    for ax, title in zip(row, ("loss (bce + dice)", "val dice", "val pixel accuracy")):
         ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-    if not legend_below:
-        axes[0].legend(fontsize=7)
-        axes[1].legend(fontsize=8)
-        fig.tight_layout()
-        return fig
-    handles, texts = axes[1].get_legend_handles_labels()
-    from matplotlib.lines import Line2D
-    handles += [Line2D([], [], color="0.3"), Line2D([], [], color="0.3", linestyle="--")]
-    texts += ["loss: training (solid)", "loss: validation (dashed)"]
-    rows = -(-len(texts) // 2)
-    fig.set_size_inches(13, 3.4 + 0.2 * rows)
-    fig.legend(handles, texts, loc="lower center", ncol=2, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.2 * rows / (3.4 + 0.2 * rows) + 0.02, 1, 1))
-    return fig
 
 
 FALSE_POSITIVE, FALSE_NEGATIVE = (230, 40, 40), (40, 80, 230)  # the error panels' colours
@@ -197,38 +268,68 @@ def prediction_grid(run_dir: str | Path, names: list[str], title: str = "", data
     # the dice in each title is the test metric's own (labseg.metrics), ignored pixels left out
     truth_all = torch.from_numpy(arrays.masks[idx])[:, None]
     dice = scores_from_counts(mask_counts(torch.from_numpy(pred)[:, None], truth_all).numpy())["dice"]
-    fig, axes = plt.subplots(len(idx), 4, figsize=(8, 2.3 * len(idx) + 0.4), squeeze=False)  # room for titles
-    for row, (i, p, d) in enumerate(zip(idx, pred, dice)):
-        truth = arrays.masks[i] == 1
-        err = np.zeros((*truth.shape, 3), np.uint8)
-        err[p & ~truth & (arrays.masks[i] != 255)] = FALSE_POSITIVE
-        err[~p & truth] = FALSE_NEGATIVE
-        for ax, img, t in zip(axes[row], (arrays.images[i], truth, p, err),
-                              (arrays.samples[i].name, "truth", f"prediction (dice {d:.3f})", "errors")):
+    rows = [(arrays.images[i], arrays.masks[i], p, arrays.samples[i].name, d) for i, p, d in zip(idx, pred, dice)]
+    fig = _grid_rows(plt, rows) if len(rows) <= ROW_LAYOUT_MAX else _grid_overlays(plt, rows)
+    fig.legend(handles=_error_handles(), loc="lower center", ncol=2, frameon=False)
+    top = 1.0
+    if title:  # the title gets its own strip above the first row's panel titles, never over them
+        lines = title.count("\n") + 1
+        fig.set_figheight(fig.get_figheight() + 0.18 * lines + 0.1)
+        top = 1 - (0.18 * lines + 0.1) / fig.get_figheight()
+        fig.suptitle(title, fontsize=9, y=1 - 0.05 / fig.get_figheight(), va="top")
+    fig.tight_layout(rect=(0, 0.3 / fig.get_figheight(), 1, top))
+    return fig
+
+
+# Up to this many images, a prediction grid gives each a row (photo, truth, prediction, errors); more are tiled as
+# photos with their errors drawn over them, four to a row, so that a photo stays about 4 cm wide in print.
+ROW_LAYOUT_MAX = 4
+
+
+def _errors(mask: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8: false positives red, false negatives blue, the rest black; ignored pixels are no errors."""
+    truth = mask == 1
+    err = np.zeros((*truth.shape, 3), np.uint8)
+    err[pred & ~truth & (mask != 255)] = FALSE_POSITIVE
+    err[~pred & truth] = FALSE_NEGATIVE
+    return err
+
+
+def _grid_rows(plt, rows: list) -> object:
+    fig, axes = plt.subplots(len(rows), 4, figsize=(WIDTH, 1.85 * len(rows) + 0.35), squeeze=False)
+    for row, (image, mask, pred, name, dice) in zip(axes, rows):
+        for ax, img, t in zip(row, (image, mask == 1, pred, _errors(mask, pred)),
+                              (name, "truth", f"prediction (dice {dice:.3f})", "errors")):
             ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
             ax.set_title(t, fontsize=8)
             ax.axis("off")
-    fig.legend(handles=_error_handles(), loc="lower center", ncol=2, fontsize=8, frameon=False)
-    top = 1.0
-    if title:  # the title gets its own strip above the first row's panel titles, never over them
-        fig.set_figheight(fig.get_figheight() + 0.3)
-        top = 1 - 0.3 / fig.get_figheight()
-        fig.suptitle(title, fontsize=10, y=1 - 0.08 / fig.get_figheight(), va="top")
-    fig.tight_layout(rect=(0, 0.35 / fig.get_figheight(), 1, top))
+    return fig
+
+
+def _grid_overlays(plt, rows: list, columns: int = 4) -> object:
+    n = -(-len(rows) // columns)
+    fig, axes = plt.subplots(n, columns, figsize=(WIDTH, 2.05 * n + 0.35), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (image, mask, pred, name, dice) in zip(axes.flat, rows):
+        err = _errors(mask, pred)
+        shown = np.where(err.any(-1, keepdims=True), (0.35 * image + 0.65 * err).astype(np.uint8), image)
+        ax.imshow(shown)
+        ax.set_title(f"{name}\ndice {dice:.3f}", fontsize=8)
     return fig
 
 
 def plot_image_stats(stats: pd.DataFrame):
     plt = _plt()
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
-    axes[0].scatter(stats["width"], stats["height"], s=6, alpha=0.5)
+    fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 2.6))
+    axes[0].scatter(stats["width"], stats["height"], s=5, alpha=0.5)
     axes[0].set(title="image size (px)", xlabel="width", ylabel="height")
     for species, part in stats.groupby("species"):
         axes[1].hist(part["pet_fraction"] + part["boundary_fraction"], bins=30, alpha=0.6, label=species)
-    axes[1].set(title="foreground fraction (pet + boundary)", xlabel="fraction of pixels")
+    axes[1].set(title="foreground (pet + boundary)", xlabel="fraction of pixels")
     axes[1].legend()
     axes[2].hist(stats["boundary_fraction"], bins=30, color="gray")
-    axes[2].set(title="boundary (trimap 3) fraction", xlabel="fraction of pixels")
+    axes[2].set(title="boundary (trimap 3)", xlabel="fraction of pixels")
     fig.tight_layout()
     return fig
 
@@ -238,15 +339,15 @@ def plot_examples(root: str | Path, names: list[str]):
     from .data import image_path, load_image, read_mask_values, trimap_path, trimap_to_mask
 
     plt = _plt()
-    fig, axes = plt.subplots(len(names), 3, figsize=(9, 2.6 * len(names)), squeeze=False)
+    fig, axes = plt.subplots(len(names), 3, figsize=(WIDTH, 2.1 * len(names)), squeeze=False)
     for row, name in zip(axes, names):
         tri = read_mask_values(trimap_path(root, name))
         row[0].imshow(load_image(image_path(root, name)))
-        row[0].set_title(name, fontsize=9)
+        row[0].set_title(name)
         row[1].imshow(tri, cmap="viridis", vmin=1, vmax=3)
-        row[1].set_title("trimap (1 pet, 2 bg, 3 boundary)", fontsize=9)
+        row[1].set_title("trimap (1 pet, 2 bg, 3 boundary)")
         row[2].imshow(trimap_to_mask(tri), cmap="gray")
-        row[2].set_title("binary mask (boundary = pet)", fontsize=9)
+        row[2].set_title("binary mask (boundary = pet)")
         for ax in row:
             ax.axis("off")
     fig.tight_layout()
@@ -272,15 +373,15 @@ def plot_flip_demo(root: str | Path, name: str, size: int = 128, seed: int = 3):
         for _ in range(2):
             a, b = build_train_transform(mode)(im, m, g)
             panels.append((f"{'joint' if mode == 'hvflip' else 'independent (report)'}", a, b))
-    fig, axes = plt.subplots(1, len(panels), figsize=(3 * len(panels), 3.2))
+    fig, axes = plt.subplots(1, len(panels), figsize=(WIDTH, 2.2))
     for ax, (title, a, b) in zip(axes, panels):
         ax.imshow(a.permute(1, 2, 0).numpy())
         ax.contour(b[0].numpy(), levels=[0.5], colors="red", linewidths=1.2)
         if title != "original":
             # aligned iff the mask equals the one recomputed from the transformed image's own flips
             same = any(torch.equal(a, f(im)) and torch.equal(b, f(m)) for f in _FLIPS)
-            title = f"{title}: {'aligned' if same else 'MISALIGNED'}"
-        ax.set_title(title, fontsize=9)
+            title = f"{title}:\n{'aligned' if same else 'MISALIGNED'}"
+        ax.set_title(title)
         ax.axis("off")
     fig.tight_layout()
     return fig
@@ -290,9 +391,9 @@ def plot_budget(runs: pd.DataFrame, title: str, targets: dict[str, float] | None
     """Test dice against epochs, one line per model: mean over seeds, error bars of one sample std; dashed,
     the same checkpoints scored with flip TTA (where ``runs`` has ``tta_test_dice``); dotted, ``targets``."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = plt.subplots(figsize=(6, 3.4))
     for k, (model, part) in enumerate(runs.groupby("model", sort=False)):
-        color = f"C{k}"
+        color = PALETTE[k]
         g = part.groupby("epochs")["test_dice"]
         ax.errorbar(g.mean().index, g.mean(), yerr=g.std(ddof=1).fillna(0.0), marker="o", capsize=4, color=color,
                     label=f"{model} ({g.size().min()} seed{'s' if g.size().min() > 1 else ''} per point)")
@@ -302,8 +403,8 @@ def plot_budget(runs: pd.DataFrame, title: str, targets: dict[str, float] | None
         if targets and model in targets:
             ax.axhline(targets[model], ls=":", color=color, label=f"{model} target {targets[model]:.2f}")
     ax.set(xlabel="epochs", ylabel="test dice (mean over seeds)", title=title)
-    ax.text(0.01, 0.02, "error bars: ± 1 sample std over seeds", transform=ax.transAxes, fontsize=8)
+    ax.text(0.01, 0.02, "error bars: ± 1 sample std over seeds", transform=ax.transAxes)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
