@@ -89,6 +89,49 @@ def environment_summary(results: str | Path) -> str:
     return f"device: {counted(machines)}\ncode: labseg commit {counted(commits)}"
 
 
+def commit_dates(commits: set[str]) -> dict[str, tuple[int, str]]:
+    """commit -> (commit time, date) for the labseg commits git knows (runs of a clone's history; others left out)."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    out = {}
+    for commit in sorted(c for c in commits if c and c != "unknown"):
+        try:
+            done = subprocess.run(["git", "-C", str(repo), "show", "-s", "--format=%ct %cs", commit],
+                                  capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if done.returncode == 0 and done.stdout.strip():
+            stamp, day = done.stdout.split()[:2]
+            out[commit] = (int(stamp), day)
+    return out
+
+
+def environment_table(studies: dict[str, str | Path]) -> pd.DataFrame:
+    """Where each study's finished runs were made: one row per (study, CPU, torch, threads, bf16), with the number of
+    runs and of labseg commits, and the oldest and newest commit (by their date in git) that made them."""
+    rows = []
+    for label, results in studies.items():
+        for efile in sorted(Path(results).glob("runs/*/env.json")):
+            if (efile.parent / "metrics.json").is_file():
+                env = json.loads(efile.read_text())
+                rows.append({"study": label, "CPU": env.get("cpu") or "not recorded (before CPUs were recorded)",
+                             "torch": env.get("torch"), "threads": env.get("cpu_threads"),
+                             "bf16": "yes" if env.get("bf16") else "no", "commit": env.get("git_commit") or "unknown"})
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rows)
+    dates = commit_dates(set(frame["commit"]))
+    out = []
+    for key, part in frame.groupby(["study", "CPU", "torch", "threads", "bf16"], sort=False):
+        known = sorted((dates[c], c) for c in set(part["commit"]) if c in dates)
+        out.append({**dict(zip(["study", "CPU", "torch", "threads", "bf16"], key)), "runs": len(part),
+                    "commits": part["commit"].nunique(),
+                    "oldest": f"{known[0][1]} ({known[0][0][1]})" if known else "—",
+                    "newest": f"{known[-1][1]} ({known[-1][0][1]})" if known else "—"})
+    return pd.DataFrame(out).set_index(["study", "CPU"])
+
+
 # The optimiser / schedule arms of 08_budget: each sets all four settings, so an arm is one recipe.
 SCHEDULE_ARMS = {"constant": dict(optimizer="adam", schedule="constant", warmup_epochs=0.0, weight_decay=0.0),
                  "cosine": dict(optimizer="adam", schedule="cosine", warmup_epochs=1.0, weight_decay=0.0),
