@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from labseg.checkpoint import CheckpointError
-from labseg.shipped import build, main
+from labseg.shipped import build, card, main
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,8 @@ def test_build_ships_the_checkpoint_the_run_selects_with_its_figures(last_run, t
     kept = json.loads((last_run / "metrics_fullsize.json").read_text())
     assert p["fullsize_test_dice"] == kept["last_fullsize_test_dice"] and kept["last_epoch"] == 3
     assert p["run"] == "committed-run" and p["results"] == committed.as_posix()
+    assert f"test dice {p['test_dice']:.4f} ({p['fullsize_test_dice']:.4f} at each photo's own size)" in card(shipped)
+    assert abs(p["fp16_fullsize_test_dice"] - p["fullsize_test_dice"]) < 0.02  # fp16 weights, the same masks nearly
     # the committed run's test dice differs in its last digit: no claim that the build reproduces it
     (committed / "metrics.json").write_text(json.dumps({**metrics, "test_dice": metrics["test_dice"] + 1e-12}))
     build(last_run, tmp_path / "other.pt", committed / "metrics.json")
