@@ -15,14 +15,16 @@ from labseg.predict import TorchPredictor, predict
 
 
 class HalfPlane:
-    """A stand-in network at 8 px: logit +10 in the left 4 columns, -10 in the right 4. Resized bilinearly
-    (align_corners=False) to a width W divisible by 4, its mask is exactly the left W/2 columns."""
+    """A stand-in network at 8 px: logit +10 in the left 4 columns, -50 in the right 4. Resized bilinearly
+    (align_corners=False), the outline moves left of the middle: at width 16 columns 0-6 are pet (column 7 samples
+    x = 3.25: 0.75 * 10 - 0.25 * 50 < 0), at width 20 columns 0-8 (column 9 samples 3.3). A nearest resize would
+    give 8 and 10 columns."""
 
     image_size = 8
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         assert images.shape == (1, 3, 8, 8) and images.dtype == torch.uint8
-        logits = torch.full((1, 1, 8, 8), -10.0)
+        logits = torch.full((1, 1, 8, 8), -50.0)
         logits[..., :4] = 10.0
         return logits
 
@@ -41,12 +43,13 @@ def write_set(root, trimaps: dict[str, np.ndarray]):
 
 
 def test_a_hand_made_case_gives_the_dice_known_exactly(tmp_path):
-    a = np.full((12, 16), 2)  # 16x12: pet columns 0-5, border 6-9, background 10-15; predicted: columns 0-7
+    a = np.full((12, 16), 2)  # 16x12: pet columns 0-5, border 6-9, background 10-15; predicted: columns 0-6
     a[:, :6], a[:, 6:10] = 1, 3
-    b = np.full((10, 20), 2)  # 20x10: pet columns 0-9; predicted: columns 0-9
+    b = np.full((10, 20), 2)  # 20x10: pet columns 0-9; predicted: columns 0-8
     b[:, :10] = 1
     root = write_set(tmp_path / "set", {"a": a, "b": b})
-    expected = {"foreground": (8 / 9, 1.0), "background": (6 / 7, 1.0), "ignore": (1.0, 1.0)}
+    # per row of a: border as pet 7 tp, 3 fn; as background 6 tp, 1 fp; ignored 6 tp. b: 9 tp, 1 fn
+    expected = {"foreground": (14 / 17, 18 / 19), "background": (12 / 13, 18 / 19), "ignore": (1.0, 18 / 19)}
     for boundary, (dice_a, dice_b) in expected.items():
         summary, table = full_size_scores(HalfPlane(), root, "test", boundary)
         assert table["name"].tolist() == ["a", "b"]
@@ -54,7 +57,7 @@ def test_a_hand_made_case_gives_the_dice_known_exactly(tmp_path):
         assert table["dice"].tolist() == pytest.approx([dice_a, dice_b], abs=1e-12), boundary
         assert summary["dice"] == pytest.approx((dice_a + dice_b) / 2, abs=1e-12)
     summary, _ = full_size_scores(HalfPlane(), root, "test", "foreground")  # pixels summed over both images
-    assert summary["global_dice"] == pytest.approx(2 * (96 + 100) / (2 * (96 + 100) + 24), abs=1e-12)
+    assert summary["global_dice"] == pytest.approx(2 * 174 / (2 * 174 + 46), abs=1e-12)  # 7*12 + 9*10 tp
 
 
 def independent_dice(mask_png, trimap_png, boundary: str) -> float:
