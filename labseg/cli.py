@@ -197,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing --per-image file")
     p.add_argument("--tta", action="store_true", help="test-time augmentation: average the logits of each image "
                                                       "and of its horizontal flip (twice the compute)")
+    p.add_argument("--full-size", dest="full_size", action="store_true",
+                   help="also score at each photo's own size: the mask `labseg predict` writes against the "
+                        "full-size trimap (same boundary rule); a run's own test figures are kept in its folder "
+                        "(metrics_fullsize.json)")
 
     p = sub.add_parser("app", help="a web page to try the model on your photos (needs labseg[app])",
                        description="Serve a Gradio page on 127.0.0.1: drop a photo, see the overlay and the mask at the "
@@ -306,7 +310,8 @@ def cmd_evaluate(args) -> int:
     check_threads(args.threads)
     if args.per_image:
         check_new_file(args.per_image, "--per-image", args.overwrite)
-    model, cfg = model_from_checkpoint(load_checkpoint(path), path)
+    ckpt = load_checkpoint(path)
+    model, cfg = model_from_checkpoint(ckpt, path)
     cfg = cfg.replace(**{k: v for k, v in dict(data=args.data, boundary=args.boundary, device=args.device).items() if v})
     device = resolve_device(cfg.device)
     set_threads(args.threads)
@@ -317,10 +322,36 @@ def cmd_evaluate(args) -> int:
           f"{', flip TTA' if args.tta else ''}]")
     for k in ("dice", "iou", "pixel_acc", "global_dice", "global_iou"):
         print(f"  {k:12s} {summary[k]:.4f}", flush=True)
+    if args.full_size:
+        table = _evaluate_full_size(args, path, ckpt, model, cfg, device, table)
     if args.per_image:
         table.to_csv(args.per_image, index=False)
         print(f"per-image scores -> {args.per_image}")
     return 0
+
+
+def _evaluate_full_size(args, path, ckpt: dict, model, cfg, device, table):
+    """Print the scores at each photo's own size; keep them in the run folder where they are the run's own test
+    figures (its data, its boundary rule); ``table`` with the per-image ones added (``fullsize_*`` columns)."""
+    from .checkpoint import checkpoint_path
+    from .data import canonical_split
+    from .fullsize import SUMMARY_KEYS, full_size_scores, record_full_size
+    from .predict import TorchPredictor
+
+    split = canonical_split(args.split)
+    summary, full = full_size_scores(TorchPredictor(model, cfg, device, args.tta), cfg.data, split, cfg.boundary)
+    print(f"  at each photo's own size ({summary['images']} images; the mask `labseg predict` writes, against the "
+          "full-size trimap):")
+    for k in SUMMARY_KEYS:
+        print(f"  {k:12s} {summary[k]:.4f}", flush=True)
+    file, trained = checkpoint_path(path), ckpt["config"]
+    own = (args.data is None or Path(args.data).resolve() == Path(trained["data"]).resolve()) and \
+        args.boundary in (None, trained["boundary"])
+    if split == "test" and own and (file.parent / "metrics.json").is_file():
+        record_full_size(file.parent, file, summary, ckpt["epoch"], cfg.boundary, args.tta)
+        print(f"full-size test figures of {file.name} -> {file.parent / 'metrics_fullsize.json'}")
+    columns = full.set_index("name")[["width", "height", "dice", "iou", "pixel_acc"]]
+    return table.join(columns.add_prefix("fullsize_"), on="name")
 
 
 def split_checkpoint(paths: list[str]) -> tuple[str | None, list[str]]:

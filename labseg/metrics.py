@@ -26,7 +26,8 @@ def confusion_counts(logits: torch.Tensor, target: torch.Tensor, ignore_index: i
 
 
 def mask_counts(pred: torch.Tensor, target: torch.Tensor, ignore_index: int | None = IGNORE_INDEX) -> torch.Tensor:
-    """:func:`confusion_counts` of a binary prediction (bool, the shape of ``target``)."""
+    """Per-image (tp, fp, fn, tn) of a bool prediction against a 0/1 target (``ignore_index``: left out), (N, 4)
+    int64. ``pred``, ``target``: (N, 1, H, W) or (N, H, W), any H, W (the 128-px and the full-size scores)."""
     valid = torch.ones_like(pred) if ignore_index is None else target != ignore_index
     truth = (target == 1) & valid
     pred = pred & valid
@@ -64,9 +65,13 @@ class SegmentationMeter:
         self.names: list[str] = []
 
     def update(self, logits: torch.Tensor, target: torch.Tensor, names: list[str] | None = None) -> None:
-        c = confusion_counts(logits.detach(), target, self.ignore_index).cpu().numpy()
-        self.counts.append(c)
-        self.names.extend(names if names is not None else [""] * len(c))
+        self.add_counts(confusion_counts(logits.detach(), target, self.ignore_index).cpu().numpy(), names)
+
+    def add_counts(self, counts: np.ndarray, names: list[str] | None = None) -> None:
+        """Per-image (tp, fp, fn, tn) rows counted elsewhere (:func:`mask_counts`: masks of any size)."""
+        counts = np.asarray(counts, dtype=np.int64).reshape(-1, 4)
+        self.counts.append(counts)
+        self.names.extend(names if names is not None else [""] * len(counts))
 
     def all_counts(self) -> np.ndarray:
         return np.concatenate(self.counts) if self.counts else np.zeros((0, 4), dtype=np.int64)
