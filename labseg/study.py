@@ -259,6 +259,29 @@ def masks_dir(study: Study, run_name: str) -> Path:
                           f"`{retrain_command(study).replace('missing', 'all')}`")
 
 
+def prediction_figures(study: Study, run_name: str, figures: dict[str, tuple[str, object]]) -> pd.DataFrame | None:
+    """Prediction grids of ``run_name`` from its saved test masks: ``figures`` maps a figure's name to (title, a
+    function from the run's per-image scores, worst first, to the images it shows); each title says whose masks
+    these are where they come from the same run made again (:func:`masks_dir`). Returns those per-image scores.
+    Where no run has saved masks (a run made before runs saved them, and not made again) and every figure is there
+    already, nothing is redrawn: the committed figures, drawn from the run's checkpoint when it existed, stay, and a
+    line says so; None."""
+    try:
+        src = masks_dir(study, run_name)
+    except MissingRunError:
+        if all((study.figures / f"{f}.png").is_file() for f in figures):
+            print(f"{run_name}: no saved test masks (the run predates them); its committed prediction figures stay "
+                  f"as they were drawn from its checkpoint: {', '.join(figures)}")
+            return None
+        raise
+    note = masks_note(study, src)
+    ranked = pd.read_csv(src / "test_per_image.csv").sort_values("dice")
+    for figure, (title, pick) in figures.items():
+        grid = prediction_grid(src, list(pick(ranked)), title + (f"\n({note})" if note else ""), data=study.cfg.data)
+        save(grid, study, figure)
+    return ranked
+
+
 def masks_note(study: Study, folder: Path) -> str:
     """'' where ``folder`` is the study's own run, else what a figure drawn from it must say: whose masks these are."""
     if folder == study.run_dir(folder.name):
@@ -393,4 +416,4 @@ def profile_recipe(study: Study) -> dict:
     return {"augment": base.augment, "loss": base.loss}
 
 
-__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_ARMS', 'RECIPE_BUDGETS', 'RECIPE_COMBINATIONS', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'RESNET_RECIPE_ARMS', 'RESNET_RECIPE_BUDGETS', 'SELECTION_PARAMETERS', 'STRONG_RECIPE', 'SWA_SHARE', 'select_arms', 'run_if', 'masks_dir', 'encoder_cost', 'masks_note', 'MissingRunError', 'retrain_mode', 'may_train', 'retrain_command', 'RETRAIN_ENV', 'RETRAIN_MODES', 'other_study', 'abstract_sentences', 'architecture_table', 'best_arm_within', 'chosen_recipe', 'chosen_row', 'fresh_seed_summary', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'best_recipe_row', 'budget_summary', 'factor_recipe', 'recipe_candidates', 'recipe_choice_table', 'recipe_target', 'resnet_recipe_settings', 'typical_seconds', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'environment_table', 'image_stats', 'last_epoch_run', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_scores', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']
+__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_ARMS', 'RECIPE_BUDGETS', 'RECIPE_COMBINATIONS', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'RESNET_RECIPE_ARMS', 'RESNET_RECIPE_BUDGETS', 'SELECTION_PARAMETERS', 'STRONG_RECIPE', 'SWA_SHARE', 'select_arms', 'run_if', 'masks_dir', 'prediction_figures', 'encoder_cost', 'masks_note', 'MissingRunError', 'retrain_mode', 'may_train', 'retrain_command', 'RETRAIN_ENV', 'RETRAIN_MODES', 'other_study', 'abstract_sentences', 'architecture_table', 'best_arm_within', 'chosen_recipe', 'chosen_row', 'fresh_seed_summary', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'best_recipe_row', 'budget_summary', 'factor_recipe', 'recipe_candidates', 'recipe_choice_table', 'recipe_target', 'resnet_recipe_settings', 'typical_seconds', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'environment_table', 'image_stats', 'last_epoch_run', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_scores', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']
