@@ -106,3 +106,15 @@ def test_pipeline_bad_options_get_one_line(args, match, capsys, monkeypatch, tmp
     assert pipeline.main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and match in err[0]
+
+
+def test_prediction_figures_keep_committed_figures_of_runs_without_masks(smoke_study, capsys):
+    S = smoke_study
+    S.run_dir("unet-hflip-s0").mkdir(parents=True)
+    with pytest.raises(study.MissingRunError, match="no saved test masks"):  # nothing to keep: a clear error
+        study.prediction_figures(S, "unet-hflip-s0", {"02_unet_worst12": ("t", lambda r: r["name"][:2])})
+    S.figures.mkdir(parents=True)
+    (S.figures / "02_unet_worst12.png").write_bytes(b"committed")
+    assert study.prediction_figures(S, "unet-hflip-s0", {"02_unet_worst12": ("t", lambda r: r["name"][:2])}) is None
+    assert "committed prediction figures stay" in capsys.readouterr().out
+    assert (S.figures / "02_unet_worst12.png").read_bytes() == b"committed"
