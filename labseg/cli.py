@@ -190,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1",
                    help="interface to serve on (default 127.0.0.1, this machine only; 0.0.0.0 serves every "
                         "interface: anyone who can reach this machine can use the page)")
+    p.add_argument("--auth", metavar="FILE",
+                   help="a login in front of the page: FILE holds one line user:password (the password never goes "
+                        "on the command line)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
 
     p = sub.add_parser("predict", help="write mask and overlay PNGs for any images",
@@ -312,6 +315,9 @@ def cmd_app(args) -> int:
 
     if not importlib.util.find_spec("gradio"):
         raise ValueError("labseg app needs Gradio: pip install -e '.[app]' (or `make app`, which installs it).")
+    from .app import read_auth, serve
+
+    auth = read_auth(args.auth) if args.auth is not None else None
     if not 1 <= args.port <= 65535:
         raise ValueError(f"--port {args.port}: choose a port between 1 and 65535 (e.g. 7860).")
     with socket.socket() as probe:
@@ -326,9 +332,8 @@ def cmd_app(args) -> int:
         from .predict import load_predictor
 
         predictor = load_predictor(checkpoint, args.device, log=lambda m: None)
-    from .app import serve
-
-    serve(checkpoint, args.host, args.port, args.device, predictor=predictor)
+    serve(checkpoint, args.host, args.port, args.device, log=lambda m: print(m, flush=True), predictor=predictor,
+          auth=auth)
     return 0
 
 
