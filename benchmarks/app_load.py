@@ -222,6 +222,17 @@ def client_loop(url: str, inputs: dict, offset: int, deadline: float, records: l
         records.append((kind, path.name, time.perf_counter() - t0, right, status))
 
 
+def warm_up(url: str, inputs: dict) -> None:
+    """One request of each kind (a 12-MP photo included), one after another; each must be answered right."""
+    from gradio_client import Client, handle_file
+
+    client = Client(url, verbose=False, download_files=False)
+    for kind, items in inputs.items():
+        path, words = items[0]
+        if not answered_right(kind, words, client.predict(handle_file(str(path)), 0.5, False, api_name="/segment")):
+            raise RuntimeError(f"warm-up: {path.name} was not answered right")
+
+
 def load(url: str, inputs: dict, clients: int, seconds: float) -> tuple[list, float, float]:
     """(records, start time, end time) of ``clients`` threads for ``seconds``."""
     records: list = []
@@ -256,7 +267,7 @@ def multipart_head(boundary: str, filename: str) -> bytes:
 
 def big_upload(url: str, tmp: Path, megabytes: int = 300, declare: bool = False) -> dict:
     """POST ``megabytes`` of zeros to the upload route (chunked, or with its Content-Length declared), watching
-    the temp folder meanwhile: {status, seconds, peak temp MB while it streamed, body}."""
+    the temp folder meanwhile: {status, seconds, temp MB before, peak temp MB while it streamed, body}."""
     from labseg.app import folder_bytes
 
     host, port = url.split("//")[1].split(":")
@@ -268,7 +279,7 @@ def big_upload(url: str, tmp: Path, megabytes: int = 300, declare: bool = False)
         headers["Content-Length"] = str(len(head) + megabytes * 2**20 + len(tail))
     else:
         headers["Transfer-Encoding"] = "chunked"
-    peak, t0 = 0.0, time.perf_counter()
+    before, peak, t0 = folder_bytes(tmp) / 2**20, 0.0, time.perf_counter()
     chunk = b"\0" * 2**20
 
     def frame(b: bytes) -> bytes:
@@ -290,17 +301,21 @@ def big_upload(url: str, tmp: Path, megabytes: int = 300, declare: bool = False)
     response = conn.getresponse()
     body = response.read().decode(errors="replace")[:300]
     conn.close()
-    return {"status": response.status, "seconds": time.perf_counter() - t0, "peak_temp_mb": peak, "body": body}
+    return {"status": response.status, "seconds": time.perf_counter() - t0, "temp_before_mb": before,
+            "peak_temp_mb": peak, "body": body}
 
 
-def burst(url: str, photo: Path, n: int = 50) -> dict:
-    """``n`` requests submitted at once from one session, none waited for: how many were answered with a mask,
-    how many told "busy" (and how soon), anything else."""
+def burst(url: str, photo: Path, n: int = 50, upload_each: bool = True) -> dict:
+    """``n`` requests submitted at once from one session, none waited for, each uploading ``photo`` (or, without
+    ``upload_each``, all naming one copy uploaded before: the queue's answer alone is timed): how many were
+    answered with a mask, how many told "busy" (and how soon), anything else."""
     from gradio_client import Client, handle_file
 
     client = Client(url, verbose=False, download_files=False, max_workers=n)
+    sent = handle_file(str(photo)) if upload_each else {"path": upload(url, photo), "meta": {"_type":
+                                                                                                "gradio.FileData"}}
     t0 = time.perf_counter()
-    jobs = [client.submit(handle_file(str(photo)), 0.5, False, api_name="/segment") for _ in range(n)]
+    jobs = [client.submit(sent, 0.5, False, api_name="/segment") for _ in range(n)]
     done_at: dict[int, float] = {}
     for k, job in enumerate(jobs):
         job.future.add_done_callback(lambda _, k=k: done_at.setdefault(k, time.perf_counter() - t0))
@@ -316,7 +331,24 @@ def burst(url: str, photo: Path, n: int = 50) -> dict:
             else:
                 other.append(f"{type(exc).__name__}: {exc}")
     return {"sent": n, "answered": answered, "busy": busy, "other": other[:5],
-            "busy_reply_max_s": max(busy_after, default=float("nan")), "seconds": time.perf_counter() - t0}
+            "busy_reply_median_s": percentile(busy_after, 50),
+            "busy_reply_max_s": max(busy_after, default=float("nan")),
+            "seconds": time.perf_counter() - t0}
+
+
+def upload(url: str, photo: Path, name: str | None = None) -> str:
+    """POST ``photo`` to the upload route under ``name`` (its own by default): the server's path for it."""
+    host, port = url.split("//")[1].split(":")
+    boundary = "labsegloadboundary"
+    body = multipart_head(boundary, name or photo.name) + photo.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    conn.request("POST", "/gradio_api/upload", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    response = conn.getresponse()
+    saved = json.loads(response.read())
+    conn.close()
+    if response.status != 200:
+        raise RuntimeError(f"upload of {photo} answered {response.status}: {saved}")
+    return saved[0]
 
 
 def hostile_name(url: str, photo: Path, work: Path) -> dict:
@@ -324,20 +356,11 @@ def hostile_name(url: str, photo: Path, work: Path) -> dict:
     put it, that nothing landed outside the temp folder, and the answer."""
     from gradio_client import Client
 
-    name = "../../x; rm -rf ~ $(touch PWNED) `id` | & > y' \"z.jpg"
-    host, port = url.split("//")[1].split(":")
-    boundary = "labsegnameboundary"
-    body = multipart_head(boundary, name) + photo.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-    conn = http.client.HTTPConnection(host, int(port), timeout=60)
-    conn.request("POST", "/gradio_api/upload", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
-    response = conn.getresponse()
-    saved = json.loads(response.read())
-    conn.close()
+    saved = upload(url, photo, "../../x; rm -rf ~ $(touch PWNED) `id` | & > y' \"z.jpg")
     client = Client(url, verbose=False, download_files=False)
-    result = client.predict({"path": saved[0], "meta": {"_type": "gradio.FileData"}}, 0.5, False,
-                            api_name="/segment")
+    result = client.predict({"path": saved, "meta": {"_type": "gradio.FileData"}}, 0.5, False, api_name="/segment")
     strays = [p.name for p in (work, work.parent, Path.cwd()) for p in p.iterdir() if "PWNED" in p.name]
-    return {"status": response.status, "saved_as": saved[0], "answer": result[3], "strays": strays}
+    return {"saved_as": saved, "answer": result[3], "strays": strays}
 
 
 def bombs(url: str, folder: Path) -> dict:
@@ -385,7 +408,8 @@ def abuse(url: str, tmp: Path, work: Path, photo: Path) -> dict:
 
     out = {"upload_300mb_streamed": big_upload(url, tmp, 300),
            "upload_300mb_declared": big_upload(url, tmp, 300, declare=True),
-           "burst_50": burst(url, photo), "hostile_name": hostile_name(url, photo, work),
+           "burst_50": burst(url, photo), "burst_30_one_upload": burst(url, photo, 30, upload_each=False),
+           "hostile_name": hostile_name(url, photo, work),
            "bombs": bombs(url, work / "bombs"), "file_routes": file_routes(url)}
     result = Client(url, verbose=False, download_files=False).predict(handle_file(str(photo)), 0.5, False,
                                                                        api_name="/segment")
@@ -401,14 +425,17 @@ def cpu_name() -> str:
 
 
 def run(clients: int, seconds: float, work: Path, warmup_s: float = 20.0) -> dict:
-    """The whole benchmark in ``work``: load, then abuse, then the mask check; every figure in one dict."""
+    """The whole benchmark in ``work``: load, then abuse, then the mask check; every figure in one dict. The RSS
+    baseline is the peak over the warm-up: one request of each kind, then the load's first ``warmup_s`` s."""
     inputs = make_inputs(work / "inputs")
     proc, url, tmp = start_app(work)
     monitor = Monitor(proc.pid, tmp)
     monitor.thread.start()
     try:
+        w0 = time.time()
+        warm_up(url, inputs)
         records, t0, t1 = load(url, inputs, clients, seconds)
-        rss_warm, _ = monitor.peak(t0, t0 + warmup_s)
+        rss_warm, _ = monitor.peak(w0, t0 + warmup_s)
         rss_end, _ = monitor.peak(t1 - max(warmup_s, (t1 - t0) / 3), t1)
         rss_peak, temp_peak = monitor.peak(t0, t1)
         result = {"clients": clients, "load": summarise(records, t0, t1), "rss_after_warmup_mb": rss_warm,
@@ -444,9 +471,10 @@ def report(result: dict, label: str) -> str:
         k = load_[kind]
         lines.append(f"  {words}: {k['requests']} requests, {k['right']} right, median {k['median_s']:.2f} s, "
                      f"p95 {k['p95_s']:.2f} s (upload + queue + answer, seen by the client)")
-    lines += [f"server RSS: {result['rss_after_warmup_mb']:.0f} MB at the warm-up's peak (first "
-              f"{result['warmup_s']:.0f} s), {result['rss_end_mb']:.0f} MB at the last third's peak: growth "
-              f"{result['rss_growth_mb']:+.0f} MB; peak {result['rss_peak_mb']:.0f} MB",
+    lines += [f"server RSS: {result['rss_after_warmup_mb']:.0f} MB at the warm-up's peak (one request of each kind, "
+              f"then the load's first {result['warmup_s']:.0f} s), {result['rss_end_mb']:.0f} MB at the peak of the "
+              "load's last third: growth "
+              f"{result['rss_growth_mb']:+.0f} MB; peak {result['rss_peak_mb']:.0f} MB (sampled every 0.5 s)",
               f"temp folder: peak {result['temp_peak_mb']:.1f} MB under load, {result['temp_peak_with_abuse_mb']:.1f}"
               f" MB with the abuse cases; left after stop: {result['temp_left_after_stop'] or 'nothing'}",
               f"abuse: {json.dumps(result['abuse'], default=str)}",
