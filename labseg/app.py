@@ -38,7 +38,7 @@ ALLOWED_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr")
 # about 12 MP; an uncompressed 40 MP BMP or TIFF (120 MB) is refused by size and its message says what to send.
 MAX_UPLOAD_MB = 32
 UPLOAD_SLOTS = 2  # uploads streaming at once; one more waits up to UPLOAD_WAIT_S, then is told the app is busy
-UPLOAD_WAIT_S = 10
+UPLOAD_WAIT_S = 3
 QUEUE_CONCURRENCY = 1  # one photo at a time: the network already uses every core
 QUEUE_MAX = 16  # requests waiting; one more is told at once that the app is busy
 KEEP_S = 300  # an upload and its answer stay this long (moving the slider re-runs on the same upload)

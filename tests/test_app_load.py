@@ -113,9 +113,9 @@ def test_a_short_load_and_the_abuse_cases_leave_the_app_answering_within_its_bou
     assert declared["status"] == 413 and f"{MAX_UPLOAD_MB} MB" in declared["body"] and declared["seconds"] < 5
     burst = abuse["burst_50"]
     assert burst["answered"] + burst["busy"] == 50 and burst["busy"] > 0 and burst["other"] == []
-    assert burst["busy_reply_max_s"] < 15  # after its upload, which waits for one of two upload slots
+    assert burst["busy_reply_max_s"] < 15  # after its upload, which waits (3 s at most) for one of two slots
     queued = abuse["burst_30_one_upload"]
-    assert queued["answered"] + queued["busy"] == 30 and queued["busy"] > 0 and queued["busy_reply_max_s"] < 3
+    assert queued["answered"] + queued["busy"] == 30 and queued["busy"] > 0 and queued["busy_reply_max_s"] < 10
     hostile = abuse["hostile_name"]  # sent as ../../x; rm -rf ~ $(touch PWNED) ...: stays a file name
     assert "/uploads/" in hostile["saved_as"] and "/../" not in hostile["saved_as"] and hostile["strays"] == []
     assert "pixels" in hostile["answer"] and "Cannot" not in hostile["answer"]
