@@ -222,7 +222,7 @@ CASES = [
          needs_run=True),
     Case("predict-broken-image", ["predict", "{w}/run", "{w}/photos", "--out", "{w}/pred"], r"broken.jpg",
          setup=_photos, needs_run=True, exit_code=1,
-         allowed_new=("pred", "pred/good_mask.png", "pred/good_overlay.png")),
+         allowed_new=("pred", "pred/good_mask.png", "pred/good_overlay.jpg")),
     Case("predict-outputs-exist", ["predict", "{w}/run", "{w}/photos", "--out", "{w}/pred"], r"good_mask.png",
          setup=_existing_predictions, needs_run=True),
     Case("predict-same-stem", ["predict", "{w}/run", "{w}/photos", "--out", "{w}/pred"], r"good\.(jpg|png)",
@@ -300,7 +300,7 @@ def test_predict_still_writes_every_readable_image(assets, tmp_path):
     assert proc.returncode == 1 and "broken.jpg" in proc.stderr and "1 of 2" in proc.stderr
     mask = Image.open(tmp_path / "pred/good_mask.png")
     assert mask.size == (61, 47)
-    assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == ["good_mask.png", "good_overlay.png"]
+    assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == ["good_mask.png", "good_overlay.jpg"]
 
 
 def test_interrupted_training_prints_the_exact_resume_command():
