@@ -357,6 +357,9 @@ def serve(checkpoint: str | Path | None = None, host: str = "127.0.0.1", port: i
     # SIGTERM (a service manager, a test) ends the app as Ctrl+C does: the temporary folder is removed either way
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     return_freed_memory_to_the_os()
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))  # one core stays with the web server (uploads, queue)
     work = Path(tempfile.mkdtemp(prefix="labseg-app-"))
     os.environ["GRADIO_TEMP_DIR"] = str(work / "uploads")  # Gradio's own copies of uploads land here too
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")

@@ -229,6 +229,10 @@ CASES = [
          setup=_same_stem, needs_run=True),
     Case("predict-out-under-a-file", ["predict", "{w}/run", "{w}/photos", "--out", "{w}/afile/pred"],
          r"--out .*afile", setup=lambda w: (_photos(w, broken=False), _write("afile", b"x")(w)), needs_run=True),
+    Case("predict-negative-overlay-side", ["predict", "{w}/run", "{w}/photos", "--out", "{w}/pred", "--overlay-side",
+                                           "-5"], r"--overlay-side -5", setup=_photos, needs_run=True),
+    Case("app-auth-malformed", ["app", "--auth", "{w}/login"], r"--auth .*login: expected exactly one line",
+         setup=_write("login", b"user without password")),
     Case("predict-empty-folder", ["predict", "{w}/run", "{w}/nothing", "--out", "{w}/pred"], r"nothing holds no image",
          setup=lambda w: (w / "nothing").mkdir(), needs_run=True),
     # ONNX export and prediction through it
