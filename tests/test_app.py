@@ -129,6 +129,14 @@ def test_the_app_in_a_browser_gives_predicts_masks_and_survives_bad_files(app, t
             text, _ = upload(page, path)
             assert "Cannot segment this file" in text and words in text, (name, text)
             clear(page)
+        huge = tmp_path / "huge.jpg"  # over the upload limit: refused in the page, before a byte is sent
+        with open(huge, "wb") as f:
+            f.truncate((MAX_UPLOAD_MB + 8) * 2**20)
+        page.locator("#photo input[type=file]").set_input_files(str(huge))
+        toast = page.locator("[data-testid='toast-body']").first
+        toast.wait_for(timeout=30_000)
+        assert f"maximum allowed size of {MAX_UPLOAD_MB:.1f}" in toast.inner_text() and "huge.jpg" in toast.inner_text()
+        assert "Drop a photo" in page.locator("#status").inner_text()
         text, _ = upload(page, picks[0])  # still serving
         assert "pixels" in text
         browser.close()
