@@ -39,12 +39,11 @@ ALLOWED_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr")
 MAX_UPLOAD_MB = 32
 UPLOAD_SLOTS = 2  # uploads streaming at once; one more waits up to UPLOAD_WAIT_S, then is told the app is busy
 UPLOAD_WAIT_S = 3
-QUEUE_CONCURRENCY = 1  # one photo at a time: the network already uses every core
+QUEUE_CONCURRENCY = 1  # one photo at a time: the network has every core but the web server's
 QUEUE_MAX = 16  # requests waiting; one more is told at once that the app is busy
 KEEP_S = 300  # an upload and its answer stay this long (moving the slider re-runs on the same upload)
 SWEEP_TARGET_MB = 24  # past this, the oldest finished files go first, whatever their age
 SWEEP_EVERY_S = 2
-TEMP_BOUND_MB = SWEEP_TARGET_MB + UPLOAD_SLOTS * MAX_UPLOAD_MB + 8  # what the folder can hold at most: 96 MB
 
 
 def check_upload(path: str | Path, max_pixels: int = MAX_PIXELS) -> list[str]:
