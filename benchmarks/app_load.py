@@ -363,7 +363,8 @@ def hostile_name(url: str, photo: Path, work: Path) -> dict:
     client = Client(url, verbose=False, download_files=False)
     result = client.predict({"path": saved, "meta": {"_type": "gradio.FileData"}}, 0.5, False, api_name="/segment")
     strays = [p.name for p in (work, work.parent, Path.cwd()) for p in p.iterdir() if "PWNED" in p.name]
-    return {"saved_as": saved, "answer": result[3], "strays": strays}
+    inside = "<temp>/" + Path(saved).relative_to(work / "server-tmp").as_posix() if saved.startswith(str(work)) else saved
+    return {"saved_as": inside, "answer": result[3], "strays": strays}
 
 
 def bombs(url: str, folder: Path) -> dict:
@@ -382,10 +383,11 @@ def file_routes(url: str) -> dict:
              f"/gradio_api/file={REPO / 'labseg' / 'app.py'}"]
     out = {}
     for path in asked:
+        shown = path.replace(str(REPO), "<repo>")  # no machine's path in a committed file
         try:
-            out[path] = urllib.request.urlopen(url + path, timeout=10).status
+            out[shown] = urllib.request.urlopen(url + path, timeout=10).status
         except urllib.error.HTTPError as exc:
-            out[path] = exc.code
+            out[shown] = exc.code
     return out
 
 

@@ -120,10 +120,11 @@ def test_a_short_load_and_the_abuse_cases_leave_the_app_answering_within_its_bou
     assert queued["answered"] + queued["busy"] + queued["lost_by_the_client"] == 30 and queued["other"] == []
     assert queued["busy"] > 0 and queued["busy_reply_max_s"] < 10 and queued["lost_by_the_client"] <= 2
     hostile = abuse["hostile_name"]  # sent as ../../x; rm -rf ~ $(touch PWNED) ...: stays a file name
-    assert "/uploads/" in hostile["saved_as"] and "/../" not in hostile["saved_as"] and hostile["strays"] == []
+    assert hostile["saved_as"].startswith("<temp>/labseg-app-") and "/uploads/" in hostile["saved_as"]
+    assert "/../" not in hostile["saved_as"] and hostile["strays"] == []
     assert "pixels" in hostile["answer"] and "Cannot" not in hostile["answer"]
     assert all("megapixels" in message for message in abuse["bombs"].values()) and len(abuse["bombs"]) == 6
-    assert set(abuse["file_routes"].values()) == {403}
+    assert set(abuse["file_routes"].values()) == {403} and len(abuse["file_routes"]) == 5
     assert abuse["still_answering"] and result["same_mask_as_predict"]
     assert result["temp_peak_with_abuse_mb"] < 100 and result["temp_left_after_stop"] == []
 
