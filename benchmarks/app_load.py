@@ -354,6 +354,26 @@ def upload(url: str, photo: Path, name: str | None = None) -> str:
     return saved[0]
 
 
+def queue_full_reply(url: str, photo: Path, n: int = 20) -> dict:
+    """``n`` raw joins of the queue (no client library between) naming one upload of ``photo`` (a 12-MP JPEG:
+    the queue stays full while they arrive): their HTTP statuses, and how long the "busy" ones took."""
+    config = json.loads(urllib.request.urlopen(url + "/config", timeout=30).read())
+    fn = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "segment")
+    data = [{"path": upload(url, photo), "meta": {"_type": "gradio.FileData"}}, 0.5, False]
+    statuses, busy_s = [], []
+    for k in range(n):
+        body = json.dumps({"data": data, "fn_index": fn, "session_hash": f"raw{k}", "event_data": None,
+                           "trigger_id": None}).encode()
+        request = urllib.request.Request(url + "/gradio_api/queue/join", body, {"Content-Type": "application/json"})
+        t0 = time.perf_counter()
+        try:
+            statuses.append(urllib.request.urlopen(request, timeout=30).status)
+        except urllib.error.HTTPError as exc:
+            statuses.append(exc.code)
+            busy_s.append(time.perf_counter() - t0)
+    return {"statuses": statuses, "busy_reply_max_s": max(busy_s, default=float("nan"))}
+
+
 def hostile_name(url: str, photo: Path, work: Path) -> dict:
     """A real photo sent as a raw upload named ``../../<shell metacharacters>.jpg``, then segmented: where Gradio
     put it, that nothing landed outside the temp folder, and the answer."""
@@ -450,6 +470,8 @@ def run(clients: int, seconds: float, work: Path, warmup_s: float = 20.0) -> dic
         streamed = [result["abuse"][k]["peak_temp_mb"] for k in ("upload_300mb_streamed", "upload_300mb_declared")]
         result["temp_peak_with_abuse_mb"] = max(monitor.peak()[1], *streamed)  # a refused upload lives < 0.5 s
         result["same_mask_as_predict"] = same_mask_as_predict(url, photo, work)
+        # last: it leaves the queue full of 12-MP photos, dropped when the app stops
+        result["abuse"]["queue_full_raw"] = queue_full_reply(url, inputs["12mp"][0][0])
     finally:
         monitor.stop.set()
         stop_app(proc)

@@ -126,6 +126,8 @@ def test_a_short_load_and_the_abuse_cases_leave_the_app_answering_within_its_bou
     assert all("megapixels" in message for message in abuse["bombs"].values()) and len(abuse["bombs"]) == 6
     assert set(abuse["file_routes"].values()) == {403} and len(abuse["file_routes"]) == 5
     assert abuse["still_answering"] and result["same_mask_as_predict"]
+    raw = abuse["queue_full_raw"]  # without a client library: "busy" at once
+    assert raw["statuses"][:17] == [200] * 17 and set(raw["statuses"][17:]) == {503} and raw["busy_reply_max_s"] < 1
     assert result["temp_peak_with_abuse_mb"] < 100 and result["temp_left_after_stop"] == []
 
 
