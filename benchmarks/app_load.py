@@ -16,9 +16,7 @@ import concurrent.futures
 import http.client
 import json
 import os
-import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -383,7 +381,8 @@ def hostile_name(url: str, photo: Path, work: Path) -> dict:
     client = Client(url, verbose=False, download_files=False)
     result = client.predict({"path": saved, "meta": {"_type": "gradio.FileData"}}, 0.5, False, api_name="/segment")
     strays = [p.name for p in (work, work.parent, Path.cwd()) for p in p.iterdir() if "PWNED" in p.name]
-    inside = "<temp>/" + Path(saved).relative_to(work / "server-tmp").as_posix() if saved.startswith(str(work)) else saved
+    temp = work / "server-tmp"
+    inside = "<temp>/" + Path(saved).relative_to(temp).as_posix() if saved.startswith(str(temp)) else saved
     return {"saved_as": inside, "answer": result[3], "strays": strays}
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from labseg.app import MAX_UPLOAD_MB, TempSweeper, check_upload, folder_bytes, is_loopback, read_auth
+from labseg.app import MAX_UPLOAD_MB, TempSweeper, check_upload, is_loopback, read_auth
 from labseg.data import DataError
 
 REPO = Path(__file__).resolve().parents[1]
