@@ -16,6 +16,7 @@ once that the app is busy), and :class:`TempSweeper` keeps the temporary folder 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import ipaddress
 import json
 import os
@@ -360,6 +361,9 @@ def serve(checkpoint: str | Path | None = None, host: str = "127.0.0.1", port: i
 
     torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))  # one core stays with the web server (uploads, queue)
     work = Path(tempfile.mkdtemp(prefix="labseg-app-"))
+    # again at exit, after Python has joined the worker threads: one still computing a queued photo when the app
+    # was told to stop writes its answer after the first removal below
+    atexit.register(shutil.rmtree, work, True)
     os.environ["GRADIO_TEMP_DIR"] = str(work / "uploads")  # Gradio's own copies of uploads land here too
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     try:
