@@ -339,9 +339,10 @@ def shown_path(root: Path) -> str:
     return rel if not rel.startswith(os.path.join("..", "..")) else f"{Path(root).name} (a temporary folder)"
 
 
-def naive_predict(ckpt: Path, files: list[Path], out: Path) -> None:
+def naive_predict(ckpt: Path, files: list[Path], out: Path, threads: int | None = None) -> None:
     """What a first script does for a folder: per image, decode for the network and again for the overlay, one
-    forward at batch 1, resize and threshold, two PNGs at PIL's default compression, one after another."""
+    forward at batch 1 (torch's own thread count, or ``threads``), resize and threshold, two PNGs at PIL's default
+    compression, one after another."""
     import numpy as np
     import torch.nn.functional as F
     from PIL import Image
@@ -352,6 +353,8 @@ def naive_predict(ckpt: Path, files: list[Path], out: Path) -> None:
 
     model, cfg = model_from_checkpoint(load_checkpoint(ckpt), ckpt)
     predictor = TorchPredictor(model, cfg, torch.device("cpu"))
+    if threads is not None:
+        torch.set_num_threads(threads)
     out.mkdir(parents=True, exist_ok=True)
     for f in files:
         small, image = load_resized_image(f, cfg.image_size), load_image(f)
@@ -365,8 +368,10 @@ def naive_predict(ckpt: Path, files: list[Path], out: Path) -> None:
 
 
 def predict_speed(files: list[Path], size: int, width: int, work: Path, big: int = 3) -> dict:
-    """`labseg predict` against :func:`naive_predict` on ``files`` and on ``big`` synthesised 12-megapixel JPEGs,
-    with an untrained UNet (the speed does not depend on the weights): images/s, and the bytes written."""
+    """`labseg predict` (its defaults: JPEG overlays at most 2048 px, the network on the cores its pipeline leaves;
+    then PNG overlays at full size, and masks only) against :func:`naive_predict` (torch's threads, and one thread)
+    on ``files`` and on ``big`` synthesised 12-megapixel JPEGs, with an untrained UNet (the speed does not depend
+    on the weights): images/s, and the bytes written."""
     import numpy as np
     from PIL import Image
 
@@ -390,16 +395,19 @@ def predict_speed(files: list[Path], size: int, width: int, work: Path, big: int
     out = {"images": len(files), "size": size, "width": width}
     for label, batch in (("folder", files), ("12mp", big_files)) if big_files else (("folder", files),):
         for name, run in (("naive", lambda o: naive_predict(ckpt, batch, o)),
+                          ("naive_1_thread", lambda o: naive_predict(ckpt, batch, o, threads=1)),
                           ("labseg", lambda o: predict(ckpt, batch, o, device="cpu", log=lambda m: None,
                                                        progress=False)),
-                          ("labseg_jpg_overlay", lambda o: predict(ckpt, batch, o, device="cpu", log=lambda m: None,
-                                                                   progress=False, overlay_format="jpg")),
+                          ("labseg_png_overlay", lambda o: predict(ckpt, batch, o, device="cpu", log=lambda m: None,
+                                                                   progress=False, overlay_format="png",
+                                                                   overlay_side=0)),
                           ("labseg_masks_only", lambda o: predict(ckpt, batch, o, device="cpu", log=lambda m: None,
                                                                   progress=False, overlays=False))):
             target = work / f"{label}-{name}"
-            t0 = time.perf_counter()
+            threads, t0 = torch.get_num_threads(), time.perf_counter()
             run(target)
             seconds = time.perf_counter() - t0
+            torch.set_num_threads(threads)  # each run starts from torch's own choice
             out[f"{label}_{name}_images_per_s"] = len(batch) / seconds
             out[f"{label}_{name}_bytes"] = sum(p.stat().st_size for p in target.iterdir())
     if big_files:  # `labseg app`'s handler on one 12-MP photo (decode, network, full-size mask, overlay, mask PNG)
@@ -548,16 +556,20 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as work:
             predicted = predict_speed(files, args.e2e_size, args.e2e_width, Path(work), args.predict_big)
         pr = predicted
-        print(f"predict, {len(files)} test photos of {shown} ({args.e2e_size}px UNet width {args.e2e_width}, untrained; "
-              f"mask + overlay PNGs): naive {pr['folder_naive_images_per_s']:.1f} img/s, labseg "
-              f"{pr['folder_labseg_images_per_s']:.1f} img/s, JPEG overlays {pr['folder_labseg_jpg_overlay_images_per_s']:.1f}"
-              f" img/s, masks only {pr['folder_labseg_masks_only_images_per_s']:.1f}"
-              f" img/s; PNG bytes labseg/naive {pr['folder_labseg_bytes'] / pr['folder_naive_bytes']:.2f}", flush=True)
+        print(f"predict, {len(files)} test photos of {shown} ({args.e2e_size}px UNet width {args.e2e_width}, "
+              f"untrained): naive (mask + overlay PNGs) {pr['folder_naive_images_per_s']:.1f} img/s, naive at 1 "
+              f"thread {pr['folder_naive_1_thread_images_per_s']:.1f} img/s, labseg (defaults: mask PNG + JPEG "
+              f"overlay) {pr['folder_labseg_images_per_s']:.1f} img/s, PNG overlays "
+              f"{pr['folder_labseg_png_overlay_images_per_s']:.1f} img/s, masks only "
+              f"{pr['folder_labseg_masks_only_images_per_s']:.1f} img/s; bytes labseg/naive "
+              f"{pr['folder_labseg_bytes'] / pr['folder_naive_bytes']:.2f}", flush=True)
         if args.predict_big:
-            print(f"predict, {args.predict_big} synthesised 12-megapixel JPEGs: naive {1 / pr['12mp_naive_images_per_s']:.2f}"
-                  f" s/img, labseg {1 / pr['12mp_labseg_images_per_s']:.2f} s/img, JPEG overlays "
-                  f"{1 / pr['12mp_labseg_jpg_overlay_images_per_s']:.2f} s/img, masks only "
-                  f"{1 / pr['12mp_labseg_masks_only_images_per_s']:.2f} s/img; PNG bytes labseg/naive "
+            print(f"predict, {args.predict_big} synthesised 12-megapixel JPEGs: naive "
+                  f"{1 / pr['12mp_naive_images_per_s']:.2f} s/img, naive at 1 thread "
+                  f"{1 / pr['12mp_naive_1_thread_images_per_s']:.2f} s/img, labseg "
+                  f"{1 / pr['12mp_labseg_images_per_s']:.2f} s/img, PNG overlays "
+                  f"{1 / pr['12mp_labseg_png_overlay_images_per_s']:.2f} s/img, masks only "
+                  f"{1 / pr['12mp_labseg_masks_only_images_per_s']:.2f} s/img; bytes labseg/naive "
                   f"{pr['12mp_labseg_bytes'] / pr['12mp_naive_bytes']:.2f}; labseg app's handler "
                   f"{pr['app_12mp_seconds']:.2f} s (best of 3)", flush=True)
 
@@ -600,8 +612,10 @@ def main(argv: list[str] | None = None) -> int:
         size = predicted["size"]
         ratios[f"predict_images_vs_naive_{size}"] = (predicted["folder_labseg_images_per_s"]
                                                      / predicted["folder_naive_images_per_s"])
-        ratios[f"predict_jpg_overlay_vs_naive_{size}"] = (predicted["folder_labseg_jpg_overlay_images_per_s"]
+        ratios[f"predict_png_overlay_vs_naive_{size}"] = (predicted["folder_labseg_png_overlay_images_per_s"]
                                                           / predicted["folder_naive_images_per_s"])
+        ratios[f"predict_images_vs_naive_1_thread_{size}"] = (predicted["folder_labseg_images_per_s"]
+                                                              / predicted["folder_naive_1_thread_images_per_s"])
         ratios[f"predict_masks_only_vs_naive_{size}"] = (predicted["folder_labseg_masks_only_images_per_s"]
                                                          / predicted["folder_naive_images_per_s"])
         if "12mp_naive_images_per_s" in predicted:

@@ -53,6 +53,8 @@ def profile_help() -> str:
 
 THREADS_HELP = ("CPU threads for torch (default: torch's choice, usually one per core; "
                 "the OMP_NUM_THREADS environment variable works too)")
+PREDICT_THREADS_HELP = ("CPU threads for torch (default: the cores left by the decode and write threads, at least "
+                        "one: 1 on a 2-core machine, 12 on 16 cores)")
 DEVICE_HELP = "auto (cuda, then mps, then cpu; default) | cpu | cuda | cuda:N | mps"
 
 
@@ -211,26 +213,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1",
                    help="interface to serve on (default 127.0.0.1, this machine only; 0.0.0.0 serves every "
                         "interface: anyone who can reach this machine can use the page)")
+    p.add_argument("--auth", metavar="FILE",
+                   help="a login in front of the page: FILE holds one line user:password (the password never goes "
+                        "on the command line)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
 
-    p = sub.add_parser("predict", help="write mask and overlay PNGs for any images",
+    p = sub.add_parser("predict", help="write mask PNGs and overlays for any images",
                        description="Predict pet masks for image files of any size; writes NAME_mask.png (1-bit, at "
-                                   "the image's size) and NAME_overlay.png into --out. An image that cannot be "
-                                   "decoded is skipped and named at the end (exit status 1). Without a checkpoint, "
-                                   "the UNet that ships with labseg is used (it says so).")
+                                   "the image's size: exact) and NAME_overlay.jpg (for looking at: JPEG, longer side "
+                                   "at most 2048 px) into --out. An image that cannot be decoded is skipped and "
+                                   "named at the end (exit status 1). Without a checkpoint, the UNet that ships with "
+                                   "labseg is used (it says so).")
     p.add_argument("paths", nargs="+", metavar="[CHECKPOINT] INPUT",
                    help="optionally first a labseg checkpoint (.pt, or a run folder holding best.pt) or an ONNX export "
                         "(.onnx, from `labseg export`; run by onnxruntime on the CPU); then image files or folders")
     p.add_argument("--out", default="predictions", help="output folder (default predictions/)")
     p.add_argument("--no-overlay", dest="overlay", action="store_false",
                    help="write the masks only (no overlays: each file decoded once; about twice as fast)")
-    p.add_argument("--overlay-format", dest="overlay_format", choices=["png", "jpg"], default="png",
-                   help="overlay file: png (default, lossless, zlib level 1) | jpg (quality 90: about 20x faster to "
-                        "write and smaller; the mask stays a PNG)")
+    p.add_argument("--overlay-format", dest="overlay_format", choices=["png", "jpg"], default="jpg",
+                   help="overlay file: jpg (default, quality 90) | png (lossless, zlib level 1, about 20x slower to "
+                        "write; the mask is a PNG either way)")
+    p.add_argument("--overlay-side", dest="overlay_side", type=int, default=2048,
+                   help="longest side of an overlay in pixels, larger images' overlays scaled down (default 2048; 0: "
+                        "the image's own size; the mask is always at the image's size)")
     p.add_argument("--progress", dest="progress", action=argparse.BooleanOptionalAction, default=None,
                    help="a progress bar (default: for more than 8 images)")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
-    p.add_argument("--threads", type=int, help=THREADS_HELP)
+    p.add_argument("--threads", type=int, help=PREDICT_THREADS_HELP)
     p.add_argument("--overwrite", action="store_true", help="replace mask/overlay files already in --out")
     p.add_argument("--tta", action="store_true", help="test-time augmentation: average the logits of each image "
                                                       "and of its horizontal flip (twice the compute)")
@@ -369,6 +378,9 @@ def cmd_app(args) -> int:
 
     if not importlib.util.find_spec("gradio"):
         raise ValueError("labseg app needs Gradio: pip install -e '.[app]' (or `make app`, which installs it).")
+    from .app import read_auth, serve
+
+    auth = read_auth(args.auth) if args.auth is not None else None
     if not 1 <= args.port <= 65535:
         raise ValueError(f"--port {args.port}: choose a port between 1 and 65535 (e.g. 7860).")
     with socket.socket() as probe:
@@ -383,9 +395,8 @@ def cmd_app(args) -> int:
         from .predict import load_predictor
 
         predictor = load_predictor(checkpoint, args.device, log=lambda m: None)
-    from .app import serve
-
-    serve(checkpoint, args.host, args.port, args.device, predictor=predictor)
+    serve(checkpoint, args.host, args.port, args.device, log=lambda m: print(m, flush=True), predictor=predictor,
+          auth=auth)
     return 0
 
 
@@ -397,7 +408,8 @@ def cmd_predict(args) -> int:
     if not inputs:
         raise ValueError(f"{checkpoint}: that is the checkpoint; name the images or folders to predict after it.")
     predict(checkpoint, inputs, args.out, args.device, overwrite=args.overwrite, threads=args.threads,
-            tta=args.tta, overlays=args.overlay, progress=args.progress, overlay_format=args.overlay_format)
+            tta=args.tta, overlays=args.overlay, progress=args.progress, overlay_format=args.overlay_format,
+            overlay_side=args.overlay_side)
     return 0
 
 

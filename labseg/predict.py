@@ -75,14 +75,42 @@ class OnnxRunner:
 # zlib level for the mask and overlay PNGs: PIL's default (6) spends most of a folder's prediction time in zlib;
 # level 1 is several times faster for files a little larger (`python -m labseg.bench --predict` measures both).
 PNG_LEVEL = 1
+# an overlay is for looking at: a JPEG (quality 90) whose longer side is at most OVERLAY_SIDE pixels; the mask PNG
+# stays exact, 1-bit at the image's own size. `--overlay-format png --overlay-side 0` gives lossless full-size ones.
+OVERLAY_FORMAT = "jpg"
+OVERLAY_SIDE = 2048
 
 
-def decode_for_predict(path: str | Path, size: int, full: bool = True) -> tuple[np.ndarray, Image.Image | None, tuple[int, int]]:
-    """(the network's input: (size, size, 3) uint8 by the one decode path of training and evaluation, the RGB image at
-    its own size or None when ``full`` is False, the image's own (width, height)). Without ``full``, the file is decoded
-    once (a JPEG at a reduced scale); with it, a second time in full, for the overlay."""
+def overlay_size(own: tuple[int, int], side: int | None) -> tuple[int, int]:
+    """(width, height) of the overlay for an image of ``own`` size: scaled so its longer side is at most ``side``
+    (None or 0: the image's own size)."""
+    if not side or max(own) <= side:
+        return own
+    scale = side / max(own)
+    return max(1, round(own[0] * scale)), max(1, round(own[1] * scale))
+
+
+def network_threads(workers: int) -> int:
+    """torch's threads for `labseg predict` without --threads: the cores its ``workers`` decode and write threads
+    leave, at least one. The network runs one image at a time; its speed comes from the pipeline around it, and a
+    second intra-op thread on a core another thread (or another job) wants stalls at every barrier."""
+    return max(1, (os.cpu_count() or 1) - workers)
+
+
+def decode_for_predict(path: str | Path, size: int, full: bool = True,
+                       overlay_side: int | None = None) -> tuple[np.ndarray, Image.Image | None, tuple[int, int]]:
+    """(the network's input: (size, size, 3) uint8 by the one decode path of training and evaluation, the RGB image
+    for the overlay or None when ``full`` is False, the image's own (width, height)). Without ``full``, the file is
+    decoded once (a JPEG at a reduced scale); with it, a second time for the overlay: at its own size, or at
+    :func:`overlay_size` for ``overlay_side`` (a JPEG decoded at a reduced scale, then resized)."""
     small, own = decode_resized(path, size)
-    return small, (load_image(path) if full else None), own
+    if not full:
+        return small, None, own
+    shown = overlay_size(own, overlay_side)
+    if shown == own:
+        return small, load_image(path), own
+    image = load_image(path, draft_size=shown)
+    return small, (image if image.size == shown else image.resize(shown, Image.BILINEAR)), own
 
 
 def mask_at(predictor, small: np.ndarray, own: tuple[int, int], threshold: float = 0.5) -> np.ndarray:
@@ -128,9 +156,13 @@ def _save_atomic(image: Image.Image, path: Path, **options) -> None:
 
 def _write_outputs(mask: np.ndarray, image: Image.Image | None, mask_path: Path, over_path: Path | None) -> None:
     _save_png(mask_image(mask), mask_path)
-    if over_path is not None and over_path.suffix == ".jpg":
+    if over_path is None:
+        return
+    if image.size != (mask.shape[1], mask.shape[0]):  # a capped overlay: the mask shown at its size
+        mask = np.asarray(Image.fromarray(mask).resize(image.size, Image.NEAREST))
+    if over_path.suffix == ".jpg":
         _save_atomic(overlay(image, mask), over_path, format="JPEG", quality=90)
-    elif over_path is not None:
+    else:
         _save_png(overlay(image, mask), over_path)
 
 
@@ -172,10 +204,12 @@ def load_predictor(checkpoint: str | Path | None, device: str = "auto", threads:
 
 def predict(checkpoint: str | Path | None, inputs: list[str | Path], out_dir: str | Path, device: str = "auto",
             overwrite: bool = False, threads: int | None = None, tta: bool = False, log=print,
-            overlays: bool = True, progress: bool | None = None, overlay_format: str = "png") -> list[Path]:
-    """Write ``<name>_mask.png`` (1-bit, the image's own size) and ``<name>_overlay.png`` for each input
-    (``overlays=False``: masks only; ``overlay_format="jpg"``: ``<name>_overlay.jpg``, JPEG quality 90, written
-    about 20x faster than a PNG: the mask stays a lossless PNG).
+            overlays: bool = True, progress: bool | None = None, overlay_format: str = OVERLAY_FORMAT,
+            overlay_side: int | None = OVERLAY_SIDE) -> list[Path]:
+    """Write ``<name>_mask.png`` (1-bit, the image's own size: exact) and ``<name>_overlay.jpg`` for each input: the
+    overlay is for looking at, a JPEG (quality 90) with its longer side at most ``overlay_side`` pixels (None or 0:
+    the image's size); ``overlay_format="png"``: a lossless ``<name>_overlay.png``; ``overlays=False``: masks only.
+    ``threads`` None: :func:`network_threads`.
 
     ``checkpoint`` is a labseg checkpoint (.pt or a run folder), or an ONNX export (.onnx, run by
     onnxruntime on the CPU through the same decode, resize and threshold), or None: the shipped UNet.
@@ -191,7 +225,10 @@ def predict(checkpoint: str | Path | None, inputs: list[str | Path], out_dir: st
     """
     if overlay_format not in ("png", "jpg"):
         raise ValueError(f"--overlay-format {overlay_format}: choose png or jpg.")
-    predictor = load_predictor(checkpoint, device, threads, tta, log)
+    if overlay_side is not None and overlay_side < 0:
+        raise ValueError(f"--overlay-side {overlay_side}: give a positive number of pixels, or 0 for the image's size.")
+    workers = max(1, min(4, os.cpu_count() or 1))
+    predictor = load_predictor(checkpoint, device, network_threads(workers) if threads is None else threads, tta, log)
     files = list_inputs(inputs)
     out = Path(out_dir)
     stems: dict[str, Path] = {}
@@ -210,7 +247,6 @@ def predict(checkpoint: str | Path | None, inputs: list[str | Path], out_dir: st
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     written, failed = [], []
-    workers = max(1, min(4, os.cpu_count() or 1))
     bar = _progress(len(files), progress)
     with ThreadPoolExecutor(workers, thread_name_prefix="decode") as decoder, \
             ThreadPoolExecutor(workers, thread_name_prefix="write") as writer:
@@ -218,14 +254,15 @@ def predict(checkpoint: str | Path | None, inputs: list[str | Path], out_dir: st
         todo = iter(files)
         writes = deque()
         for f in todo:
-            ahead.append((f, decoder.submit(decode_for_predict, f, predictor.image_size, overlays)))
+            ahead.append((f, decoder.submit(decode_for_predict, f, predictor.image_size, overlays, overlay_side)))
             if len(ahead) >= 2 * workers:
                 break
         while ahead:
             f, job = ahead.popleft()
             nxt = next(todo, None)
             if nxt is not None:
-                ahead.append((nxt, decoder.submit(decode_for_predict, nxt, predictor.image_size, overlays)))
+                ahead.append((nxt, decoder.submit(decode_for_predict, nxt, predictor.image_size, overlays,
+                                                   overlay_side)))
             try:
                 small, image, own = job.result()
             except DataError as exc:

@@ -18,32 +18,12 @@ import pytest
 from PIL import Image
 
 from servers import free_port, wait_until_serving
-from labseg.app import MAX_PIXELS, check_upload
+from labseg.app import MAX_PIXELS, MAX_UPLOAD_MB, check_upload
 from labseg.data import DataError
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def bad_files(folder: Path) -> dict[str, tuple[Path, str]]:
-    """name -> (file, the words its message must hold)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    files = {}
-    (folder / "notes.jpg").write_text("not an image at all")
-    files["not an image"] = (folder / "notes.jpg", "not an image")
-    good = folder / "whole.jpg"
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 300, 3), dtype=np.uint8)).save(good)
-    (folder / "truncated.jpg").write_bytes(good.read_bytes()[:2000])
-    files["truncated"] = (folder / "truncated.jpg", "Cannot decode")
-    Image.new("RGB", (1, 1), (10, 20, 30)).save(folder / "dot.png")
-    files["1x1"] = (folder / "dot.png", "too small")
-    Image.new("1", (20000, 20000)).save(folder / "bomb.png")
-    files["20000x20000"] = (folder / "bomb.png", "megapixels")
-    frames = [Image.new("RGB", (40, 30), c) for c in ((255, 0, 0), (0, 0, 255))]
-    frames[0].save(folder / "anim.gif", save_all=True, append_images=frames[1:])
-    files["animated GIF"] = (folder / "anim.gif", "animation (2 frames)")
-    Image.fromarray(np.full((30, 40), 40000, np.uint16)).save(folder / "deep.png")
-    files["16-bit PNG"] = (folder / "deep.png", "16-bit")
-    return files
+sys.path.insert(0, str(REPO / "benchmarks"))
+from app_load import bad_files  # noqa: E402 - the six bad files, shared with the load benchmark
 
 
 def test_uploads_are_checked_before_anything_decodes_them(tmp_path):
@@ -149,6 +129,14 @@ def test_the_app_in_a_browser_gives_predicts_masks_and_survives_bad_files(app, t
             text, _ = upload(page, path)
             assert "Cannot segment this file" in text and words in text, (name, text)
             clear(page)
+        huge = tmp_path / "huge.jpg"  # over the upload limit: refused in the page, before a byte is sent
+        with open(huge, "wb") as f:
+            f.truncate((MAX_UPLOAD_MB + 8) * 2**20)
+        page.locator("#photo input[type=file]").set_input_files(str(huge))
+        toast = page.locator("[data-testid='toast-body']").first
+        toast.wait_for(timeout=30_000)
+        assert f"maximum allowed size of {MAX_UPLOAD_MB:.1f}" in toast.inner_text() and "huge.jpg" in toast.inner_text()
+        assert "Drop a photo" in page.locator("#status").inner_text()
         text, _ = upload(page, picks[0])  # still serving
         assert "pixels" in text
         browser.close()

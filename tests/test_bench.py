@@ -53,7 +53,8 @@ def test_the_benchmark_prints_every_headline_ratio(toy_root, tmp_path, capsys):
     ratios = dict(line[len("ratio "):].split(": ") for line in printed.splitlines() if line.startswith("ratio "))
     expected = {"epoch_speedup_vs_naive", "epoch_speedup_bound_at_matmul_peak", "data_wait_fraction",
                 "loader_batch_vs_per_sample_flip_32", "loader_batch_vs_per_sample_all_32", "predict_images_vs_naive_32",
-                "predict_masks_only_vs_naive_32", "predict_jpg_overlay_vs_naive_32"}
+                "predict_masks_only_vs_naive_32", "predict_png_overlay_vs_naive_32",
+                "predict_images_vs_naive_1_thread_32"}
     try:
         import onnxruntime  # noqa: F401
 

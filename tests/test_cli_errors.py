@@ -222,13 +222,17 @@ CASES = [
          needs_run=True),
     Case("predict-broken-image", ["predict", "{w}/run", "{w}/photos", "--out", "{w}/pred"], r"broken.jpg",
          setup=_photos, needs_run=True, exit_code=1,
-         allowed_new=("pred", "pred/good_mask.png", "pred/good_overlay.png")),
+         allowed_new=("pred", "pred/good_mask.png", "pred/good_overlay.jpg")),
     Case("predict-outputs-exist", ["predict", "{w}/run", "{w}/photos", "--out", "{w}/pred"], r"good_mask.png",
          setup=_existing_predictions, needs_run=True),
     Case("predict-same-stem", ["predict", "{w}/run", "{w}/photos", "--out", "{w}/pred"], r"good\.(jpg|png)",
          setup=_same_stem, needs_run=True),
     Case("predict-out-under-a-file", ["predict", "{w}/run", "{w}/photos", "--out", "{w}/afile/pred"],
          r"--out .*afile", setup=lambda w: (_photos(w, broken=False), _write("afile", b"x")(w)), needs_run=True),
+    Case("predict-negative-overlay-side", ["predict", "{w}/run", "{w}/photos", "--out", "{w}/pred", "--overlay-side",
+                                           "-5"], r"--overlay-side -5", setup=_photos, needs_run=True),
+    Case("app-auth-malformed", ["app", "--auth", "{w}/login"], r"--auth .*login: expected exactly one line",
+         setup=_write("login", b"user without password")),
     Case("predict-empty-folder", ["predict", "{w}/run", "{w}/nothing", "--out", "{w}/pred"], r"nothing holds no image",
          setup=lambda w: (w / "nothing").mkdir(), needs_run=True),
     # ONNX export and prediction through it
@@ -300,7 +304,7 @@ def test_predict_still_writes_every_readable_image(assets, tmp_path):
     assert proc.returncode == 1 and "broken.jpg" in proc.stderr and "1 of 2" in proc.stderr
     mask = Image.open(tmp_path / "pred/good_mask.png")
     assert mask.size == (61, 47)
-    assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == ["good_mask.png", "good_overlay.png"]
+    assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == ["good_mask.png", "good_overlay.jpg"]
 
 
 def test_interrupted_training_prints_the_exact_resume_command():

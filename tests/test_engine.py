@@ -173,7 +173,7 @@ def test_cli_accepts_the_reports_flags_and_predicts_any_image_size(toy_root, tmp
     mask = Image.open(tmp_path / "pred" / "odd_mask.png")
     assert mask.size == (123, 77) and mask.mode == "1"  # 1-bit: read back as 0/255 with .convert("L")
     assert set(np.unique(np.asarray(mask.convert("L"))).tolist()) <= {0, 255}
-    assert Image.open(tmp_path / "pred" / "anim_overlay.png").size == (65, 33)
+    assert Image.open(tmp_path / "pred" / "anim_overlay.jpg").size == (65, 33)
     assert len(written) == 4
     before = (tmp_path / "pred" / "odd_mask.png").read_bytes()
     with pytest.raises(FileExistsError, match="odd_mask.png|anim_mask.png"):

@@ -64,7 +64,8 @@ def check_same(ckpt, files, out):
 @pytest.mark.slow
 def test_streamed_predict_equals_the_per_image_reference_on_odd_inputs(checkpoint, tmp_path):
     files = odd_inputs(tmp_path / "in")
-    written = predict(checkpoint, [tmp_path / "in"], tmp_path / "out", log=lambda m: None, progress=True)
+    written = predict(checkpoint, [tmp_path / "in"], tmp_path / "out", log=lambda m: None, progress=True,
+                      overlay_format="png", overlay_side=0)
     assert len(written) == 2 * len(files)
     check_same(checkpoint, files, tmp_path / "out")
     masks_only = predict(checkpoint, [tmp_path / "in"], tmp_path / "masks", log=lambda m: None, overlays=False)
@@ -72,18 +73,29 @@ def test_streamed_predict_equals_the_per_image_reference_on_odd_inputs(checkpoin
     assert all(p.name.endswith("_mask.png") for p in masks_only) and len(masks_only) == len(files)
     for f in files:
         assert (tmp_path / "masks" / f"{f.stem}_mask.png").read_bytes() == (tmp_path / "out" / f"{f.stem}_mask.png").read_bytes()
-    jpgs = predict(checkpoint, [tmp_path / "in"], tmp_path / "jpg", log=lambda m: None, overlay_format="jpg")
+    jpgs = predict(checkpoint, [tmp_path / "in"], tmp_path / "jpg", log=lambda m: None, overlay_side=0)
     assert sorted(p.name for p in jpgs if p.suffix == ".jpg") == sorted(f"{f.stem}_overlay.jpg" for f in files)
     big = next(f for f in files if f.stem == "big")  # a smooth 3-MP image (the others are noise: JPEG's worst case)
     _, tinted = reference(checkpoint, big)
     assert np.abs(np.asarray(Image.open(tmp_path / "jpg" / "big_overlay.jpg"), dtype=float) - tinted).mean() < 4
+    # the defaults: the same exact masks; the overlay a JPEG at most 1000 px here, the 2000 x 1500 image's tint
+    capped = predict(checkpoint, [tmp_path / "in"], tmp_path / "capped", log=lambda m: None, overlay_side=1000)
+    assert sorted(p.name for p in capped) == sorted(p.name for p in jpgs)
+    for f in files:
+        mask_png = f"{f.stem}_mask.png"
+        assert (tmp_path / "capped" / mask_png).read_bytes() == (tmp_path / "out" / mask_png).read_bytes()
+    shown = np.asarray(Image.open(tmp_path / "capped" / "big_overlay.jpg"), dtype=float)
+    assert shown.shape == (750, 1000, 3)
+    halved = np.asarray(Image.fromarray(tinted).resize((1000, 750), Image.BILINEAR), dtype=float)
+    assert np.abs(shown - halved).mean() < 6
+    assert Image.open(tmp_path / "capped" / "tall_overlay.jpg").size == (7, 301)  # under the cap: its own size
 
 
 @pytest.mark.slow
 def test_streamed_predict_equals_the_reference_on_real_test_photos(checkpoint, real_root, tmp_path):
     names = (real_root / "annotations" / "test.txt").read_text().split("\n")[:40]
     files = [real_root / "images" / f"{line.split()[0]}.jpg" for line in names if line.strip()]
-    predict(checkpoint, files, tmp_path / "out", log=lambda m: None)
+    predict(checkpoint, files, tmp_path / "out", log=lambda m: None, overlay_format="png")  # all under 2048 px
     check_same(checkpoint, files, tmp_path / "out")
 
 
@@ -94,6 +106,6 @@ def test_a_broken_file_in_a_folder_does_not_stop_the_others(checkpoint, tmp_path
     files = odd_inputs(tmp_path / "in")
     (tmp_path / "in" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     with pytest.raises(PredictionFailures, match="1 of 6 image"):
-        predict(checkpoint, [tmp_path / "in"], tmp_path / "out", log=lambda m: None)
+        predict(checkpoint, [tmp_path / "in"], tmp_path / "out", log=lambda m: None, overlay_format="png")
     check_same(checkpoint, files, tmp_path / "out")
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]  # no temp files left
