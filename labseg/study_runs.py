@@ -126,7 +126,8 @@ def status_lines(study: StudyFile, where: Study, runs: list[PlannedRun]) -> list
     left = [minutes_left(r, runs) for r in runs]
     known = [m for m in left if m is not None]
     unknown = sum(m is None for m in left)
-    total = _duration(sum(known)) + (f" (+ {unknown} runs with no similar recorded run)" if unknown else "")
+    total = (_duration(sum(known)) if sum(known) or unknown else "none") + (
+        f" (+ {unknown} runs with no similar recorded run)" if unknown else "")
     lines = [f"{study.name} ({study.path}): {len(runs)} runs in {where.results}: {count['done']} done, "
              f"{count['partial']} partial, {count['missing']} missing; time left about {total} on one worker "
              "(from the recorded minutes per epoch of done runs of the same model)"]
