@@ -9,7 +9,7 @@ TRANSFERS = ("auto", "shared", "driver")
 
 
 def add_study_parser(sub) -> None:
-    p = sub.add_parser("study", help="the studies' runs (labseg/studies/*.toml): status, run the missing ones, glossary",
+    p = sub.add_parser("study", help="a study's runs (labseg/studies/*.toml): status, run the missing ones, glossary",
                        description="Each study of the notebooks is a TOML file of arm records in labseg/studies/. "
                                    "NAME is a study's name (its file name) or a path to a .toml study file.")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -87,20 +87,25 @@ def _run(args, study, studies) -> int:
 
     where = study_of(study, args.data, args.out_dir)
     runs = [r for r in plan(studies, study, where) if r.state != "done"]
+    ray, cpus = None, args.cpus_per_run
     if args.executor == "ray":
-        from .cluster import import_ray
+        from .cluster import check_resources, connect
 
-        import_ray()  # one line naming the extra, before anything is written
+        cpus = cpus or 1
+        ray = connect(args.address)  # Ray installed, the cluster there and able to hold a run: before any file
+        try:
+            check_resources(ray, cpus, args.gpus_per_run)
+        except ValueError:
+            ray.shutdown()
+            raise
     check_data(where)
     print(f"{study.name}: {len(runs)} runs to train -> {where.results / 'runs'} ({args.executor})")
-    if not runs:
-        return 0
-    if args.executor == "local":
-        from .executors import run_local
-
-        failed = run_local(runs, args.cpus_per_run)
-    else:
+    if ray is not None:
         from .cluster import run_ray
 
-        failed = run_ray(runs, args.address, args.cpus_per_run or 1, args.gpus_per_run, args.transfer)
+        failed = run_ray(ray, runs, cpus, args.gpus_per_run, args.transfer)
+    else:
+        from .executors import run_local
+
+        failed = run_local(runs, cpus)
     return 1 if failed else 0

@@ -79,14 +79,14 @@ def _failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}" + (f": {first[0]}" if first else "")
 
 
-def run_ray(runs: list[PlannedRun], address: str | None, cpus: int, gpus: float, transfer: str = "auto",
-            log=print) -> int:
-    """Each run of ``runs`` as a Ray task (``cpus`` CPUs, its thread count, and ``gpus`` GPUs each; retried
-    :data:`RETRIES` times where its worker or node dies). Returns the number of failed runs."""
-    ray = connect(address)
+def run_ray(ray, runs: list[PlannedRun], cpus: int, gpus: float, transfer: str = "auto", log=print) -> int:
+    """Each run of ``runs`` as a Ray task on the cluster ``ray`` is connected to (:func:`connect`): ``cpus`` CPUs
+    (its thread count) and ``gpus`` GPUs each, retried :data:`RETRIES` times where its worker or node dies.
+    Returns the number of failed runs; disconnects at the end."""
     marker = None
     try:
-        check_resources(ray, cpus, gpus)
+        if not runs:
+            return 0
         work = runs[0].folder.parent / WORK
         work.mkdir(parents=True, exist_ok=True)
         marker = work / f".driver-{uuid.uuid4().hex}"
@@ -119,7 +119,7 @@ def _collect(ray, refs: dict, before: dict, log) -> int:
         if out["files"] is not None:
             unpack(out["files"], run.folder)
         read_state(run)
-        log(result_line(run, out["metrics"], before[run.name], where=f" on {out['node']}"))
+        log(result_line(run, out["metrics"], before[run.name], where=f" on {out['node']}", resumed=out["resumed"]))
         progress.update(True)
     return progress.failed
 

@@ -8,7 +8,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import sys
 import tarfile
 import tempfile
@@ -43,7 +42,7 @@ class Progress:
         print(("\r" if self.stream.isatty() else "") + self.line(), end=end, file=self.stream, flush=True)
 
 
-def result_line(run: PlannedRun, metrics: dict, threads_before: int | None, where: str = "") -> str:
+def result_line(run: PlannedRun, metrics: dict, threads_before: int | None, where: str = "", resumed: int = 0) -> str:
     """What a finished run says: its test dice, minutes and threads, and a thread count that differs from that of
     the run's earlier part (a resumed run) or earlier result."""
     env = json.loads((run.folder / "env.json").read_text()) if (run.folder / "env.json").is_file() else {}
@@ -51,7 +50,8 @@ def result_line(run: PlannedRun, metrics: dict, threads_before: int | None, wher
     note = (f"; trained with {threads} threads, its earlier part with {threads_before}"
             if threads_before is not None and threads is not None and threads != threads_before else "")
     return (f"done {run.arm} s{run.seed}: {run.name}: test dice {metrics['test_dice']:.4f}, "
-            f"{metrics.get('train_seconds', 0) / 60:.1f} min, {threads} threads{where}{note}")
+            f"{metrics.get('train_seconds', 0) / 60:.1f} min, {threads} threads{where}"
+            + (f", resumed after epoch {resumed}" if resumed else "") + note)
 
 
 def run_local(runs: list[PlannedRun], threads: int | None, log=print) -> int:
@@ -128,11 +128,17 @@ def train_task(cfg_values: dict, final: str, marker: str, transfer: str) -> dict
     else:
         work = Path(tempfile.gettempdir()) / "labseg-runs" / final_dir.parent.parent.name / final_dir.name
     work.parent.mkdir(parents=True, exist_ok=True)
+    history = work / "history.csv"
+    cut = (work / "last.pt").is_file() and history.is_file()  # a retry: the epochs its earlier attempt finished
+    resumed = len(history.read_text().strip().splitlines()) - 1 if cut else 0
     started = time.monotonic()
     metrics = run_experiment(RunConfig.from_dict({**cfg_values, "out_dir": str(work)}), progress=False,
                              log=lambda m: None, need_checkpoint=False)
-    out = {"metrics": metrics, "seconds": time.monotonic() - started, "node": socket.gethostname(),
-           "pid": os.getpid(), "files": None}
+    import ray
+
+    node = f"{ray.util.get_node_ip_address()} (node {ray.get_runtime_context().get_node_id()[:8]})"
+    out = {"metrics": metrics, "seconds": time.monotonic() - started, "node": node, "pid": os.getpid(), "files": None,
+           "resumed": resumed}
     if shared:
         land(work, final_dir)
     else:

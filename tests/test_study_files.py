@@ -108,7 +108,8 @@ def test_the_glossary_names_every_arm_once_per_part_with_its_base_changes_and_wh
     text = glossary_markdown(studies)
     rows = [line for line in text.splitlines()[2:]]
     assert len(rows) == sum(len(s.arms()) for s in studies.values())
-    assert "| recipe/recipe | wd-0.05 | strong | weight_decay 0.05 | five times the recipe's decoupled weight decay |" in rows
+    assert ("| recipe/recipe | wd-0.05 | strong | weight_decay 0.05 | five times the recipe's decoupled weight decay |"
+            in rows)
     assert any(r.startswith("| recipe/recipe | crop-2x + mild-affine | crop-2x | adds mild-affine |") for r in rows)
     assert any(r.startswith("| baselines/models | resnet34_unet_seed | the cpu profile | model resnet34_unet_seed |")
                for r in rows)
