@@ -58,6 +58,7 @@ def run_local(runs: list[PlannedRun], threads: int | None, log=print) -> int:
     """Train each run of ``runs`` here, one after another (engine.run_experiment, as the notebooks do); failures
     are counted, not raised. Returns the number of failures."""
     from .engine import run_experiment
+    from .errors import CheckpointError, DataError
 
     progress = Progress(len(runs))
     for run in runs:
@@ -65,7 +66,7 @@ def run_local(runs: list[PlannedRun], threads: int | None, log=print) -> int:
         try:
             metrics = run_experiment(run.cfg.replace(threads=threads), progress=False, log=lambda m: None,
                                      need_checkpoint=False)
-        except (ValueError, OSError, RuntimeError) as exc:
+        except (CheckpointError, DataError, ValueError, OSError, RuntimeError) as exc:
             log(f"failed {run.arm} s{run.seed}: {run.name}: {exc}")
             progress.update(False)
             continue
