@@ -95,10 +95,12 @@ def _run(args, study, studies) -> int:
         ray = connect(args.address)  # Ray installed, the cluster there and able to hold a run: before any file
         try:
             check_resources(ray, cpus, args.gpus_per_run)
+            check_data(where)
         except ValueError:
             ray.shutdown()
             raise
-    check_data(where)
+    else:
+        check_data(where)
     print(f"{study.name}: {len(runs)} runs to train -> {where.results / 'runs'} ({args.executor})")
     if ray is not None:
         from .cluster import run_ray

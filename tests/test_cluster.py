@@ -72,7 +72,8 @@ def test_a_study_runs_on_a_two_node_ray_cluster_and_survives_a_killed_worker(toy
     assert seen["left_running"] == []
     gpus = seen["gpus"]
     assert gpus["rc"] == 2 and not gpus["out_exists"]
-    assert "error: --gpus-per-run 0.5: the Ray cluster has 0 GPUs" in gpus["stderr"] and "Traceback" not in gpus["stderr"]
+    assert "error: --gpus-per-run 0.5: the Ray cluster has 0 GPUs" in gpus["stderr"]
+    assert "Traceback" not in gpus["stderr"]
     for mode in ("run", "driver"):
         result = seen[mode]
         assert result["rc"] == 0, result["stderr"]
