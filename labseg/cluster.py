@@ -8,9 +8,8 @@ import os
 import socket
 import sys
 import uuid
-from pathlib import Path
 
-from .executors import CLUSTER_EXTRA, RETRIES, Progress, result_line, train_task, unpack
+from .executors import CLUSTER_EXTRA, RETRIES, Progress, remove_if_empty, result_line, train_task, unpack
 from .study_runs import WORK, PlannedRun, read_state
 
 CONNECT_SECONDS = 10
@@ -101,7 +100,7 @@ def run_ray(ray, runs: list[PlannedRun], cpus: int, gpus: float, transfer: str =
     finally:
         if marker is not None:
             marker.unlink(missing_ok=True)
-            _remove_if_empty(marker.parent)
+            remove_if_empty(marker.parent)
         ray.shutdown()
 
 
@@ -123,9 +122,3 @@ def _collect(ray, refs: dict, before: dict, log) -> int:
         progress.update(True)
     return progress.failed
 
-
-def _remove_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()
-    except OSError:
-        pass  # partial runs are kept there: a later `labseg study run` resumes them

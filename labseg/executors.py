@@ -15,7 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .study_runs import WORK, PlannedRun, read_state
+from .study_runs import WORK, PlannedRun
 
 RETRIES = 3  # a task whose worker or node dies runs again (from its last.pt) up to this many times
 CLUSTER_EXTRA = "labseg[cluster]"
@@ -63,6 +63,8 @@ def run_local(runs: list[PlannedRun], threads: int | None, log=print) -> int:
     progress = Progress(len(runs))
     for run in runs:
         before = run.threads
+        if (run.work / "last.pt").is_file() and not run.folder.exists():
+            os.replace(run.work, run.folder)  # a run a Ray task left partial continues here, in place
         try:
             metrics = run_experiment(run.cfg.replace(threads=threads), progress=False, log=lambda m: None,
                                      need_checkpoint=False)
@@ -72,7 +74,17 @@ def run_local(runs: list[PlannedRun], threads: int | None, log=print) -> int:
             continue
         log(result_line(run, metrics, before))
         progress.update(True)
+    if runs:
+        remove_if_empty(runs[0].work.parent)
     return progress.failed
+
+
+def remove_if_empty(folder: Path) -> None:
+    """runs/.work once nothing is left in it (a partial run stays there: a later `labseg study run` resumes it)."""
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
 
 
 def pack(folder: Path) -> bytes:
