@@ -1,4 +1,4 @@
-"""Wall time of a toy study (benchmarks/toy_study.toml: 4 runs of the toy profile at half its epochs) run three
+"""Wall time of a toy study (benchmarks/toy_study.toml: 4 runs of 20 epochs, smoke profile) run three
 ways on this machine: one after another with 2 threads a run (--executor local), two side by side with 1 thread
 each (--executor ray, a local cluster), one at a time through Ray with 2 threads (Ray's overhead against local),
 and the time to start and stop a local Ray cluster. Run it where Ray stays on loopback:
@@ -40,7 +40,7 @@ def main(report: str) -> None:
     from labseg.synthetic import write_toy_pets
 
     data = write_toy_pets(REPO / "data" / "toy-pets")
-    lines = [f"toy study (4 runs, toy profile, 10 epochs) on {cpu_name()}, {os.cpu_count()} cores, busy machine "
+    lines = [f"toy study (4 runs on the toy pets: smoke profile, 20 epochs) on {cpu_name()}, {os.cpu_count()} cores, busy machine "
              f"(load average {os.getloadavg()[0]:.1f} at the start)"]
     with tempfile.TemporaryDirectory() as tmp:
         warm, _ = timed("--cpus-per-run", "2", "--data", str(data), "--out-dir", f"{tmp}/warm")  # the data cache
