@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -55,8 +56,16 @@ def wait_for(check, seconds: float, what: str):
 def alive_nodes(address: str) -> list[str]:
     code = ("import ray, json; ray.init(address=%r, logging_level='ERROR', log_to_driver=False); "
             "print(json.dumps([n['NodeManagerAddress'] for n in ray.nodes() if n['Alive']]))" % address)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=150)
     return json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 and out.stdout.strip() else []
+
+
+def port_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        return True
+    except OSError:
+        return False
 
 
 def labseg(*args: str, timeout: float = 150) -> subprocess.CompletedProcess:
@@ -106,11 +115,12 @@ def main(data: str, out: str, temp: str) -> dict:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     starts, seen = [head.pid], {}
     try:
-        wait_for(lambda: alive_nodes(address), 90, "the head node")
+        wait_for(lambda: port_open(PORT), 120, "the head node's port")
+        wait_for(lambda: alive_nodes(address), 240, "the head node")  # registered: a second node can join
         second = subprocess.Popen([ray, "start", "--address", address, *node], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         starts.append(second.pid)
-        seen["nodes"] = wait_for(lambda: (n := alive_nodes(address)) and len(n) == 2 and n, 90, "two nodes")
+        seen["nodes"] = wait_for(lambda: (n := alive_nodes(address)) and len(n) == 2 and n, 300, "two nodes")
         seen["listening"] = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout.splitlines()
         gpus = labseg("run", "smoke", "--executor", "ray", "--address", address, "--gpus-per-run", "0.5",
                       "--data", data, "--out-dir", out + "-gpu")

@@ -58,7 +58,9 @@ def test_a_study_runs_on_a_two_node_ray_cluster_and_survives_a_killed_worker(toy
     temp = tempfile.mkdtemp(prefix="lsray", dir="/tmp")  # short: Ray's socket paths must fit 107 characters
     script = f"ip link set lo up; exec {sys.executable} {REPO / 'tests' / 'ray_cluster_check.py'} " \
              f"{toy_root} {tmp_path / 'cluster'} {temp}"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_USAGE_STATS_ENABLED": "0"}
+    # RAY_TMPDIR and HOME: Ray's session files and any ~/.ray/auth_token stay in the test's own folder (a token
+    # another local cluster left in ~/.ray makes the nodes refuse a driver that lacks it)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": temp, "HOME": temp}
     try:
         out = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, text=True, env=env,
                              timeout=420)
