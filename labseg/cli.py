@@ -253,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", help="the .onnx file to write")
     p.add_argument("--overwrite", action="store_true", help="replace an existing target file")
 
+    from .cli_study import add_study_parser
+
+    add_study_parser(sub)
+
     p = sub.add_parser("synth", help="write the embedded synthetic 'toy pets' set",
                        description="Write a deterministic synthetic set in the official layout (jpg images, "
                                    "1/2/3 trimaps, trainval.txt/test.txt). An existing set is kept.")
@@ -421,6 +425,12 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_study(args) -> int:
+    from .cli_study import cmd_study as study
+
+    return study(args)
+
+
 def cmd_synth(args) -> int:
     from .synthetic import write_toy_pets
 
@@ -471,7 +481,8 @@ def cmd_check_data(args) -> int:
     return 1 if report.errors else 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "app": cmd_app, "export": cmd_export, "synth": cmd_synth,
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "app": cmd_app, "export": cmd_export, "study": cmd_study,
+            "synth": cmd_synth,
             "download": cmd_download, "check-data": cmd_check_data}
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .config import RunConfig
+from .study_files import load_studies
 
 # The original lab report's published table: pixel accuracy (which it called "dice"), 256 px,
 # full 37-breed Oxford-IIIT Pet, its buggy ResNet34 and independent flips.
@@ -132,111 +133,21 @@ def environment_table(studies: dict[str, str | Path]) -> pd.DataFrame:
     return pd.DataFrame(out).set_index(["study", "CPU"])
 
 
-# The optimiser / schedule arms of 08_budget: each sets all four settings, so an arm is one recipe.
-SCHEDULE_ARMS = {"constant": dict(optimizer="adam", schedule="constant", warmup_epochs=0.0, weight_decay=0.0),
-                 "cosine": dict(optimizer="adam", schedule="cosine", warmup_epochs=1.0, weight_decay=0.0),
-                 "onecycle": dict(optimizer="adam", schedule="onecycle", warmup_epochs=0.0, weight_decay=0.0),
-                 "adamw-cosine": dict(optimizer="adamw", schedule="cosine", warmup_epochs=1.0, weight_decay=1e-2)}
-
-# The recipe's targets on the real subset with the cpu profile (3-seed mean test dice, from scratch, each run
-# at most 15 minutes on the project's 2-core machine).
-RECIPE_TARGETS = {"unet": 0.87, "resnet34_unet": 0.85}  # issue 19
-RECIPE_MAX_SECONDS = 15 * 60
-
-# 10_recipe: the strong recipe (AdamW + warm-up/cosine, every augmentation preset: the flags closest to an
-# independent implementation that reaches 0.86 with the UNet), trained 4x the profile's epochs, and one factor
-# changed per arm. Ordered by what an arm can rule out: precision first (it shapes every committed study).
-STRONG_RECIPE = dict(optimizer="adamw", weight_decay=1e-2, schedule="cosine", warmup_epochs=2.0, augment="all")
-RECIPE_ARMS = {"strong": {},
-               "fp32": dict(amp="off"),
-               "batch-dice": dict(dice_reduction="batch"),
-               "full-decode": dict(decode="full"),
-               "crop-2x": dict(augment_source="2x"),
-               "mild-affine": dict(affine_p=0.5, affine_shift=0.05),
-               "wide-crop": dict(crop_scale=0.25),
-               "mild-color": dict(color_strength=0.1),
-               "wd-0": dict(weight_decay=0.0),
-               "wd-0.05": dict(weight_decay=5e-2),
-               "warmup-5": dict(warmup_epochs=5.0),
-               "floor-0.05": dict(lr_floor=0.05)}
-# The combinations, arms of RECIPE_ARMS too (after the single factors), with the settings of the arms each one combines
-# (10's last cell compares the gain of a combination with its parts' gains; a part that is itself a combination is
-# also its baseline). The first: the two single factors ahead of strong (mild-affine beyond the seed spread, crop-2x
-# within it), together; then factors not yet measured alone, on top of it (the factors interact).
-RECIPE_COMBINATIONS = {"crop-2x + mild-affine": ("crop-2x", "mild-affine"),
-                       "crop-2x + mild-affine + wd-0.05": ("crop-2x + mild-affine", "wd-0.05"),
-                       "crop-2x + mild-affine + floor-0.05": ("crop-2x + mild-affine", "floor-0.05")}
-for _combination, _parts in RECIPE_COMBINATIONS.items():
-    RECIPE_ARMS[_combination] = {k: v for part in _parts for k, v in RECIPE_ARMS[part].items()}
-# 10's budget section: the arms of RECIPE_ARMS trained at other budgets, as multiples of the profile's epochs (4x is
-# the study's own budget: those runs are the arm's runs above). 6x (150 epochs on the cpu profile) is the longest
-# that fits 15 minutes a run on an Intel AMX machine of this kind in bf16.
-RECIPE_BUDGETS = {"strong": (2, 4, 6), "crop-2x + mild-affine": (4, 6)}
-# 10's ResNet34-UNet arms at 2x the profile's epochs: (the recipe they start from, its changes). "06-08": the recipe of
-# the one-factor studies (factor_recipe: flips only, one-cycle); "strong": STRONG_RECIPE.
-RESNET_RECIPE_ARMS = {"08 recipe": ("06-08", {}), "08 recipe + rotate": ("06-08", {"augment": "rotate"}),
-                      "08 recipe + rotate + mild-affine": ("06-08", {"augment": "rotate", "affine_p": 0.5,
-                                                                     "affine_shift": 0.05}),
-                      "strong": ("strong", {}),
-                      "strong + crop-2x + mild-affine": ("strong", RECIPE_ARMS["crop-2x + mild-affine"])}
-# one change on top of an arm above: its settings are derived from that arm's, not written out again
-_R_MA = RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine"][1]
-RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + lr-2e-3"] = ("06-08", {**_R_MA, "lr": 2e-3})
-RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + lr-5e-4"] = ("06-08", {**_R_MA, "lr": 5e-4})
-RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + color"] = ("06-08", {**_R_MA, "augment": "rotate-color"})
-# the UNet's largest gain (crops from a 2x cache with the milder affine maps) without its colour jitter, which costs
-# the ResNet34-UNet (the arm above): --augment scale-rotate
-RESNET_RECIPE_ARMS["08 recipe + crop-2x + rotate + mild-affine"] = ("06-08", {**_R_MA, "augment": "scale-rotate",
-                                                                               "augment_source": "2x"})
-# the UNet study's remaining one-factor questions, asked of the ResNet34-UNet's recipe: decoupled weight decay (its runs
-# use Adam without any) and the dice term over the whole batch
-RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05"] = ("06-08", {**_R_MA, "optimizer": "adamw",
-                                                                                     "weight_decay": 5e-2})
-RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + batch-dice"] = ("06-08", {**_R_MA, "dice_reduction": "batch"})
-# weight decay 5e-2 on AMD EPYC, last epoch: +0.0033 over the recipe without decay over 3 seeds (within the spread),
-# but ahead on each seed: does more decay lead further?
-RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.1"] = ("06-08", {**_R_MA, "optimizer": "adamw",
-                                                                                    "weight_decay": 0.1})
-# flip TTA (a mean of two predictions) beats the plain prediction in every arm above on both CPU families: does a mean
-# of weights help too? Stochastic weight averaging over the last fifth of the epochs at a constant 0.1 x the rate, after
-# the recipe's own one-cycle epochs (at 3x, 75 epochs with the cpu profile: --epochs 75 --swa-epochs 15, the first 60
-# epochs the recipe's at 2.4x, step for step). An arm's "swa_share" is no setting of its own: resnet_recipe_settings
-# turns it into --swa-epochs round(share x the arm's epochs).
-SWA_SHARE = 0.2
-RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + swa"] = ("06-08", {**_R_MA, "swa_share": SWA_SHARE})
-# at 0.1x the rate the network still fits the training images in the averaging phase (its training loss falls, the
-# average's val dice with it): a higher constant rate spreads the averaged weights further apart
-RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + swa at 0.3x"] = ("06-08", {**_R_MA, "swa_share": SWA_SHARE,
-                                                                                  "swa_lr": 0.3})
-# the two changes that lead the recipe on AMD EPYC, each by less than the seed spread (decay 5e-2 +0.0033, averaging
-# +0.0026, 3 seeds each): together?
-RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa"] = (
-    "06-08", {**RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05"][1], "swa_share": SWA_SHARE})
-# with weight decay 5e-2 and averaging at 0.1x the rate, the network still fits the training images in the averaging
-# phase: the higher constant rate (0.3x) on top of the cpu-best recipe
-RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa at 0.3x"] = (
-    "06-08", {**RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa"][1], "swa_lr": 0.3})
-# the ResNet34 encoder (21 M parameters) trained from scratch on 270 images: stochastic depth (--drop-path, each
-# residual block skipped per sample in training, at rates rising to 0.1 at the deepest block) on top of the cpu-best recipe
-RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa + drop-path-0.1"] = (
-    "06-08", {**RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa"][1], "drop_path": 0.1})
-# 0.3x led 0.1x on every seed (+0.0023 to +0.0030, with decay 5e-2): does a still higher constant rate lead further?
-RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa at 0.5x"] = (
-    "06-08", {**RESNET_RECIPE_ARMS["08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa"][1], "swa_lr": 0.5})
-
-
-# The budgets of 10's ResNet34-UNet arms, in multiples of the profile's epochs (an arm not listed: 2x only). 2.4x
-# (60 epochs with the cpu profile) fits RECIPE_MAX_SECONDS on both CPU families of this machine kind: 10-12 s a
-# typical epoch on Intel AMX, 7.2 s on an AMD EPYC machine (measured in results/amd-epyc). The one-cycle peak of 2e-3
-# (twice the profile's rate) asks whether the short budget wants faster steps, 5e-4 (half) whether slower ones
-# overfit less; color adds the UNet recipe's colour jitter (--augment rotate-color) without its crops. 2.8x (70
-# epochs) asks whether the budget still pays: 12.3 min a typical run on Intel AMX.
-RESNET_RECIPE_BUDGETS = {"08 recipe + rotate + mild-affine": (2, 2.4, 2.8)} | {
-    f"08 recipe + rotate + mild-affine + {change}": (2.4,) for change in ("lr-2e-3", "lr-5e-4", "color")} | {
-    arm: (2.4,) for arm in ("08 recipe + crop-2x + rotate + mild-affine", "08 recipe + rotate + mild-affine + adamw-wd-0.05",
-                            "08 recipe + rotate + mild-affine + batch-dice", "08 recipe + rotate + mild-affine + adamw-wd-0.1")} | {
-    # every averaging arm: the recipe's 2.4x, then 0.6x of averaging
-    arm: (3.0,) for arm, (_, changes) in RESNET_RECIPE_ARMS.items() if "swa_share" in changes}
+# The arms of the studies live in the study files (labseg/studies/*.toml, one record per arm with its why); the
+# names below are read from them, for the notebooks and the tables here.
+STUDIES = load_studies()
+SCHEDULE_ARMS = {name: dict(arm.sets) for name, arm in STUDIES["budget"].parts["schedule"].items()}
+RECIPE_TARGETS = dict(STUDIES["recipe"].targets)
+RECIPE_MAX_SECONDS = STUDIES["recipe"].max_minutes * 60
+_UNET_ARMS = STUDIES["recipe"].parts["recipe"]
+STRONG_RECIPE = dict(_UNET_ARMS["strong"].sets)
+RECIPE_ARMS = {name: STUDIES.changes(arm) for name, arm in _UNET_ARMS.items()}
+RECIPE_COMBINATIONS = {name: (arm.base, *arm.adds) for name, arm in _UNET_ARMS.items() if arm.adds}
+RECIPE_BUDGETS = {name: arm.budgets for name, arm in _UNET_ARMS.items() if arm.own_budgets}
+_RESNET_ARMS = STUDIES["recipe"].parts["resnet_recipe"]
+RESNET_RECIPE_ARMS = {name: (STUDIES.root(arm).name, STUDIES.changes(arm)) for name, arm in _RESNET_ARMS.items()}
+RESNET_RECIPE_BUDGETS = {name: arm.budgets for name, arm in _RESNET_ARMS.items() if arm.own_budgets}
+SWA_SHARE = next(changes["swa_share"] for _, changes in RESNET_RECIPE_ARMS.values() if "swa_share" in changes)
 
 
 def resnet_recipe_settings(arm: str, base: dict, epochs: int | None = None) -> dict:

@@ -24,14 +24,14 @@ from .config import PROFILES, TOY_DATA, RunConfig, field_names, profile_config
 from .figures import (plot_arm_bars, plot_budget, plot_dice_vs_time, plot_examples, plot_flip_demo,  # noqa: F401
                       plot_histories, plot_image_stats, prediction_grid, save)
 from .results import (FACTORS, ORIGINAL_REPORT, RECIPE_ARMS, RECIPE_BUDGETS, RECIPE_COMBINATIONS, RECIPE_MAX_SECONDS,  # noqa: F401
-                      RECIPE_TARGETS, RESNET_RECIPE_ARMS, RESNET_RECIPE_BUDGETS, SCHEDULE_ARMS, SWA_SHARE, STRONG_RECIPE, abstract_sentences, architecture_table, best_arm_within, chosen_recipe, chosen_row, fresh_seed_summary,
+                      RECIPE_TARGETS, RESNET_RECIPE_ARMS, RESNET_RECIPE_BUDGETS, SCHEDULE_ARMS, STUDIES, SWA_SHARE, STRONG_RECIPE, abstract_sentences, architecture_table, best_arm_within, chosen_recipe, chosen_row, fresh_seed_summary,
                       all_background_accuracy, arm_summary, arm_table, best_recipe, best_recipe_row, factor_recipe, recipe_candidates, recipe_choice_table, recipe_target, resnet_recipe_settings, typical_seconds, budget_summary, compare_arms, compare_to_baseline,
                       differs_beyond_noise, discussion, encoder_summary, environment_summary, environment_table, image_stats,
                       load_history, load_per_image, load_runs, metrics_table, per_breed_over_seeds, per_group_dice,
                       question_tables, recipe_epochs, recipe_runs, recipe_summary, split_counts,
                       verdict)
 
-FLIP_ARMS = ("none", "hflip", "hvflip", "independent")
+FLIP_ARMS = tuple(STUDIES["baselines"].parts["flip"])  # 04's arms, from its study file
 OVERRIDES_ENV = "LABSEG_NOTEBOOK_OVERRIDES"
 # Notebook parameters that are not RunConfig fields: they choose which arms of a study run, never a setting of a
 # run (each notebook checks its value with the function named here).
