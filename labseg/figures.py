@@ -308,7 +308,7 @@ def _grid_rows(plt, rows: list) -> object:
 
 def _grid_overlays(plt, rows: list, columns: int = 4) -> object:
     n = -(-len(rows) // columns)
-    fig, axes = plt.subplots(n, columns, figsize=(WIDTH, 2.05 * n + 0.35), squeeze=False)
+    fig, axes = plt.subplots(n, columns, figsize=(WIDTH, 2.4 * n + 0.35), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, (image, mask, pred, name, dice) in zip(axes.flat, rows):
