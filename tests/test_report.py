@@ -7,6 +7,7 @@ every section present, and the abstract's numbers are the tables'. Also: the PDF
 finished runs renders with notes saying which notebook to run, and bad input gets one line."""
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -186,3 +187,41 @@ def test_bad_input_gets_one_line(args, message, tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def page_texts(pdf: Path) -> list[str]:
+    """The text of each page of a PDF (poppler's pdftotext, pages split at form feeds)."""
+    out = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pages = out.split("\f")
+    while pages and not pages[-1].strip():
+        pages.pop()
+    return pages
+
+
+def lone_headings(pages: list[str], headings: list[str]) -> list[tuple[int, str]]:
+    """(page, heading) where a page's last line of text is a heading: its section starts on the next page (the
+    document's last page is left out: a heading there has nothing after it anywhere)."""
+    names = {re.sub(r"\s+", " ", h.replace("¶", "")).strip() for h in headings}
+    found = []
+    for number, text in enumerate(pages[:-1], start=1):
+        lines = [re.sub(r"\s+", " ", line).strip() for line in text.splitlines() if line.strip()]
+        if lines and lines[-1] in names:
+            found.append((number, lines[-1]))
+    return found
+
+
+def test_lone_headings_are_found_and_none_is_left(toy_report, facts):
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    assert lone_headings(["text\n3.4.3 Losses\n", "next"], ["3.4.3 Losses¶"]) == [(1, "3.4.3 Losses")]
+    assert lone_headings(page_texts(toy_report["pdf"]), facts["headings"]) == []
+
+
+def test_the_real_report_has_no_lone_heading():
+    """The committed real-data report: no heading alone at a page's foot (the headings read from its own HTML)."""
+    pdf, html_file = REPO / "report" / "oxford-pet-subset-cpu" / "report.pdf", REPO / "report" / "oxford-pet-subset-cpu" / "report.html"
+    if not (shutil.which("pdftotext") and pdf.is_file()):
+        pytest.skip("needs pdftotext and the committed report")
+    headings = re.findall(r"<h[1-4][^>]*>(.*?)</h[1-4]>", html_file.read_text(), re.S)
+    headings = [html.unescape(re.sub(r"<[^>]+>", "", h)) for h in headings]
+    assert lone_headings(page_texts(pdf), headings) == []
