@@ -43,7 +43,7 @@ def main(report: str) -> None:
     lines = [f"toy study (4 runs on the toy pets: smoke profile, 20 epochs) on {cpu_name()}, {os.cpu_count()} cores, "
              f"busy machine (load average {os.getloadavg()[0]:.1f} at the start)"]
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ["RAY_TMPDIR"] = tmp  # Ray's session files: gone with the folder, no ray folder left in the temp directory
+        os.environ["RAY_TMPDIR"] = tmp  # Ray's session files go with the folder
         warm, _ = timed("--cpus-per-run", "2", "--data", str(data), "--out-dir", f"{tmp}/warm")  # the data cache
         lines.append(f"(a first pass, which also writes the decoded-data cache: {warm:.1f} s wall, not counted)")
         for label, args in (("local, one after another, 2 threads a run", ["--cpus-per-run", "2"]),
