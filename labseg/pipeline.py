@@ -68,8 +68,6 @@ def study_params(notebook: str, key: str, out_dir: str, retrain: str) -> dict:
 def run_pipeline(profile: str = "toy", data: str = TOY_DATA, out_dir: str = "results", publish: bool = False,
                  notebooks_dir: Path = REPO / "notebooks", extra: dict | None = None, document: bool = True,
                  retrain: str = "none", notebooks: tuple[str, ...] | None = None) -> Path:
-    import papermill as pm
-
     from .study import RETRAIN_ENV, RETRAIN_MODES, RETRAIN_SINCE_ENV, study_key
 
     if retrain not in RETRAIN_MODES:
@@ -78,9 +76,30 @@ def run_pipeline(profile: str = "toy", data: str = TOY_DATA, out_dir: str = "res
     executed = Path(out_dir) / key / "notebooks"
     executed.mkdir(parents=True, exist_ok=True)
     params = {"profile": profile, "data": str(data), "out_dir": str(out_dir), **(extra or {})}
+    saved = {k: os.environ.get(k) for k in (RETRAIN_ENV, RETRAIN_SINCE_ENV)}
     os.environ[RETRAIN_ENV] = retrain  # the kernels papermill starts inherit it (labseg.study.retrain_mode)
     os.environ[RETRAIN_SINCE_ENV] = str(time.time())
-    for nb in notebooks or notebooks_for(profile):
+    try:
+        _execute(notebooks or notebooks_for(profile), notebooks_dir, executed, params, key, out_dir, retrain, publish)
+    finally:  # the caller's environment as it was (a test, or a notebook that runs the pipeline)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    print(f"results: {Path(out_dir) / key}\nfigures: {Path(out_dir).parent / 'figures' / key}", flush=True)
+    if document:
+        from .report import build
+
+        build(executed / "05_report.ipynb", Path(out_dir).parent / "report" / key)
+    return Path(out_dir) / key
+
+
+def _execute(notebooks, notebooks_dir: Path, executed: Path, params: dict, key: str, out_dir: str, retrain: str,
+             publish: bool) -> None:
+    import papermill as pm
+
+    for nb in notebooks:
         t0 = time.perf_counter()
         target = executed / f"{nb}.ipynb"
         pm.execute_notebook(notebooks_dir / f"{nb}.ipynb", target, cwd=str(REPO), progress_bar=False,
@@ -89,12 +108,6 @@ def run_pipeline(profile: str = "toy", data: str = TOY_DATA, out_dir: str = "res
         print(f"{nb}: {time.perf_counter() - t0:.0f}s -> {target}", flush=True)
         if publish:
             strip_volatile(target, notebooks_dir / f"{nb}.ipynb")
-    print(f"results: {Path(out_dir) / key}\nfigures: {Path(out_dir).parent / 'figures' / key}", flush=True)
-    if document:
-        from .report import build
-
-        build(executed / "05_report.ipynb", Path(out_dir).parent / "report" / key)
-    return Path(out_dir) / key
 
 
 PUBLISHED_TAG = "published-from"

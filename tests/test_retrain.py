@@ -118,3 +118,18 @@ def test_prediction_figures_keep_committed_figures_of_runs_without_masks(smoke_s
     assert study.prediction_figures(S, "unet-hflip-s0", {"02_unet_worst12": ("t", lambda r: r["name"][:2])}) is None
     assert "committed prediction figures stay" in capsys.readouterr().out
     assert (S.figures / "02_unet_worst12.png").read_bytes() == b"committed"
+
+
+def test_the_pipeline_leaves_the_callers_environment_as_it_was(monkeypatch, tmp_path):
+    """The retrain mode reaches the notebooks' kernels through the environment, and is taken back afterwards: a
+    later `study.run` in the same process trains as before."""
+    import os
+
+    import papermill
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(study.RETRAIN_ENV, raising=False)
+    seen = []
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **kw: seen.append(os.environ[study.RETRAIN_ENV]))
+    pipeline.run_pipeline("toy", notebooks=("02_unet",), document=False)
+    assert seen == ["none"] and study.RETRAIN_ENV not in os.environ
