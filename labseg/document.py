@@ -231,20 +231,11 @@ def newest_run_commit(results: str | Path) -> tuple[int, str, str] | None:
     """(commit time, commit, its date) of the newest labseg commit, by its date in git, that made a run of
     ``results``; None where git knows none of them. The document's date comes from its runs, never from the clock."""
     import json
-    import subprocess
 
-    repo = Path(__file__).resolve().parents[1]
+    from .results import commit_dates
+
     commits = {json.loads(f.read_text()).get("git_commit") for f in Path(results).glob("runs/*/env.json")}
-    dated = []
-    for commit in sorted(c for c in commits if c and c != "unknown"):
-        try:
-            out = subprocess.run(["git", "-C", str(repo), "show", "-s", "--format=%ct %cs", commit],
-                                 capture_output=True, text=True, timeout=10)
-        except (OSError, subprocess.SubprocessError):
-            continue
-        if out.returncode == 0 and out.stdout.strip():
-            stamp, day = out.stdout.split()[:2]
-            dated.append((int(stamp), commit, day))
+    dated = [(stamp, commit, day) for commit, (stamp, day) in commit_dates(commits).items()]
     return max(dated) if dated else None
 
 
