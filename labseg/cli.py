@@ -107,6 +107,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                         "BatchNorm statistics measured again, is the network evaluated and saved (default 0: none)")
     g.add_argument("--swa-lr", dest="swa_lr", type=float,
                    help="--swa-epochs: the averaging phase's constant rate, as a fraction of --lr, in (0, 1] (default 0.1)")
+    g.add_argument("--ema-decay", dest="ema_decay", type=float,
+                   help="an exponential moving average of the weights, updated after every step with this decay "
+                        "(warmed up: min(decay, (1+t)/(10+t))), is the network evaluated and saved, in [0, 1) "
+                        "(default 0: none)")
     g.add_argument("--drop-path", dest="drop_path", type=float,
                    help="--model resnet34_unet: stochastic depth in training, each encoder block's residual branch is "
                         "skipped per sample at a rate rising linearly to this one at the deepest block, in [0, 1) "

@@ -96,6 +96,8 @@ class RunConfig:
     lr_floor: float = 0.0  # cosine: the learning rate decays to lr_floor x lr instead of 0
     swa_epochs: int = 0  # the last swa_epochs epochs train at swa_lr x lr and their weights are averaged (SWA)
     swa_lr: float = 0.1  # the constant rate of the averaging phase, as a fraction of lr
+    ema_decay: float = 0.0  # an exponential moving average of the weights (this decay per step) is the network
+                            # evaluated and saved (0: none)
     drop_path: float = 0.0  # resnet34_unet: stochastic depth, the deepest encoder block's drop rate (0: none)
     dice_reduction: str = "image"  # the soft dice term per image (averaged) | over the whole batch
     crop_scale: float = 0.5  # scale / all: the random crop keeps crop_scale-100 % of the area
@@ -200,6 +202,12 @@ class RunConfig:
             bad("swa_lr", self.swa_lr, "must be a number in (0, 1]: the averaging phase's rate as a fraction of --lr.")
         if self.swa_lr != RunConfig.swa_lr and not self.swa_epochs:
             bad("swa_lr", self.swa_lr, "sets the rate of the averaging phase; this run has none (add --swa-epochs N).")
+        if not (isinstance(self.ema_decay, (int, float)) and not isinstance(self.ema_decay, bool)
+                and 0 <= self.ema_decay < 1):
+            bad("ema_decay", self.ema_decay, "must be a number in [0, 1): the moving average's decay per step "
+                "(e.g. 0.999; 0: none).")
+        if self.ema_decay and self.swa_epochs:
+            bad("ema_decay", self.ema_decay, "averages the weights one way and --swa-epochs another; use one of them.")
         if self.drop_path and canonical_model_name(self.model) != "resnet34_unet":
             bad("drop_path", self.drop_path, f"drops residual blocks of the resnet34_unet encoder; --model "
                 f"{self.model} has none to drop.")

@@ -33,6 +33,7 @@ from .outputs import check_output_dir
 from .saved_masks import FILE as MASKS_FILE
 from .saved_masks import save_masks
 from .predict import forward, forward_tta
+from .ema import ExponentialAverage
 from .swa import WeightAverage
 from .models import build_model, canonical_model_name
 from .tensorboard_log import FOLDER as TB_FOLDER
@@ -268,10 +269,14 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
     history: list[dict[str, Any]] = []
     best_dice, start_epoch = -math.inf, 0
     average = WeightAverage(model) if cfg.swa_epochs else None
+    ema = ExponentialAverage(model, cfg.ema_decay) if cfg.ema_decay else None
     if ckpt is not None:
         if "swa" in ckpt:  # cut off in the averaging phase: "model" is the average, "swa" the network that trains
             model.load_state_dict(ckpt["swa"]["training"])
             average = WeightAverage(model, ckpt["swa"]["averaged"], ckpt["model"])
+        elif "ema" in ckpt:  # "model" is the moving average, "ema" the network that trains
+            model.load_state_dict(ckpt["ema"]["training"])
+            ema = ExponentialAverage(model, cfg.ema_decay, ckpt["ema"]["updates"], ckpt["model"])
         else:
             model.load_state_dict(ckpt["model"])
         if "optimizer" in ckpt:  # a finished run's last.pt has none: nothing trains past its last epoch
@@ -295,7 +300,7 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
         cfg.save(out / "config.json")
         _write_json(out / "env.json", {**environment(), "device": str(device), "bf16": bf16})
         return _train_epochs(cfg, model, optimizer, scheduler, criterion, train_ds, val_ds, device, bf16, history,
-                             best_dice, start_epoch, progress, log, average)
+                             best_dice, start_epoch, progress, log, average, ema)
     except BaseException:
         if created and not last_path.exists():  # not one epoch finished: nothing worth keeping
             shutil.rmtree(out, ignore_errors=True)
@@ -319,7 +324,7 @@ def _train_batches(cfg: RunConfig, train_ds: PetDataset, epoch: int, device: tor
 def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criterion: nn.Module, train_ds: PetDataset,
                   val_ds: PetDataset, device: torch.device, bf16: bool, history: list[dict[str, Any]],
                   best_dice: float, start_epoch: int, progress: bool, log,
-                  average: WeightAverage | None = None) -> dict[str, Any]:
+                  average: WeightAverage | None = None, ema: ExponentialAverage | None = None) -> dict[str, Any]:
     out = Path(cfg.out_dir)
     last_path, best_path = out / "last.pt", out / "best.pt"
     tb = TensorBoardLog(out, cfg.tensorboard, cfg.epochs, start_epoch, log)
@@ -343,11 +348,13 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criter
                 lr_used = optimizer.param_groups[0]["lr"]  # the rate of this step (history: the epoch's last)
                 if not in_swa:
                     scheduler.step()
+                if ema is not None:
+                    ema.update(model)
                 loss_sum += float(loss.detach()) * len(x)
                 seen += len(x)
                 bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
             train_seconds = time.perf_counter() - t0
-            evaluated = model
+            evaluated = model if ema is None else ema.model
             if in_swa:  # the average of this phase's epochs, with its BatchNorm statistics measured on this epoch
                 average.update(model)
                 average.measure_batchnorm((x for x, _ in _train_batches(cfg, train_ds, epoch, device, batch_augment)),
@@ -375,7 +382,9 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criter
                             dict(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                                  rng=torch.get_rng_state(),
                                  **({"swa": dict(training=model.state_dict(), averaged=average.averaged)}
-                                    if in_swa else {})))
+                                    if in_swa else {}),
+                                 **({"ema": dict(training=model.state_dict(), updates=ema.updates)}
+                                    if ema is not None else {})))
             save_checkpoint(last_path, **state, **resume_state)
             pd.DataFrame(history).to_csv(out / "history.csv", index=False)
             tb.epoch(row, row["lr"])

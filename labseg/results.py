@@ -25,7 +25,7 @@ ORIGINAL_REPORT = pd.DataFrame([
 # short names and equal runs of two notebooks are one run.
 FACTORS = ("augment", "augment_on", "loss", "optimizer", "weight_decay", "schedule", "warmup_epochs", "epochs", "lr",
            "amp", "lr_floor", "swa_epochs", "swa_lr", "dice_reduction", "crop_scale", "affine_p", "affine_shift",
-           "color_strength", "augment_source", "decode", "select", "drop_path")
+           "color_strength", "augment_source", "decode", "select", "drop_path", "ema_decay")
 
 
 METRIC_COLUMNS = {"test_dice": "dice", "test_iou": "IoU", "test_pixel_acc": "pixel acc",
