@@ -52,7 +52,7 @@ app: setup
 
 gpu-check: setup
 	-$(BIN)/pip install --quiet -e ".[bench]" || echo "labseg[bench] did not install: the benchmark runs without the smp rows"
-	$(BIN)/python -m labseg.gpu_check
+	$(BIN)/python -m labseg.tools.gpu_check
 
 clean-cache:
 	rm -rf $${LABSEG_CACHE_DIR:-$$HOME/.cache/labseg}

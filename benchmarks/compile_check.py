@@ -14,9 +14,10 @@ import time
 
 import torch
 
-from labseg.bench import build
+from labseg.cost import build
 from labseg.device import cpu_name, prepare_batch, resolve_device, use_bf16
-from labseg.engine import make_optimizer, train_step
+from labseg.optim import make_optimizer
+from labseg.engine import train_step
 from labseg.losses import SegmentationLoss
 
 

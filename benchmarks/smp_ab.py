@@ -1,6 +1,6 @@
 """labseg's encoder UNets against segmentation-models-pytorch's, timed A/B interleaved: the two networks compute the
 same function (tests/test_models.py: equal outputs with the same weights), so on a noisy machine one timing of each
-(as python -m labseg.bench gives) can differ by 20 % either way; here the two alternate, round after round, and
+(as python -m labseg.tools.bench gives) can differ by 20 % either way; here the two alternate, round after round, and
 the per-round ratios show the spread. bf16 autocast where native, channels_last, batch 8, Adam, as the benchmark.
 
     python benchmarks/smp_ab.py vgg16_bn_unet 128 infer 10     # model, size, infer|train, rounds

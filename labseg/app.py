@@ -1,7 +1,7 @@
 """`labseg app`: try the network on a photo in the browser (Gradio, the optional extra ``labseg[app]``).
 
 Drop or pick an image; the page shows the overlay and the mask, computed at the image's own size by the code path
-of ``labseg predict`` (:func:`labseg.predict.decode_for_predict` and :func:`labseg.predict.mask_at`, the metric's
+of ``labseg predict`` (:func:`labseg.inference.decode_for_predict` and :func:`labseg.inference.mask_at`, the metric's
 threshold rule at the slider's value), offers the mask as a PNG (the same 1-bit file ``labseg predict`` writes)
 and shows the model card. It serves on 127.0.0.1 unless ``--host`` names another interface (``--auth`` puts a login
 in front). Files a visitor sends are checked before they are decoded (what they are, their pixel count, frames, bit
@@ -123,13 +123,14 @@ class Segmenter:
     """The app's one function, apart from Gradio: path -> (overlay, mask, mask PNG path, message)."""
 
     def __init__(self, checkpoint: str | Path | None, work: Path, device: str = "cpu", predictor=None):
-        from .predict import load_predictor
+        from .inference import load_predictor
 
         self.predictor = predictor or load_predictor(checkpoint, device, log=lambda m: None)
         self.work = work
 
     def __call__(self, path: str | None, threshold: float = 0.5, tta: bool = False):
-        from .predict import decode_for_predict, mask_at, mask_image, overlay
+        from .inference import decode_for_predict, mask_at
+        from .predict import mask_image, overlay
 
         if not path:
             return None, None, None, "Drop a photo, or pick an example below."

@@ -316,7 +316,8 @@ def cmd_evaluate(args) -> int:
     from .data import canonical_split, check_layout
     from .checkpoint import load_checkpoint, model_from_checkpoint
     from .device import resolve_device, set_threads
-    from .engine import evaluate, load_datasets
+    from .engine import evaluate
+    from .batches import load_datasets
 
     from .outputs import check_new_file
 
@@ -353,7 +354,7 @@ def _evaluate_full_size(args, path, ckpt: dict, model, cfg, device, table):
     from .checkpoint import checkpoint_path
     from .data import canonical_split
     from .fullsize import SUMMARY_KEYS, full_size_scores, record_full_size
-    from .predict import TorchPredictor
+    from .inference import TorchPredictor
 
     split = canonical_split(args.split)
     summary, full = full_size_scores(TorchPredictor(model, cfg, device, args.tta), cfg.data, split, cfg.boundary)
@@ -400,7 +401,7 @@ def cmd_app(args) -> int:
     checkpoint = args.checkpoint
     predictor = None
     if checkpoint is not None:  # a bad checkpoint: one line now, not a page that fails; loaded once, served
-        from .predict import load_predictor
+        from .inference import load_predictor
 
         predictor = load_predictor(checkpoint, args.device, log=lambda m: None)
     serve(checkpoint, args.host, args.port, args.device, log=lambda m: print(m, flush=True), predictor=predictor,

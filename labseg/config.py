@@ -40,6 +40,7 @@ AUGMENT_ON = ("loader", "device")
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "cosine", "onecycle")
 BOUNDARY_MODES = ("foreground", "background", "ignore")
+IGNORE_INDEX = 255  # the mask value of pixels no loss or metric counts (trimap borders with --boundary ignore)
 # The soft dice term over each image (averaged over the batch) or over the whole batch as one region.
 DICE_REDUCTIONS = ("image", "batch")
 # How training images are decoded: JPEG draft (the decoder scales down by a power of two, then an antialiased

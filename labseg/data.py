@@ -23,9 +23,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .config import BOUNDARY_MODES
+from .config import BOUNDARY_MODES, IGNORE_INDEX
 from .errors import DataError  # noqa: F401 - raised here, caught by the CLI
-from .losses import IGNORE_INDEX
 
 SPLITS = ("train", "val", "trainval", "test")
 SPLIT_ALIASES = {"valid": "val", "validation": "val"}

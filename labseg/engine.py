@@ -1,16 +1,14 @@
 """Training and evaluation. ``train(config)`` reads top to bottom as the loop it runs.
 
-Beside it: checkpoints in :mod:`labseg.checkpoint`, device and precision in :mod:`labseg.device`,
-prediction for image files in :mod:`labseg.predict`.
+Beside it: the batches of an epoch in :mod:`labseg.batches`, optimiser and schedule in :mod:`labseg.optim`, the
+run folder and its record in :mod:`labseg.run_folder`, checkpoints in :mod:`labseg.checkpoint`, device and
+precision in :mod:`labseg.device`, the forward pass in :mod:`labseg.inference`; train-if-needed for experiment
+series in :mod:`labseg.experiments`.
 """
 from __future__ import annotations
 
-import json
 import math
-import os
-import platform
 import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -19,106 +17,26 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from .batch_augment import BatchAugment
+from .batches import load_datasets, loader, steps_per_epoch, train_batches
 from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint, save_checkpoint
 from .config import RunConfig
 from .data import PetDataset, check_layout, load_split_arrays, read_split
-from .device import autocast, cpu_name, prepare_batch, resolve_device, set_threads, use_bf16
+from .device import autocast, prepare_batch, resolve_device, set_threads, use_bf16
+from .ema import ExponentialAverage
+from .inference import forward, forward_tta
 from .losses import SegmentationLoss
 from .metrics import SegmentationMeter, predict_mask
-from .outputs import check_output_dir
+from .models import build_model, canonical_model_name
+from .optim import make_optimizer, make_scheduler
+from .run_folder import RUN_FILES, RUN_FOLDERS, check_run_folder, environment, settings_diff, write_json
 from .saved_masks import FILE as MASKS_FILE
 from .saved_masks import save_masks
-from .predict import forward, forward_tta
-from .ema import ExponentialAverage
 from .swa import WeightAverage
-from .models import build_model, canonical_model_name
-from .tensorboard_log import FOLDER as TB_FOLDER
 from .tensorboard_log import TensorBoardLog
-from .transforms import build_train_transform, strength_options
-
-# ----------------------------------------------------------------------------- optimiser
-
-def make_optimizer(model: nn.Module, lr: float, weight_decay: float = 0.0, device: torch.device | None = None,
-                   name: str = "adam"):
-    """Adam (weight decay as L2 on every parameter, as the report), or AdamW (decoupled weight decay on the
-    conv and linear weights only, none on norm weights and biases). The fused kernel where the device has
-    one (CPU, CUDA): one pass over the parameters instead of several, about 5% of a ResNet34-UNet step."""
-    fused = (device is not None and device.type in ("cpu", "cuda")) or None
-    if name == "adam":
-        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=fused)
-    if name != "adamw":
-        raise ValueError(f"--optimizer {name}: choose adam or adamw.")
-    decay = [p for p in model.parameters() if p.ndim > 1]  # conv / linear weights
-    rest = [p for p in model.parameters() if p.ndim <= 1]  # BatchNorm weights and every bias
-    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}],
-                             lr=lr, fused=fused)
-
-
-def make_scheduler(optimizer, cfg: RunConfig, steps_per_epoch: int):
-    """The learning-rate schedule, stepped once per batch: ``constant`` (the report; optional linear
-    warm-up), ``cosine`` (linear warm-up, then cosine decay to 0 at the last step) or ``onecycle``
-    (PyTorch's OneCycleLR: up to ``lr`` over the first 30 %, then down; it cycles Adam's beta1 too). ``lr_floor``:
-    the cosine decays to that fraction of ``lr`` instead of 0. With ``swa_epochs``, the schedule spans the epochs
-    before the averaging phase (which sets its own constant rate and does not step the scheduler)."""
-    total = max(1, (cfg.epochs - cfg.swa_epochs) * steps_per_epoch)
-    warm = int(round(cfg.warmup_epochs * steps_per_epoch))
-    if cfg.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total)
-
-    def factor(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        if cfg.schedule == "cosine":
-            decay = 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
-            return cfg.lr_floor + (1 - cfg.lr_floor) * decay if cfg.lr_floor else decay
-        return 1.0
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-# ----------------------------------------------------------------------------- data
-
-def load_datasets(cfg: RunConfig, splits: tuple[str, ...] = ("train", "val")) -> dict[str, PetDataset]:
-    out = {}
-    for split in splits:
-        # --decode applies to the training images; val and test keep the one path prediction uses (draft)
-        draft = split != "train" or cfg.decode == "draft"
-        # --augment-source 2x: training images cached at twice the size; the random crop resizes them down
-        size = 2 * cfg.image_size if split == "train" and cfg.augment_source == "2x" else cfg.image_size
-        arrays = load_split_arrays(cfg.data, split, size, cfg.boundary, cfg.cache_dir, cfg.strict, draft=draft)
-        if split == "train" and cfg.train_subset:
-            keep = np.sort(np.random.default_rng(cfg.seed).permutation(len(arrays.samples))[: cfg.train_subset])
-            arrays = arrays.subset(keep)
-        # --augment-on device: the loader only gathers uint8 rows; BatchAugment transforms whole batches
-        on_loader = split == "train" and cfg.augment_on == "loader"
-        transform = (build_train_transform(cfg.flip, cfg.augment, cfg.image_size, **strength_options(cfg))
-                     if on_loader else None)
-        out[split] = PetDataset(arrays, transform, seed=cfg.seed)
-    return out
-
-
-def _loader(ds: PetDataset, cfg: RunConfig, device: torch.device, order: list[int] | None = None) -> DataLoader:
-    return DataLoader(ds, batch_size=cfg.batch_size, sampler=order, num_workers=cfg.num_workers,
-                      pin_memory=device.type == "cuda", drop_last=False)
-
-
-def steps_per_epoch(n: int, seed: int, batch_size: int) -> int:
-    """Training steps in every epoch (:func:`epoch_order` drops the same last single image each epoch)."""
-    return math.ceil(len(epoch_order(n, seed, 0, batch_size)) / batch_size)
-
-
-def epoch_order(n: int, seed: int, epoch: int, batch_size: int) -> list[int]:
-    """The shuffled sample order of one epoch, a function of (seed, epoch) only (resumable).
-
-    A last batch of a single image is dropped: BatchNorm cannot train on one value per channel.
-    """
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch)).tolist()
-    return order[:-1] if n > 1 and n % batch_size == 1 else order
-
+from .transforms import strength_options
 
 # ----------------------------------------------------------------------------- evaluation
 
@@ -136,7 +54,7 @@ def evaluate(model: nn.Module, dataset: PetDataset, cfg: RunConfig, device: torc
     meter = SegmentationMeter()
     extra = {k: SegmentationMeter() for k in (extra_masks or {})}
     loss_sum, n = 0.0, 0
-    for images, masks, idx in _loader(dataset, cfg, device):
+    for images, masks, idx in loader(dataset, cfg, device):
         x, y = prepare_batch(images, masks, device, cfg.channels_last)
         logits = forward_tta(model, x, device, bf16) if tta else forward(model, x, device, bf16)
         if criterion is not None:
@@ -175,58 +93,6 @@ def train_step(model: nn.Module, optimizer, criterion: nn.Module, x: torch.Tenso
     loss.backward()
     optimizer.step()
     return loss
-
-
-# Where a run executes, not what it computes: a run may be resumed or read back with other values.
-NOT_RUN_SHAPING = ("device", "num_workers", "cache_dir", "out_dir", "threads", "tensorboard")
-
-
-def settings_diff(saved: dict[str, Any], cfg: RunConfig) -> list[str]:
-    """Names of the run-shaping fields in which a saved config differs from ``cfg``. A field the saved
-    config does not have (it was written before the field existed) counts as that field's default."""
-    mine, default = cfg.to_dict(), RunConfig().to_dict()
-    saved = dict(saved)
-    if Path(str(saved.get("data", ""))).name == Path(cfg.data).name:  # the same data elsewhere (a study's key is the
-        saved["data"] = cfg.data                                        # data folder's name): e.g. a fresh download
-    return sorted(k for k in mine if k not in NOT_RUN_SHAPING and saved.get(k, default[k]) != mine[k])
-
-
-def environment() -> dict[str, Any]:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, timeout=5).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
-    import PIL
-
-    # Pillow decodes and resizes every image: another version gives other pixels, so it is part of a run's record
-    return {"torch": torch.__version__, "pillow": PIL.__version__, "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpu": cpu_name(), "cpu_threads": torch.get_num_threads(), "git_commit": commit,
-            "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
-
-
-# Files a run writes into its folder; --overwrite removes exactly these (and nothing else the folder holds).
-RUN_FILES = ("config.json", "env.json", "history.csv", "best.pt", "last.pt", "metrics.json", "test_per_image.csv",
-             MASKS_FILE)
-RUN_FOLDERS = (TB_FOLDER,)
-FINISH_FILES = ("metrics.json", "test_per_image.csv", MASKS_FILE)  # of RUN_FILES, those finish() writes (metrics.json last)
-
-
-def check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
-    """Refuse an --out that cannot hold a run, or that holds one the user did not ask to continue or replace."""
-    check_output_dir(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file, not a folder; choose another --out.")
-    if (out / "last.pt").exists() and not (resume or overwrite):
-        raise FileExistsError(f"{out} already holds a run (last.pt). Pass --resume to continue it, "
-                              "--overwrite to replace it, or choose another --out.")
 
 
 def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progress: bool = True,
@@ -298,27 +164,13 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
     out.mkdir(parents=True, exist_ok=True)
     try:
         cfg.save(out / "config.json")
-        _write_json(out / "env.json", {**environment(), "device": str(device), "bf16": bf16})
+        write_json(out / "env.json", {**environment(), "device": str(device), "bf16": bf16})
         return _train_epochs(cfg, model, optimizer, scheduler, criterion, train_ds, val_ds, device, bf16, history,
                              best_dice, start_epoch, progress, log, average, ema)
     except BaseException:
         if created and not last_path.exists():  # not one epoch finished: nothing worth keeping
             shutil.rmtree(out, ignore_errors=True)
         raise
-
-
-def _train_batches(cfg: RunConfig, train_ds: PetDataset, epoch: int, device: torch.device,
-                   batch_augment: BatchAugment | None):
-    """The normalised (x, y) training batches of ``epoch``, augmented: the same batches each time it is called."""
-    train_ds.set_epoch(epoch)
-    order = epoch_order(len(train_ds), cfg.seed, epoch, cfg.batch_size)
-    batches = (train_ds.batches(order, cfg.batch_size, pin_memory=device.type == "cuda")
-               if batch_augment is not None else _loader(train_ds, cfg, device, order))
-    for images, masks, idx in batches:
-        if batch_augment is not None:
-            images, masks = batch_augment(images.to(device, non_blocking=True), masks.to(device, non_blocking=True),
-                                          idx.tolist(), epoch)
-        yield prepare_batch(images, masks, device, cfg.channels_last)
 
 
 def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criterion: nn.Module, train_ds: PetDataset,
@@ -340,7 +192,7 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criter
                 for group in optimizer.param_groups:
                     group["lr"] = cfg.swa_lr * cfg.lr
             t0, loss_sum, seen = time.perf_counter(), 0.0, 0
-            bar = tqdm(_train_batches(cfg, train_ds, epoch, device, batch_augment),
+            bar = tqdm(train_batches(cfg, train_ds, epoch, device, batch_augment),
                        total=steps,
                        desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not progress)
             for x, y in bar:
@@ -357,7 +209,7 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criter
             evaluated = model if ema is None else ema.model
             if in_swa:  # the average of this phase's epochs, with its BatchNorm statistics measured on this epoch
                 average.update(model)
-                average.measure_batchnorm((x for x, _ in _train_batches(cfg, train_ds, epoch, device, batch_augment)),
+                average.measure_batchnorm((x for x, _ in train_batches(cfg, train_ds, epoch, device, batch_augment)),
                                           device, bf16)
                 evaluated = average.model
             val, _ = evaluate(evaluated, val_ds, cfg, device, criterion)
@@ -429,7 +281,7 @@ def finish(cfg: RunConfig, device: torch.device | None = None, log=print) -> dic
                "train_seconds": float(history["seconds"].sum()),
                "parameters": sum(p.numel() for p in model.parameters()),
                **{f"test_{k}": v for k, v in test.items()}, "complete": True}
-    _write_json(out / "metrics.json", metrics)
+    write_json(out / "metrics.json", metrics)
     weights = (f"the last epoch's weights ({int(ckpt['epoch'])})" if cfg.select == "last"
                else f"the best epoch by val dice ({best_epoch})")
     log(f"test ({test['images']} images, {weights}): dice {test['dice']:.4f}  IoU {test['iou']:.4f}  "
@@ -437,47 +289,3 @@ def finish(cfg: RunConfig, device: torch.device | None = None, log=print) -> dic
     return metrics
 
 
-def run_experiment(cfg: RunConfig, progress: bool = False, log=print, need_checkpoint: bool = True) -> dict[str, Any]:
-    """Train-if-needed, for experiment series: a finished run with the same config is read back,
-    an interrupted one resumes from last.pt, a new one starts. Each run's results land as it ends.
-
-    A finished run whose checkpoints are gone (a fresh clone holds only the small result files) is
-    trained again, so that the figures drawn from its predictions can be made; with
-    ``need_checkpoint=False`` (a caller that reads only metrics and histories) it is read back. The new
-    training goes to a folder aside (:data:`RETRAIN_FOLDER` inside the run's folder, resumable there) and
-    replaces the run's files only once it has finished: an interrupted retrain leaves the committed
-    results as they were."""
-    out = Path(cfg.out_dir)
-    done = out / "metrics.json"
-    if done.is_file() and (out / "config.json").is_file():
-        diff = settings_diff(json.loads((out / "config.json").read_text()),
-                             cfg.replace(model=canonical_model_name(cfg.model)))
-        if diff:
-            raise FileExistsError(f"{out} holds a finished run with other settings ({', '.join(diff)}); "
-                                  "delete it or choose another out_dir.")
-        if (out / "best.pt").is_file() or not need_checkpoint:
-            return json.loads(done.read_text())
-        return retrain_aside(cfg, progress, log)
-    return train(cfg, resume=True, progress=progress, log=log)
-
-
-# Where run_experiment trains a finished run again (its checkpoints gone) before the new files replace the old.
-RETRAIN_FOLDER = ".retrain"
-
-
-def retrain_aside(cfg: RunConfig, progress: bool, log) -> dict[str, Any]:
-    """Train the finished run of ``cfg`` again in ``<run>/.retrain`` (resuming one cut off there), then move its
-    files over the run's own and score it in place; the run's other files (caches beside it) are kept."""
-    out = Path(cfg.out_dir)
-    aside = out / RETRAIN_FOLDER
-    train(cfg.replace(out_dir=str(aside)), resume=True, progress=progress, log=log)
-    for name in RUN_FOLDERS:
-        if (aside / name).exists():
-            shutil.rmtree(out / name, ignore_errors=True)
-            os.replace(aside / name, out / name)
-    for name in RUN_FILES:  # the training's files; config.json is written afresh and finish() below writes the rest
-        if name not in ("config.json", *FINISH_FILES):
-            os.replace(aside / name, out / name)
-    cfg.save(out / "config.json")
-    shutil.rmtree(aside)
-    return finish(cfg, log=log)

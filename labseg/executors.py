@@ -55,9 +55,9 @@ def result_line(run: PlannedRun, metrics: dict, threads_before: int | None, wher
 
 
 def run_local(runs: list[PlannedRun], threads: int | None, log=print) -> int:
-    """Train each run of ``runs`` here, one after another (engine.run_experiment, as the notebooks do); failures
+    """Train each run of ``runs`` here, one after another (experiments.run_experiment, as the notebooks do); failures
     are counted, not raised. Returns the number of failures."""
-    from .engine import run_experiment
+    from .experiments import run_experiment
     from .errors import CheckpointError, DataError
 
     progress = Progress(len(runs))
@@ -129,7 +129,7 @@ def train_task(cfg_values: dict, final: str, marker: str, transfer: str) -> dict
     visible): train in runs/.work/<run> (a retry resumes there) and land it. Without: train in this node's
     temporary folder and return the finished folder as bytes."""
     from .config import RunConfig
-    from .engine import run_experiment
+    from .experiments import run_experiment
 
     final_dir = Path(final)
     shared = transfer == "shared" or (transfer == "auto" and Path(marker).is_file())

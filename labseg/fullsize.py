@@ -1,7 +1,7 @@
 """Test scores at each photo's own size: the mask ``labseg predict`` writes, against the trimap at its own size.
 
 The 128-px score (:func:`labseg.engine.evaluate`) compares the network's mask with the trimap resized (nearest) to
-the network's size. Users get masks at their photo's size: :func:`labseg.predict.mask_at` resizes the logits back
+the network's size. Users get masks at their photo's size: :func:`labseg.inference.mask_at` resizes the logits back
 bilinearly and thresholds them. :func:`full_size_scores` scores that very mask (the same decode, forward, resize and
 threshold) against the full-size trimap, with the run's boundary rule, as a mean of per-image scores like the 128-px
 figure. :func:`full_size_metrics` keeps a checkpoint's figures in its run folder (``metrics_fullsize.json``), so
@@ -19,7 +19,7 @@ import torch
 
 from .data import DataError, image_path, read_mask_values, read_split, trimap_path, trimap_to_mask
 from .metrics import SegmentationMeter, mask_counts
-from .predict import decode_for_predict, mask_at
+from .inference import decode_for_predict, mask_at
 
 FULL_SIZE_FILE = "metrics_fullsize.json"
 SUMMARY_KEYS = ("dice", "iou", "pixel_acc", "global_dice", "global_iou")
@@ -39,7 +39,7 @@ def full_size_scores(predictor, root: str | Path, split: str = "test", boundary:
                      limit: int | None = None) -> tuple[dict[str, float], pd.DataFrame]:
     """(summary, per-image table) of ``predictor``'s masks at each photo's own size on ``split`` of ``root``.
 
-    ``predictor``: a :class:`labseg.predict.TorchPredictor` (or anything with its call and ``image_size``). The
+    ``predictor``: a :class:`labseg.inference.TorchPredictor` (or anything with its call and ``image_size``). The
     summary has the keys of :meth:`labseg.metrics.SegmentationMeter.summary`; the table adds each photo's width and
     height. A sample whose files cannot be read is left out with one warning, as the 128-px score does."""
     samples = read_split(root, split)[:limit] if limit else read_split(root, split)
@@ -100,7 +100,7 @@ def full_size_metrics(run_dir: str | Path, checkpoint: str = "last.pt", compute:
     file holds ({} without one)."""
     from .checkpoint import load_checkpoint, model_from_checkpoint
     from .device import resolve_device
-    from .predict import TorchPredictor
+    from .inference import TorchPredictor
 
     run_dir = Path(run_dir)
     path = run_dir / FULL_SIZE_FILE

@@ -6,9 +6,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import DICE_REDUCTIONS, LOSSES  # the names, checked before torch is imported
-
-IGNORE_INDEX = 255
+from .config import (  # the names, checked before torch is imported
+    DICE_REDUCTIONS,
+    IGNORE_INDEX,
+    LOSSES,
+)
 
 
 def _valid_and_target(target: torch.Tensor, ignore_index: int | None) -> tuple[torch.Tensor, torch.Tensor]:

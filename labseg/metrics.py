@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .losses import IGNORE_INDEX
+from .config import IGNORE_INDEX
 
 
 def predict_mask(logits: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:

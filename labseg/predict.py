@@ -1,6 +1,6 @@
 """Prediction for image files of any size and format: mask PNGs at the image's own size, and overlays.
 
-The network sees exactly the pixels that training and ``labseg evaluate`` gave it: the image is
+The network sees exactly the pixels that training and ``labseg evaluate`` gave it (:mod:`labseg.inference`): the image is
 decoded and resized by :func:`labseg.data.load_resized_image`, the one decode path of the package,
 and thresholded by :func:`labseg.metrics.predict_mask`, the test metric's own rule.
 """
@@ -13,67 +13,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
-from torch import nn
 
-from .checkpoint import load_checkpoint, model_from_checkpoint
-from .config import RunConfig
-from .data import DataError, decode_resized, load_image
-from .device import autocast, prepare_batch, resolve_device, set_threads, use_bf16
-from .metrics import predict_mask
-from .outputs import check_output_dir
+from .data import DataError
 from .errors import PredictionFailures  # noqa: F401 - raised here, caught by the CLI
+from .inference import decode_for_predict, load_predictor, mask_at
+from .outputs import check_output_dir
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 
 
-def forward(model: nn.Module, x: torch.Tensor, device: torch.device, bf16: bool) -> torch.Tensor:
-    """The network's logits in float32 (bf16 autocast inside where asked)."""
-    with autocast(device, bf16):
-        return model(x).float()
-
-
-def forward_tta(model: nn.Module, x: torch.Tensor, device: torch.device, bf16: bool) -> torch.Tensor:
-    """Test-time augmentation: the mean of the logits of ``x`` and of its horizontal flip (flipped back)."""
-    return 0.5 * (forward(model, x, device, bf16) + forward(model, x.flip(-1), device, bf16).flip(-1))
-
-
-class TorchPredictor:
-    """A checkpoint's network on a device: uint8 RGB (N, 3, S, S) -> float32 logits (N, 1, S, S) on the CPU."""
-
-    def __init__(self, model: nn.Module, cfg: RunConfig, device: torch.device, tta: bool = False):
-        self.model, self.cfg, self.device, self.tta = model.to(device).eval(), cfg, device, tta
-        self.image_size = cfg.image_size
-
-    @torch.no_grad()
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        x, _ = prepare_batch(images, torch.zeros(1), self.device, self.cfg.channels_last)
-        bf16 = use_bf16(self.cfg.amp, self.device)
-        run = forward_tta if self.tta else forward
-        return run(self.model, x, self.device, bf16).cpu()
-
-
-class OnnxRunner:
-    """An ONNX export (labseg.onnx_export) behind the same call as TorchPredictor."""
-
-    def __init__(self, path: str | Path, threads: int | None = None, tta: bool = False):
-        from .onnx_export import OnnxPredictor
-
-        self.onnx, self.tta = OnnxPredictor(path, threads), tta
-        self.image_size = self.onnx.image_size
-
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        logits = torch.from_numpy(self.onnx.logits(images.float().numpy()))
-        if self.tta:
-            flipped = torch.from_numpy(self.onnx.logits(images.flip(-1).float().numpy())).flip(-1)
-            logits = 0.5 * (logits + flipped)
-        return logits
-
-
 # zlib level for the mask and overlay PNGs: PIL's default (6) spends most of a folder's prediction time in zlib;
-# level 1 is several times faster for files a little larger (`python -m labseg.bench --predict` measures both).
+# level 1 is several times faster for files a little larger (`python -m labseg.tools.bench --predict` measures both).
 PNG_LEVEL = 1
 # an overlay is for looking at: a JPEG (quality 90) whose longer side is at most OVERLAY_SIDE pixels; the mask PNG
 # stays exact, 1-bit at the image's own size. `--overlay-format png --overlay-side 0` gives lossless full-size ones.
@@ -81,50 +32,11 @@ OVERLAY_FORMAT = "jpg"
 OVERLAY_SIDE = 2048
 
 
-def overlay_size(own: tuple[int, int], side: int | None) -> tuple[int, int]:
-    """(width, height) of the overlay for an image of ``own`` size: scaled so its longer side is at most ``side``
-    (None or 0: the image's own size)."""
-    if not side or max(own) <= side:
-        return own
-    scale = side / max(own)
-    return max(1, round(own[0] * scale)), max(1, round(own[1] * scale))
-
-
 def network_threads(workers: int) -> int:
     """torch's threads for `labseg predict` without --threads: the cores its ``workers`` decode and write threads
     leave, at least one. The network runs one image at a time; its speed comes from the pipeline around it, and a
     second intra-op thread on a core another thread (or another job) wants stalls at every barrier."""
     return max(1, (os.cpu_count() or 1) - workers)
-
-
-def decode_for_predict(path: str | Path, size: int, full: bool = True,
-                       overlay_side: int | None = None) -> tuple[np.ndarray, Image.Image | None, tuple[int, int]]:
-    """(the network's input: (size, size, 3) uint8 by the one decode path of training and evaluation, the RGB image
-    for the overlay or None when ``full`` is False, the image's own (width, height)). Without ``full``, the file is
-    decoded once (a JPEG at a reduced scale); with it, a second time for the overlay: at its own size, or at
-    :func:`overlay_size` for ``overlay_side`` (a JPEG decoded at a reduced scale, then resized)."""
-    small, own = decode_resized(path, size)
-    if not full:
-        return small, None, own
-    shown = overlay_size(own, overlay_side)
-    if shown == own:
-        return small, load_image(path), own
-    image = load_image(path, draft_size=shown)
-    return small, (image if image.size == shown else image.resize(shown, Image.BILINEAR)), own
-
-
-def mask_at(predictor, small: np.ndarray, own: tuple[int, int], threshold: float = 0.5) -> np.ndarray:
-    """The predicted mask, bool (H, W) at the image's own size: the network runs at the training size, its logits
-    are resized back bilinearly and thresholded as the metric does (sigmoid > threshold, 0.5 by default)."""
-    logits = predictor(torch.from_numpy(small).permute(2, 0, 1)[None])
-    logits = F.interpolate(logits, size=(own[1], own[0]), mode="bilinear", align_corners=False)
-    return predict_mask(logits, threshold)[0, 0].numpy()
-
-
-def predict_image(predictor, path: str | Path) -> tuple[Image.Image, np.ndarray]:
-    """(RGB image at its own size, mask bool (H, W)) for one file (see :func:`mask_at`)."""
-    small, image, own = decode_for_predict(path, predictor.image_size)
-    return image, mask_at(predictor, small, own)
 
 
 def overlay(image: Image.Image, mask: np.ndarray, colour=(255, 40, 40), alpha: float = 0.45) -> Image.Image:
@@ -180,26 +92,6 @@ def list_inputs(inputs: list[str | Path]) -> list[Path]:
         else:
             raise DataError(f"Input not found: {item}; pass image files or folders of images.")
     return files
-
-
-def load_predictor(checkpoint: str | Path | None, device: str = "auto", threads: int | None = None, tta: bool = False,
-                   log=print):
-    """A TorchPredictor (or OnnxRunner for .onnx) for ``checkpoint``; None: the model that ships with labseg
-    (:mod:`labseg.shipped`, its checksum checked), said in one line through ``log``."""
-    if checkpoint is not None and str(checkpoint).lower().endswith(".onnx"):
-        return OnnxRunner(checkpoint, threads, tta)
-    if checkpoint is None:
-        from .shipped import card, load_shipped
-
-        ckpt = load_shipped()
-        log(f"no checkpoint given: using {card(ckpt)}")
-        checkpoint = "the shipped model"
-    else:
-        ckpt = load_checkpoint(checkpoint)
-    model, cfg = model_from_checkpoint(ckpt, checkpoint)
-    dev = resolve_device(device)
-    set_threads(threads)
-    return TorchPredictor(model, cfg, dev, tta)
 
 
 def predict(checkpoint: str | Path | None, inputs: list[str | Path], out_dir: str | Path, device: str = "auto",

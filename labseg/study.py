@@ -1,6 +1,6 @@
 """The study behind the notebooks: where results go, which runs make up each comparison, and the
 tables and figures built from them. Notebooks call these; nothing here trains by itself except
-through :func:`labseg.engine.run_experiment`.
+through :func:`labseg.experiments.run_experiment`.
 
 Layout of one study (``key`` = ``<data folder name>-<profile>``)::
 
@@ -200,7 +200,7 @@ def run(study: Study, need_checkpoint: bool = False, **changes) -> dict:
     """Read back (or train, or resume) one run of the study, as :func:`retrain_mode` says; returns its metrics with
     its name. Figures draw from the files a finished run keeps (its saved test masks among them), so a finished run
     is read back without its checkpoints unless ``need_checkpoint`` (a caller that scores the checkpoint itself)."""
-    from .engine import retrain_aside, run_experiment
+    from .experiments import retrain_aside, run_experiment
     from .models import canonical_model_name
 
     cfg = study.cfg.replace(repeats=1, **changes)
@@ -300,7 +300,7 @@ def encoder_cost(study: Study, models: list[str]) -> tuple[pd.DataFrame, str]:
     """(parameters, GFLOPs, train and inference images/s, peak MiB per model; where it was measured). A timing
     differs from one measurement to the next, so the study's ``encoder_cost.csv`` is read back where it is there,
     and measured (on this machine, then written) where it is not or under ``RETRAIN=all``."""
-    from .bench import measure
+    from .cost import measure
     from .device import cpu_name
 
     path = study.results / "encoder_cost.csv"
@@ -340,7 +340,8 @@ def _test_checkpoint(study: Study, changes: dict, checkpoint: str, scorings: tup
 
     from .checkpoint import load_checkpoint, model_from_checkpoint
     from .device import resolve_device
-    from .engine import evaluate, load_datasets
+    from .engine import evaluate
+    from .batches import load_datasets
 
     plain = run(study, need_checkpoint=True, **changes)
     path = study.run_dir(plain["run"]) / checkpoint

@@ -1,7 +1,7 @@
 """The benchmark's arithmetic (never its timings)."""
 from torch import nn
 
-from labseg.bench import forward_flops, measure
+from labseg.cost import forward_flops, measure
 from labseg.models import build_model
 
 
@@ -26,7 +26,7 @@ def test_measure_reports_every_figure_for_a_tiny_model():
 def test_the_naive_pipelines_unet_is_labsegs_network_with_the_library_upsampling_op():
     import torch
 
-    from labseg.bench import report_unet
+    from labseg.tools.bench import report_unet
 
     torch.manual_seed(0)
     ours = build_model("unet", width=4).eval()
@@ -41,7 +41,7 @@ def test_the_naive_pipelines_unet_is_labsegs_network_with_the_library_upsampling
 def test_the_benchmark_prints_every_headline_ratio(toy_root, tmp_path, capsys):
     import json
 
-    from labseg.bench import main
+    from labseg.tools.bench import main
 
     out = tmp_path / "bench.json"
     assert main(["--sizes", "32", "--models", "unet", "--width", "4", "--iters", "1", "--min-seconds", "0",
@@ -80,7 +80,7 @@ def test_the_benchmark_prints_every_headline_ratio(toy_root, tmp_path, capsys):
 def test_gpu_check_says_so_in_one_line_and_writes_nothing_without_cuda(tmp_path, capsys):
     import torch
 
-    from labseg.gpu_check import main
+    from labseg.tools.gpu_check import main
 
     if torch.cuda.is_available():
         import pytest

@@ -7,7 +7,8 @@ import torch
 from labseg.checkpoint import load_checkpoint
 from labseg.config import RunConfig
 from labseg.ema import ExponentialAverage
-from labseg.engine import steps_per_epoch, train
+from labseg.batches import steps_per_epoch
+from labseg.engine import train
 from labseg.models import build_model
 from test_engine import interrupted_and_resumed, smoke
 

@@ -96,7 +96,7 @@ def test_resume_continues_the_schedule_exactly(toy_root, tmp_path, recipe):
 
 
 def test_adamw_leaves_norms_and_biases_undecayed():
-    from labseg.engine import make_optimizer
+    from labseg.optim import make_optimizer
 
     model = build_model("unet", width=4)
     opt = make_optimizer(model, 1e-3, 0.05, name="adamw")
@@ -200,7 +200,7 @@ def test_device_auto_falls_back_to_cpu_here():
 
 @pytest.mark.slow
 def test_experiments_are_read_back_resumed_or_refused(toy_root, tmp_path):
-    from labseg.engine import run_experiment
+    from labseg.experiments import run_experiment
 
     cfg = smoke(toy_root, tmp_path / "exp", epochs=1)
     first = run_experiment(cfg, log=lambda m: None)

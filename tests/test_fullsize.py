@@ -11,7 +11,8 @@ import torch
 from PIL import Image
 
 from labseg.fullsize import full_size_metrics, full_size_scores
-from labseg.predict import TorchPredictor, predict
+from labseg.inference import TorchPredictor
+from labseg.predict import predict
 
 
 class HalfPlane:

@@ -10,7 +10,8 @@ from PIL import Image
 
 from labseg.checkpoint import load_checkpoint, model_from_checkpoint
 from labseg.data import load_image, load_resized_image
-from labseg.predict import TorchPredictor, predict
+from labseg.inference import TorchPredictor
+from labseg.predict import predict
 
 
 @pytest.fixture(scope="module")

@@ -137,7 +137,7 @@ def test_full_decode_decodes_every_pixel_before_the_resize(tmp_path):
 
 
 def test_cosine_decays_to_the_floor():
-    from labseg.engine import make_scheduler
+    from labseg.optim import make_scheduler
 
     def lrs(**kw):
         cfg = profile_config("smoke", schedule="cosine", warmup_epochs=1.0, epochs=5, lr=1e-2, **kw)
@@ -177,7 +177,7 @@ def test_augment_source_2x_crops_from_a_cache_at_twice_the_size(toy_root, tmp_pa
     import torch
     from torchvision.transforms import v2
 
-    from labseg.engine import load_datasets
+    from labseg.batches import load_datasets
     from labseg.transforms import SCALE
 
     cfg = profile_config("smoke", data=str(toy_root), image_size=40, augment="scale", augment_source="2x",
@@ -197,7 +197,8 @@ def test_augment_source_2x_crops_from_a_cache_at_twice_the_size(toy_root, tmp_pa
 @pytest.mark.slow
 def test_select_last_scores_the_last_epoch(toy_root, tmp_path):
     from labseg.checkpoint import load_checkpoint, model_from_checkpoint
-    from labseg.engine import evaluate, load_datasets, train
+    from labseg.engine import evaluate, train
+    from labseg.batches import load_datasets
 
     cfg = profile_config("smoke", data=str(toy_root), out_dir=str(tmp_path / "run"), image_size=40, epochs=3, width=4,
                          batch_size=6, train_subset=14, amp="off", select="last")
@@ -219,7 +220,8 @@ def test_the_last_epoch_scores_of_a_study_run_are_those_of_select_last(toy_root,
 
     from labseg import study
     from labseg.checkpoint import load_checkpoint, model_from_checkpoint
-    from labseg.engine import evaluate, load_datasets, train
+    from labseg.engine import evaluate, train
+    from labseg.batches import load_datasets
 
     monkeypatch.delenv("LABSEG_NOTEBOOK_OVERRIDES", raising=False)  # this study's own parameters, not nbval's
     small = dict(image_size=40, epochs=3, width=4, batch_size=6, train_subset=14, amp="off")

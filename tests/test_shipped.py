@@ -1,4 +1,4 @@
-"""`python -m labseg.shipped build`: the checkpoint the run's ``select`` scores, its figures at both sizes, the
+"""`python -m labseg.tools.build_shipped`: the checkpoint the run's ``select`` scores, its figures at both sizes, the
 committed run it reproduces only where the numbers are equal, and one line for a folder it cannot use."""
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from labseg.checkpoint import CheckpointError
-from labseg.shipped import build, card, main
+from labseg.shipped import card
+from labseg.tools.build_shipped import build, main
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +54,10 @@ def test_build_ships_the_checkpoint_the_run_selects_with_its_figures(last_run, t
 def test_build_refuses_what_the_run_did_not_score_in_one_line(last_run, tmp_path, capsys):
     with pytest.raises(CheckpointError, match="scored last.pt"):
         build(last_run, tmp_path / "x.pt", checkpoint="best")
-    assert main(["build", str(tmp_path), "--out", str(tmp_path / "x.pt")]) == 2
+    assert main([str(tmp_path), "--out", str(tmp_path / "x.pt")]) == 2
     assert capsys.readouterr().err.strip().endswith("holds no config.json: give the folder of a finished run "
                                                     "(labseg train --out FOLDER).")
     none = str(tmp_path / "none.json")
-    assert main(["build", str(last_run), "--reproduces", none, "--out", str(tmp_path / "x.pt")]) == 2
+    assert main([str(last_run), "--reproduces", none, "--out", str(tmp_path / "x.pt")]) == 2
     assert "--reproduces" in capsys.readouterr().err
     assert not (tmp_path / "x.pt").exists()

@@ -1,7 +1,7 @@
 """Benchmark: model throughput beside the smp reference, and the end-to-end data pipeline.
 
-    python -m labseg.bench                      # everything, on this machine
-    python -m labseg.bench --sizes 128 --min-seconds 2 --quality-seeds 0   # a quicker look
+    python -m labseg.tools.bench                      # everything, on this machine
+    python -m labseg.tools.bench --sizes 128 --min-seconds 2 --quality-seeds 0   # a quicker look
 
 Prints, per model and image size: parameters, forward GFLOPs per image (counted by
 torch.utils.flop_counter), training images/s (forward + loss + backward + Adam step), inference
@@ -10,191 +10,35 @@ labseg's pipeline against the original report's naive one, and one ``ratio <name
 line per headline ratio. Each model is measured in a fresh subprocess so that its peak memory
 (RSS on the CPU, allocator peak on CUDA) is its own. Nothing here asserts a time.
 """
-from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
-import resource
 import sys
 import time
 from pathlib import Path
 
 import torch
 
-from .config import AUGMENT_PRESETS
-from .device import IMAGENET_MEAN, IMAGENET_STD, autocast, cpu_name, prepare_batch, resolve_device, use_bf16
-from .engine import make_optimizer, train_step
-from .losses import SegmentationLoss
+from ..config import AUGMENT_PRESETS
+from ..cost import SMP_REFERENCES, build, forward_flops, matmul_peak, measure
+from ..device import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    cpu_name,
+    prepare_batch,
+    resolve_device,
+    use_bf16,
+)
+from ..engine import train_step
+from ..losses import SegmentationLoss
+from ..optim import make_optimizer
 
-
-# The reference for each labseg encoder UNet: segmentation-models-pytorch's Unet with the same encoder
-# (the same architecture and parameter count), as its users run it.
-SMP_REFERENCES = {"smp_unet_resnet34": ("resnet34", "resnet34_unet"), "smp_unet_vgg16_bn": ("vgg16_bn", "vgg16_bn_unet")}
-
-
-def build(name: str, width: int):
-    if name in SMP_REFERENCES:
-        import segmentation_models_pytorch as smp
-
-        return smp.Unet(encoder_name=SMP_REFERENCES[name][0], encoder_weights=None, in_channels=3, classes=1)
-    from .models import build_model
-
-    return build_model(name, **({"width": width} if name == "unet" else {}))
-
-
-def forward_flops(model, size: int) -> float:
-    """FLOPs (2 x multiply-adds) of one forward pass on one image."""
-    import logging
-
-    # A CPU-only install has no triton (tools/setup_cpu.py), and torch's flop counter warns so on import.
-    logging.getLogger("torch.utils.flop_counter").setLevel(logging.ERROR)
-    from torch.utils.flop_counter import FlopCounterMode
-
-    model.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(torch.randn(1, 3, size, size))
-    return float(counter.get_total_flops())
-
-
-def _measure(name: str, size: int, width: int, batch: int, iters: int, device_name: str, amp: str,
-             channels_last: bool, min_seconds: float, onnx: bool, queue) -> None:
-    torch.manual_seed(0)
-    device = resolve_device(device_name)
-    bf16 = use_bf16(amp, device)
-    model = build(name, width)
-    params = sum(p.numel() for p in model.parameters())
-    flops = forward_flops(model, size)
-    model = model.to(device)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    x, y = prepare_batch(torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8),
-                         (torch.rand(batch, 1, size, size) > 0.5).to(torch.uint8), device, channels_last)
-    # labseg's models train with labseg's optimizer (fused Adam); the reference as its users run it
-    opt = (torch.optim.Adam(model.parameters(), lr=1e-4) if name.startswith("smp")
-           else make_optimizer(model, 1e-4, device=device))
-    loss_fn = SegmentationLoss("bce_dice")
-
-    def sync():
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-
-    def train():
-        train_step(model, opt, loss_fn, x, y, device, bf16)
-
-    def infer_step():
-        with torch.no_grad(), autocast(device, bf16):
-            model(x)
-
-    def timed(step) -> float:
-        step()  # warm-up (allocations, kernel selection)
-        sync()
-        t0, done = time.perf_counter(), 0
-        while done < iters or time.perf_counter() - t0 < min_seconds:
-            step()
-            sync()
-            done += 1
-        return batch * done / (time.perf_counter() - t0)
-
-    results = {}
-    model.train()
-    results["train_images_per_s"] = timed(train)
-    model.eval()
-    results["infer_images_per_s"] = timed(infer_step)
-    if onnx and not name.startswith("smp") and device.type == "cpu":
-        results.update(_onnx_vs_fp32(model, size, batch, timed))
-    peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else peak_rss_bytes()
-    # training does ~3x the forward work (forward + backward for activations and weights)
-    results.update(params=params, gflops=flops / 1e9, peak_mib=peak / 2**20, bf16=bf16,
-                   train_gflops_per_s=3 * flops / 1e9 * results["train_images_per_s"],
-                   infer_gflops_per_s=flops / 1e9 * results["infer_images_per_s"])
-    queue.put(results)
-
-
-def _onnx_vs_fp32(model, size: int, batch: int, timed) -> dict:
-    """Inference img/s of the same network in fp32: PyTorch (NCHW, no autocast) and onnxruntime (its CPU
-    provider, as many threads as torch), on the same raw-pixel batch. Empty where onnxruntime is absent
-    or the model cannot be exported."""
-    import tempfile
-    import warnings
-
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        return {}
-    from .onnx_export import INPUT_NAME, OPSET, OUTPUT_NAME, Normalised
-
-    net = Normalised(model.to(memory_format=torch.contiguous_format)).eval()
-    pixels = torch.randint(0, 256, (batch, 3, size, size)).float()
-    with tempfile.TemporaryDirectory() as tmp, torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        path = f"{tmp}/m.onnx"
-        try:
-            torch.onnx.export(net, (pixels[:1],), path, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                              dynamic_axes={INPUT_NAME: {0: "n"}, OUTPUT_NAME: {0: "n"}}, opset_version=OPSET,
-                              dynamo=False)
-        except Exception:  # noqa: BLE001 - e.g. the report's network, which has no fixed function
-            return {}
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
-        session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-        feed = {INPUT_NAME: pixels.numpy()}
-        return {"infer_fp32_images_per_s": timed(lambda: net(pixels)),
-                "infer_onnxruntime_images_per_s": timed(lambda: session.run(None, feed))}
-
-
-def peak_rss_bytes() -> int:
-    """This process's own peak resident memory. Linux: VmHWM, which starts afresh with the new process image;
-    getrusage's ru_maxrss would carry over the peak of the process that spawned this one (a 2 GB Jupyter
-    kernel made every model look 2 GB)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def measure(name: str, size: int, **kw) -> dict:
-    """Run :func:`_measure` in a fresh process (its own peak memory)."""
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_measure, args=(name, size, kw["width"], kw["batch"], kw["iters"], kw["device"],
-                                              kw["amp"], kw["channels_last"], kw.get("min_seconds", 0.0),
-                                              kw.get("onnx", True), queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
-
-
-def matmul_peak(device: torch.device, dtype: torch.dtype, n: int = 2048, iters: int = 10, trials: int = 5) -> float:
-    """GFLOP/s of an n^3 matmul: the best of ``trials`` timings of ``iters`` products (a peak is a maximum;
-    single timings of this kind varied 2x within one session on a 2-core cloud machine)."""
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
-    a @ b
-    best = 0.0
-    for _ in range(trials):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            a @ b
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        best = max(best, 2 * n**3 * iters / (time.perf_counter() - t0) / 1e9)
-    return best
-
-
-# ----------------------------------------------------------------------------- end-to-end epoch
 
 def report_unet(width: int) -> torch.nn.Module:
     """The report's UNet: labseg's network with the library ``nn.ConvTranspose2d`` as its upsampling op
     (labseg computes the same transposed conv as a matmul on the CPU; see ``labseg.models.parts.UpConv2x2``)."""
-    from .models import build_model
+    from ..models import build_model
 
     model = build_model("unet", width=width)
     for block in (model.up1, model.up2, model.up3, model.up4):
@@ -210,7 +54,7 @@ def naive_epoch(root: Path, names: list[str], size: int, batch: int, model, devi
     import numpy as np
     from PIL import Image
 
-    from .data import image_path, trimap_path, trimap_to_mask
+    from ..data import image_path, trimap_path, trimap_to_mask
 
     mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
@@ -242,8 +86,8 @@ def labseg_epoch(root: Path, names: list[str], size: int, batch: int, model, dev
     """labseg's pipeline (cached arrays, joint flips, channels_last, bf16 where fast): (epoch s, data-wait s)."""
     from torch.utils.data import DataLoader
 
-    from .data import PetDataset, load_split_arrays
-    from .transforms import build_train_transform
+    from ..data import PetDataset, load_split_arrays
+    from ..transforms import build_train_transform
 
     arrays = load_split_arrays(root, "train", size)  # cached after the first call
     wanted = set(names)
@@ -272,8 +116,8 @@ def end_to_end(root: Path, size: int, batch: int, images: int, width: int, devic
                repeats: int = 2) -> dict:
     """Epochs of the naive and of labseg's pipeline, alternated ``repeats`` times, each from a fresh model
     (same initial weights); the fastest epoch of each pipeline is its figure, every epoch is kept."""
-    from .data import load_split_arrays, read_split
-    from .models import build_model
+    from ..data import load_split_arrays, read_split
+    from ..models import build_model
 
     names = [s.name for s in read_split(root, "train")][:images]
     load_split_arrays(root, "train", size)  # build the cache once, outside the timed epoch
@@ -304,9 +148,9 @@ def loader_throughput(size: int, augment: str, where: str, device, batch: int = 
     import numpy as np
     from torch.utils.data import DataLoader
 
-    from .batch_augment import BatchAugment
-    from .data import PetDataset, SplitArrays
-    from .transforms import build_train_transform
+    from ..batch_augment import BatchAugment
+    from ..data import PetDataset, SplitArrays
+    from ..transforms import build_train_transform
 
     rng = np.random.default_rng(0)
     arrays = SplitArrays(samples=[None] * images, images=rng.integers(0, 256, (images, size, size, 3), dtype=np.uint8),
@@ -335,7 +179,7 @@ def loader_throughput(size: int, augment: str, where: str, device, batch: int = 
 def shown_path(root: Path) -> str:
     """A data folder as the logs name it: relative to the repository (../shared/... for the real subset), or by
     its name alone where it lies elsewhere (a temp folder): no machine's absolute path in a committed log."""
-    rel = os.path.relpath(Path(root).resolve(), Path(__file__).resolve().parents[1])
+    rel = os.path.relpath(Path(root).resolve(), Path(__file__).resolve().parents[2])
     return rel if not rel.startswith(os.path.join("..", "..")) else f"{Path(root).name} (a temporary folder)"
 
 
@@ -347,9 +191,9 @@ def naive_predict(ckpt: Path, files: list[Path], out: Path, threads: int | None 
     import torch.nn.functional as F
     from PIL import Image
 
-    from .checkpoint import load_checkpoint, model_from_checkpoint
-    from .data import load_image, load_resized_image
-    from .predict import TorchPredictor
+    from ..checkpoint import load_checkpoint, model_from_checkpoint
+    from ..data import load_image, load_resized_image
+    from ..inference import TorchPredictor
 
     model, cfg = model_from_checkpoint(load_checkpoint(ckpt), ckpt)
     predictor = TorchPredictor(model, cfg, torch.device("cpu"))
@@ -375,9 +219,9 @@ def predict_speed(files: list[Path], size: int, width: int, work: Path, big: int
     import numpy as np
     from PIL import Image
 
-    from .checkpoint import save_checkpoint
-    from .config import profile_config
-    from .predict import predict
+    from ..checkpoint import save_checkpoint
+    from ..config import profile_config
+    from ..predict import predict
 
     cfg = profile_config("cpu", image_size=size, width=width)
     torch.manual_seed(0)
@@ -411,7 +255,7 @@ def predict_speed(files: list[Path], size: int, width: int, work: Path, big: int
             out[f"{label}_{name}_images_per_s"] = len(batch) / seconds
             out[f"{label}_{name}_bytes"] = sum(p.stat().st_size for p in target.iterdir())
     if big_files:  # `labseg app`'s handler on one 12-MP photo (decode, network, full-size mask, overlay, mask PNG)
-        from .app import Segmenter
+        from ..app import Segmenter
 
         (work / "app").mkdir()
         segment = Segmenter(ckpt, work / "app")
@@ -426,8 +270,8 @@ def predict_speed(files: list[Path], size: int, width: int, work: Path, big: int
 
 def amp_quality(data: Path, seeds: list[int], work: Path) -> dict[str, list[float]]:
     """Test dice of the toy-profile UNet trained with fp32 and with bf16 autocast, per seed."""
-    from .config import profile_config
-    from .engine import train
+    from ..config import profile_config
+    from ..engine import train
 
     out: dict[str, list[float]] = {"off": [], "bf16": []}
     for amp in out:
@@ -438,7 +282,7 @@ def amp_quality(data: Path, seeds: list[int], work: Path) -> dict[str, list[floa
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m labseg.bench", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m labseg.tools.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
     p.add_argument("--models", nargs="*", default=["unet", "resnet34_unet", "smp_unet_resnet34", "vgg16_bn_unet",
@@ -509,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.e2e:
         root = Path(args.data) if args.data else None
         if root is None:
-            real = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "oxford-pet-subset"
+            real = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oxford-pet-subset"
             root = real if real.is_dir() else Path("data/toy-pets")
         e2e = end_to_end(root, args.e2e_size, args.batch, args.e2e_images, args.e2e_width, device, args.amp,
                          repeats=args.e2e_repeats)
@@ -542,13 +386,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.predict:
         import tempfile
 
-        from .data import image_path, read_split
+        from ..data import image_path, read_split
 
-        real = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "oxford-pet-subset"
+        real = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oxford-pet-subset"
         if args.data:
             root = Path(args.data)
         else:
-            from .synthetic import write_toy_pets
+            from ..synthetic import write_toy_pets
 
             root = real if real.is_dir() else write_toy_pets("data/toy-pets")
         files = [image_path(root, s.name) for s in read_split(root, "test")][:args.predict_images]
@@ -577,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quality_seeds:
         import tempfile
 
-        from .synthetic import write_toy_pets
+        from ..synthetic import write_toy_pets
 
         toy = write_toy_pets("data/toy-pets")
         with tempfile.TemporaryDirectory() as work:

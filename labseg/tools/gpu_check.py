@@ -1,4 +1,4 @@
-"""One command for the minutes a GPU machine is lent: ``make gpu-check`` (``python -m labseg.gpu_check``).
+"""One command for the minutes a GPU machine is lent: ``make gpu-check`` (``python -m labseg.tools.gpu_check``).
 
 On a machine with CUDA, within about 8 minutes: a smoke training and a short toy training on the GPU (bf16
 autocast, channels_last, pinned memory, ``--augment-on device``), a resume check there (a run stopped after
@@ -18,12 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def train_on_gpu(data: Path, out: Path, **overrides) -> dict:
-    from .config import profile_config
-    from .engine import train
+    from ..config import profile_config
+    from ..engine import train
 
     cfg = profile_config(overrides.pop("profile", "smoke"), data=str(data), out_dir=str(out), device="cuda",
                          augment_on="device", **overrides)
@@ -35,8 +35,8 @@ def resume_matches(data: Path, work: Path) -> tuple[bool, str]:
     are not bit-deterministic: the histories are compared to 1e-3)."""
     import pandas as pd
 
-    from .config import profile_config
-    from .engine import train
+    from ..config import profile_config
+    from ..engine import train
 
     opts = dict(data=str(data), device="cuda", augment_on="device", augment="all", epochs=4)
     train(profile_config("smoke", out_dir=str(work / "full"), **opts), progress=False, log=lambda m: None)
@@ -55,7 +55,7 @@ def resume_matches(data: Path, work: Path) -> tuple[bool, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m labseg.gpu_check", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m labseg.tools.gpu_check", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=str(REPO / "benchmarks" / "latest-cuda.txt"), help="the log to write")
     p.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
@@ -72,11 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
         lines.append(line)
 
-    from .engine import environment
-    from .synthetic import write_toy_pets
+    from ..run_folder import environment
+    from ..synthetic import write_toy_pets
 
     env = environment()
-    say(f"# python -m labseg.gpu_check   ({time.strftime('%Y-%m-%d')}, labseg {env['git_commit']}, GPU {gpu}, "
+    say(f"# python -m labseg.tools.gpu_check   ({time.strftime('%Y-%m-%d')}, labseg {env['git_commit']}, GPU {gpu}, "
         f"torch {torch.__version__}, CPU {env['cpu']})")
     verdicts = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             ok, why = False, f"{type(exc).__name__}: {exc}"
         verdicts.append(ok)
         say(f"check resume on CUDA: {'PASS' if ok else 'FAIL'}: {why}")
-        from .bench import main as bench
-
         import importlib.util
+
+        from .bench import main as bench
 
         models = ["unet", "resnet34_unet", "vgg16_bn_unet"]
         if importlib.util.find_spec("segmentation_models_pytorch"):  # labseg[bench]
