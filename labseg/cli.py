@@ -37,7 +37,7 @@ def _default(name: str) -> str:
 
 PROFILE_PURPOSE = {"smoke": "seconds, CI", "toy": "the default; minutes on the toy pets",
                    "cpu": "the real subset on 2 CPU cores", "cpu-best": "cpu with each model's best recipe of the "
-                   "studies (study.best_recipe)", "full": "the full dataset on a GPU"}
+                   "studies (recipe_choice.best_recipe)", "full": "the full dataset on a GPU"}
 
 
 def profile_help() -> str:

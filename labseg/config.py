@@ -264,7 +264,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     # the real 3-breed subset on 2 CPU cores, reduced size and width
     # (about 65 minutes for the whole report on 2 cores: 12 UNet and 6 ResNet34-UNet runs)
     "cpu": dict(image_size=128, epochs=25, batch_size=8, width=16, lr=1e-3, repeats=3),
-    # the recipe the real-subset studies support, per model (study.best_recipe on results/oxford-pet-subset-cpu:
+    # the recipe the real-subset studies support, per model (recipe_choice.best_recipe on results/oxford-pet-subset-cpu:
     # the best 3-seed recipe of 06-10 that trains within 15 minutes a run on 2 cores): the cpu profile with the
     # one-cycle schedule and twice the epochs (the recipe of 06-08), and PROFILE_MODELS' settings per model.
     # tests/test_study.py checks it against the committed study tables.
@@ -277,7 +277,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 # Settings of a profile that depend on the model (a profile's recipe chosen per model): applied over PROFILES when
 # the run's model is listed; explicit options still have the last word.
 PROFILE_MODELS: dict[str, dict[str, dict[str, Any]]] = {
-    # study.best_recipe on results/oxford-pet-subset-cpu (tests/test_study.py checks it against the committed tables)
+    # recipe_choice.best_recipe on results/oxford-pet-subset-cpu (tests/test_study.py checks it against the committed tables)
     # UNet: notebook 10's strong recipe with milder affine maps and crops from the 2x cache (AdamW, warm-up + cosine,
     # all augmentations), 150 epochs, scored at the last epoch;
     # ResNet34-UNet: the profile's recipe with milder random affine maps (notebook 10's "08 recipe + rotate +

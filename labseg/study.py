@@ -20,18 +20,11 @@ from pathlib import Path
 import pandas as pd
 
 from .config import PROFILES, TOY_DATA, RunConfig, field_names, profile_config
+from .figures import prediction_grid, save
+from .results import FACTORS
+from .study_arms import STUDIES
 from .study_files import glossary as _glossary
 from .study_files import load_studies
-# The notebooks' one entry point: ``from labseg import study`` reaches the tables and figures too.
-from .figures import (plot_arm_bars, plot_budget, plot_dice_vs_time, plot_examples, plot_flip_demo,  # noqa: F401
-                      plot_histories, plot_image_stats, prediction_grid, save)
-from .results import (FACTORS, ORIGINAL_REPORT, RECIPE_ARMS, RECIPE_BUDGETS, RECIPE_COMBINATIONS, RECIPE_MAX_SECONDS,  # noqa: F401
-                      RECIPE_TARGETS, RESNET_RECIPE_ARMS, RESNET_RECIPE_BUDGETS, SCHEDULE_ARMS, STUDIES, SWA_SHARE, STRONG_RECIPE, abstract_sentences, architecture_table, best_arm_within, chosen_recipe, chosen_row, fresh_seed_summary,
-                      all_background_accuracy, arm_summary, arm_table, best_recipe, best_recipe_row, factor_recipe, recipe_candidates, recipe_choice_table, recipe_target, resnet_recipe_settings, typical_seconds, budget_summary, compare_arms, compare_to_baseline,
-                      differs_beyond_noise, discussion, encoder_summary, own_cpu, environment_summary, environment_table, image_stats,
-                      load_history, load_per_image, load_runs, metrics_table, per_breed_over_seeds, per_group_dice,
-                      question_tables, recipe_epochs, recipe_runs, recipe_summary, split_counts,
-                      verdict)
 
 FLIP_ARMS = tuple(STUDIES["baselines"].parts["flip"])  # 04's arms, from its study file
 OVERRIDES_ENV = "LABSEG_NOTEBOOK_OVERRIDES"
@@ -338,10 +331,10 @@ def _test_checkpoint(study: Study, changes: dict, checkpoint: str, scorings: tup
     engine.finish) and ``"tta"`` (flip TTA, as ``labseg evaluate --tta`` computes it)."""
     import torch
 
+    from .batches import load_datasets
     from .checkpoint import load_checkpoint, model_from_checkpoint
     from .device import resolve_device
     from .engine import evaluate
-    from .batches import load_datasets
 
     plain = run(study, need_checkpoint=True, **changes)
     path = study.run_dir(plain["run"]) / checkpoint
@@ -428,6 +421,3 @@ def profile_recipe(study: Study) -> dict:
     comparison of schedules changes the schedule alone."""
     base = profile_config(study.cfg.profile) if study.cfg.profile in PROFILES else RunConfig()
     return {"augment": base.augment, "loss": base.loss}
-
-
-__all__ = ['FACTORS', 'FLIP_ARMS', 'ORIGINAL_REPORT', 'OVERRIDES_ENV', 'PROFILES', 'RECIPE_ARMS', 'RECIPE_BUDGETS', 'RECIPE_COMBINATIONS', 'RECIPE_MAX_SECONDS', 'RECIPE_TARGETS', 'RESNET_RECIPE_ARMS', 'RESNET_RECIPE_BUDGETS', 'SELECTION_PARAMETERS', 'STRONG_RECIPE', 'SWA_SHARE', 'select_arms', 'run_if', 'masks_dir', 'glossary', 'arm_names', 'own_cpu', 'prediction_figures', 'encoder_cost', 'masks_note', 'MissingRunError', 'retrain_mode', 'may_train', 'retrain_command', 'RETRAIN_ENV', 'RETRAIN_MODES', 'other_study', 'abstract_sentences', 'architecture_table', 'best_arm_within', 'chosen_recipe', 'chosen_row', 'fresh_seed_summary', 'SCHEDULE_ARMS', 'Study', 'all_background_accuracy', 'arm_summary', 'arm_table', 'best_recipe', 'best_recipe_row', 'budget_summary', 'factor_recipe', 'recipe_candidates', 'recipe_choice_table', 'recipe_target', 'resnet_recipe_settings', 'typical_seconds', 'compare_arms', 'compare_to_baseline', 'differs_beyond_noise', 'discussion', 'encoder_summary', 'environment_summary', 'environment_table', 'image_stats', 'last_epoch_run', 'load_history', 'load_per_image', 'load_runs', 'metrics_table', 'name', 'name_of', 'per_breed_over_seeds', 'per_group_dice', 'plot_arm_bars', 'profile_config', 'plot_budget', 'plot_dice_vs_time', 'plot_examples', 'plot_flip_demo', 'plot_histories', 'plot_image_stats', 'prediction_grid', 'profile_recipe', 'question_tables', 'recipe_epochs', 'recipe_scores', 'recipe_runs', 'recipe_summary', 'run', 'run_name', 'save', 'seeds', 'setup', 'split_counts', 'study_key', 'tta_run', 'verdict']

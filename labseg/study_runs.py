@@ -56,7 +56,7 @@ def study_of(study: StudyFile, data: str | None = None, out_dir: str | None = No
 def derived_settings(studies: Studies, study: StudyFile, where: Study, recipe_from: Path | None = None) -> dict:
     """Settings of the derived roots ``study``'s arms start from, read from the results (``recipe_from`` or the
     study's own folder)."""
-    from .results import factor_recipe
+    from .recipe_choice import factor_recipe
 
     roots = {studies.root(arm).derived for arm in study.arms()} - {None}
     return {"factor_recipe": factor_recipe(recipe_from or where.results)[0]} if "factor_recipe" in roots else {}

@@ -6,7 +6,6 @@ import io
 import re
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from labseg.document import JPEG_GAIN, Document, embedded_image

@@ -16,7 +16,7 @@ LAYERS = {
                  "onnx_export"],
     "training and inference": ["inference", "batches", "optim", "run_folder", "tensorboard_log", "engine",
                                "experiments", "fullsize", "predict", "cost"],
-    "studies": ["study_files", "arms", "results", "stats", "recipe_choice", "dataset_stats", "figures", "study",
+    "studies": ["study_files", "study_arms", "results", "stats", "recipe_choice", "dataset_stats", "figures", "study",
                 "study_runs", "executors", "cluster"],
     "documents and commands": ["prose", "document", "report", "pipeline", "app", "cli", "cli_study", "__main__"],
 }

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from labseg import recipe_choice
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -146,11 +148,10 @@ def test_readme_is_a_landing_page():
 
 def test_readme_headline_table_is_the_committed_studies():
     """Each row of the README's results table is a row of what the notebooks wrote, to the decimals shown: the
-    report's recipe from report_models.csv (05), `cpu-best` the recipe study.best_recipe chooses per model from the
+    report's recipe from report_models.csv (05), `cpu-best` the recipe recipe_choice.best_recipe chooses per model from the
     committed tables (08, 10). A re-made study with other numbers fails here until the README follows."""
     import pandas as pd
 
-    from labseg import study
 
     report = pd.read_csv(RESULTS / "report_models.csv", index_col=0)
     rows = headline_rows()
@@ -169,7 +170,7 @@ def test_readme_headline_table_is_the_committed_studies():
             assert (tta.strip(), seconds.strip()) == ("—", "—")
         else:
             assert recipe.startswith("`cpu-best`")
-            row, why = study.best_recipe_row(RESULTS, MODELS[model])
+            row, why = recipe_choice.best_recipe_row(RESULTS, MODELS[model])
             settings = row["settings"]
             assert row["source"].split(": ", 1)[1].split(",")[0] in recipe or row["source"].startswith("08 budget"), why
             assert ("last epoch" in recipe) == (settings.get("select") == "last"), (recipe, why)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labseg import pipeline, study
+from labseg import figures, pipeline, study
 from labseg.config import profile_config
 from labseg.saved_masks import FILE, SavedMasksError, load_masks, save_masks
 
@@ -53,7 +53,7 @@ def test_retrain_modes(smoke_study, monkeypatch):
     monkeypatch.setenv(study.RETRAIN_ENV, "none")
     assert study.run(S, seed=0)["test_dice"] == made["test_dice"]
     assert study.tta_run(S, seed=0) == {}  # a score that needs the checkpoint is not made by training
-    fig = study.prediction_grid(study.masks_dir(S, made["run"]), per_image["name"][:2].tolist())
+    fig = figures.prediction_grid(study.masks_dir(S, made["run"]), per_image["name"][:2].tolist())
     assert len(fig.axes) == 8 and (folder / "metrics.json").stat().st_mtime_ns == stamp
     assert not (folder / "best.pt").exists()
 

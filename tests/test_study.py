@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labseg import study
+from labseg import dataset_stats, figures, prose, recipe_choice, results, stats, study, study_arms
 
 
 def runs_table(rows):
@@ -15,7 +15,7 @@ def runs_table(rows):
 def test_arm_summary_gives_mean_and_sample_spread():
     runs = runs_table([("a", "unet", "none", 0, 0.80, 0.9), ("b", "unet", "none", 1, 0.84, 0.9),
                        ("c", "unet", "hflip", 0, 0.70, 0.8)])
-    t = study.arm_summary(runs, "flip", ("test_dice",))
+    t = stats.arm_summary(runs, "flip", ("test_dice",))
     assert t.loc["none", "test_dice_mean"] == pytest.approx(0.82)
     assert t.loc["none", "test_dice_std"] == pytest.approx(0.0282842712)  # sample std of 0.80, 0.84
     assert t.loc["hflip", "test_dice_std"] == 0.0 and t.loc["hflip", "seeds"] == 1
@@ -24,19 +24,19 @@ def test_arm_summary_gives_mean_and_sample_spread():
 def test_rankings_are_claimed_only_beyond_the_seed_spread():
     close = runs_table([(f"u{s}", "unet", "hflip", s, d, 0.9) for s, d in enumerate((0.80, 0.84, 0.82))]
                        + [(f"i{s}", "unet", "independent", s, d, 0.9) for s, d in enumerate((0.79, 0.83, 0.81))])
-    text = " ".join(study.discussion(close))
+    text = " ".join(prose.discussion(close))
     assert "-0.0100" in text and "no ranking is claimed" in text
     far = close.assign(test_dice=[0.80, 0.81, 0.82, 0.60, 0.61, 0.62])
-    text = " ".join(study.discussion(far))
+    text = " ".join(prose.discussion(far))
     assert "-0.2000" in text and "more than the spread across seeds (0.0100)" in text
     single = close.iloc[[0, 3]]
-    assert "from a single seed" in " ".join(study.discussion(single))
+    assert "from a single seed" in " ".join(prose.discussion(single))
 
 
 def test_all_background_accuracy_from_counts():
     per_image = pd.DataFrame({"tp": [30, 0], "fp": [10, 0], "fn": [10, 50], "tn": [50, 50]})
     # image 1: background pixels (fp + tn) 60 of 100; image 2: 50 of 100
-    assert study.all_background_accuracy(per_image) == pytest.approx(0.55)
+    assert dataset_stats.all_background_accuracy(per_image) == pytest.approx(0.55)
 
 
 def test_environment_summary_counts_each_machine_and_code_version(tmp_path):
@@ -54,10 +54,10 @@ def test_environment_summary_counts_each_machine_and_code_version(tmp_path):
     run("b", "bbb2222")
     run("c", "bbb2222")
     run("d", "ccc3333", device="cuda", finished=False)  # unfinished: not part of the report
-    assert study.environment_summary(tmp_path) == (
+    assert results.environment_summary(tmp_path) == (
         "device: cpu (bf16 autocast: True), torch 2.14.1, 2 CPU threads (3 runs)\n"
         "code: labseg commit bbb2222 (2 runs); aaa1111 (1 run)")
-    assert study.environment_summary(tmp_path / "nothing") == "no finished runs"
+    assert results.environment_summary(tmp_path / "nothing") == "no finished runs"
 
 
 def test_prediction_grid_titles_give_the_test_metric_and_ignored_pixels_are_no_errors(toy_root, tmp_path):
@@ -72,7 +72,7 @@ def test_prediction_grid_titles_give_the_test_metric_and_ignored_pixels_are_no_e
     train(cfg, progress=False, log=lambda m: None)
     scores = pd.read_csv(tmp_path / "run" / "test_per_image.csv").set_index("name")
     names = list(scores.index[:3])
-    fig = study.prediction_grid(tmp_path / "run", names)
+    fig = figures.prediction_grid(tmp_path / "run", names)
     masks = load_split_arrays(toy_root, "test", 40, "ignore").subset(range(3)).masks
     assert (masks == 255).any()
     for row, name in enumerate(names):
@@ -138,7 +138,7 @@ def test_best_recipe_adopts_an_arm_only_beyond_the_seed_spread(tmp_path):
     _study_csv(tmp_path / "augmentation_study.csv", "augment",
                {"flip": (3, 0.820, 0.004), "color": (3, 0.824, 0.005), "scale": (3, 0.80, 0.01)})
     _study_csv(tmp_path / "loss_study.csv", "loss", {"bce_dice": (3, 0.820, 0.004), "focal": (3, 0.840, 0.006)})
-    recipe, why = study.factor_recipe(tmp_path)
+    recipe, why = recipe_choice.factor_recipe(tmp_path)
     assert recipe["augment"] == "flip" and recipe["loss"] == "focal"
     assert recipe["schedule"] == "constant" and recipe["optimizer"] == "adam"  # schedule study not run: baseline
     assert "within the seed spread 0.0050" in why[0] and "+0.0200, beyond the seed spread 0.0060" in why[1]
@@ -146,36 +146,36 @@ def test_best_recipe_adopts_an_arm_only_beyond_the_seed_spread(tmp_path):
     # a schedule arm sets all four of its settings; one seed is never enough to adopt anything
     _study_csv(tmp_path / "schedule_study.csv", "arm",
                {"constant": (3, 0.82, 0.004), "adamw-cosine": (3, 0.85, 0.004), "onecycle": (1, 0.9, 0.0)})
-    recipe, _ = study.factor_recipe(tmp_path)  # onecycle has the best mean, but from a single seed
+    recipe, _ = recipe_choice.factor_recipe(tmp_path)  # onecycle has the best mean, but from a single seed
     assert {k: recipe[k] for k in ("optimizer", "schedule", "warmup_epochs", "weight_decay")} == \
         {"optimizer": "adamw", "schedule": "cosine", "warmup_epochs": 1.0, "weight_decay": 1e-2}
 
 
 def test_recipe_epochs_is_the_best_budget_that_fits_the_time_limit(tmp_path):
-    assert study.recipe_epochs(tmp_path)[0] is None
+    assert recipe_choice.recipe_epochs(tmp_path)[0] is None
     rows = [("unet", 25, 0.82, 150), ("unet", 50, 0.84, 300), ("unet", 100, 0.86, 600),
             ("resnet34_unet", 25, 0.80, 330), ("resnet34_unet", 50, 0.83, 660), ("resnet34_unet", 100, 0.85, 1320)]
     pd.DataFrame([{"model": m, "epochs": e, "seeds": 3, "test_dice_mean": d, "train_s_per_run": t}
                   for m, e, d, t in rows]).to_csv(tmp_path / "budget_study.csv", index=False)
-    epochs, why = study.recipe_epochs(tmp_path, max_seconds=900)
+    epochs, why = recipe_choice.recipe_epochs(tmp_path, max_seconds=900)
     assert epochs == 50 and "0.8350" in why and "not 100" in why  # 100 epochs: the ResNet34-UNet takes 22 min
-    assert study.recipe_epochs(tmp_path, max_seconds=1400)[0] == 100
-    assert study.recipe_epochs(tmp_path, max_seconds=100)[0] is None
+    assert recipe_choice.recipe_epochs(tmp_path, max_seconds=1400)[0] == 100
+    assert recipe_choice.recipe_epochs(tmp_path, max_seconds=100)[0] is None
 
 
 def test_the_factor_recipe_is_the_cpu_best_profiles_own():
-    """The 06-08 recipe (study.recipe_summary on the committed real-subset tables) is the cpu-best profile's own
+    """The 06-08 recipe (recipe_choice.recipe_summary on the committed real-subset tables) is the cpu-best profile's own
     settings, what a network without settings of its own in PROFILE_MODELS trains with (the UNet's and the
     ResNet34-UNet's are chosen across more studies: the test below)."""
     from labseg.config import PROFILE_MODELS, RunConfig, profile_config
 
-    results = Path(__file__).resolve().parents[1] / "results" / "oxford-pet-subset-cpu"
-    if not (results / "budget_study.csv").is_file():
+    committed = Path(__file__).resolve().parents[1] / "results" / "oxford-pet-subset-cpu"
+    if not (committed / "budget_study.csv").is_file():
         pytest.skip("the budget study (08) has not been committed for the real subset")
-    best, why, table = study.recipe_summary(results, profile_config("cpu"))
+    best, why, table = recipe_choice.recipe_summary(committed, profile_config("cpu"))
     assert "vgg16_bn_unet" not in PROFILE_MODELS["cpu-best"]
     profile = profile_config("cpu-best", model="vgg16_bn_unet")
-    changed = [f for f in ("image_size", "width", "batch_size", "repeats", *study.FACTORS)
+    changed = [f for f in ("image_size", "width", "batch_size", "repeats", *results.FACTORS)
                if getattr(best, f) != getattr(profile, f)]
     assert not changed, (changed, why)
     assert profile.schedule != RunConfig().schedule or profile.epochs != profile_config("cpu").epochs
@@ -193,56 +193,56 @@ def _arm_csv(path, index, rows, typical=False):
 def test_best_recipe_is_the_best_whole_recipe_within_the_time_limit(tmp_path):
     """Across 08's budgets, 08's augmentation at 2x and 10's arms: the best 3-seed mean that trains within the
     limit wins, whichever table it is in; too slow or too few seeds never wins; per model."""
-    assert study.best_recipe(tmp_path, "unet")[0] is None
+    assert recipe_choice.best_recipe(tmp_path, "unet")[0] is None
     _study_csv(tmp_path / "schedule_study.csv", "arm", {"constant": (3, 0.82, 0.004), "onecycle": (3, 0.84, 0.002)})
     _arm_csv(tmp_path / "budget_study.csv", ["model", "epochs"],
              {("unet", 25): (3, 0.842, 0.002, 120), ("unet", 50): (3, 0.847, 0.003, 240), ("unet", 100): (3, 0.860, 0.01, 1000),
               ("resnet34_unet", 25): (3, 0.824, 0.001, 330), ("resnet34_unet", 50): (3, 0.829, 0.005, 650)})
-    recipe, why = study.best_recipe(tmp_path, "unet", max_seconds=900)
+    recipe, why = recipe_choice.best_recipe(tmp_path, "unet", max_seconds=900)
     assert recipe == {"augment": "flip", "loss": "bce_dice", "optimizer": "adam", "schedule": "onecycle",
                       "warmup_epochs": 0.0, "weight_decay": 0.0, "epochs": 50}  # 100 epochs: 0.860 but too slow
     assert "08 budget: 50 epochs, test dice 0.8470" in why
     _arm_csv(tmp_path / "augment_at_budget.csv", ["arm"], {"flip": (3, 0.847, 0.003, 240), "rotate": (3, 0.852, 0.004, 270)})
     _arm_csv(tmp_path / "recipe_study.csv", ["arm"], {"strong": (3, 0.855, 0.003, 530), "fp32": (3, 0.858, 0.004, 1050),
                                                       "crop-2x": (2, 0.870, 0.001, 540)}, typical=True)
-    recipe, why = study.best_recipe(tmp_path, "unet", max_seconds=900)
-    assert recipe == {**study.STRONG_RECIPE, "epochs": 100}  # fp32 too slow, crop-2x has 2 seeds
+    recipe, why = recipe_choice.best_recipe(tmp_path, "unet", max_seconds=900)
+    assert recipe == {**study_arms.STRONG_RECIPE, "epochs": 100}  # fp32 too slow, crop-2x has 2 seeds
     assert "10 recipe: strong" in why and "(8.8 min a run)" in why  # typical seconds, not the 3x mean
     assert "next: 08 augmentation at 2x: rotate, 0.8520 (+0.0030, within the seed spread 0.0040)" in why
-    slow = study.best_recipe(tmp_path, "unet", max_seconds=1100)[0]  # now 08's 100 epochs (0.860) fit, and win
+    slow = recipe_choice.best_recipe(tmp_path, "unet", max_seconds=1100)[0]  # now 08's 100 epochs (0.860) fit, and win
     assert (slow["schedule"], slow["epochs"]) == ("onecycle", 100)
-    assert len(study.recipe_candidates(tmp_path, 25).query("model == 'unet'")) == 7  # 08's flips at 2x counted once
-    assert study.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)[0]["epochs"] == 50
+    assert len(recipe_choice.recipe_candidates(tmp_path, 25).query("model == 'unet'")) == 7  # 08's flips at 2x counted once
+    assert recipe_choice.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)[0]["epochs"] == 50
 
 
 def test_the_budget_table_names_each_arm_and_its_epochs(tmp_path):
     """10's budget table (recipe_budget.csv) holds any arm of RECIPE_ARMS at other budgets, labelled
     "<arm>, <n> epochs"; each row's settings are that arm's, at those epochs, and compete like any recipe."""
     combo = "crop-2x + mild-affine"
-    assert combo in study.RECIPE_BUDGETS
-    for name, parts in study.RECIPE_COMBINATIONS.items():  # a combination's settings are its parts' settings
-        assert set(parts) < set(study.RECIPE_ARMS) and len(parts) > 1
-        assert study.RECIPE_ARMS[name] == {k: v for part in parts for k, v in study.RECIPE_ARMS[part].items()}, name
+    assert combo in study_arms.RECIPE_BUDGETS
+    for name, parts in study_arms.RECIPE_COMBINATIONS.items():  # a combination's settings are its parts' settings
+        assert set(parts) < set(study_arms.RECIPE_ARMS) and len(parts) > 1
+        assert study_arms.RECIPE_ARMS[name] == {k: v for part in parts for k, v in study_arms.RECIPE_ARMS[part].items()}, name
     _arm_csv(tmp_path / "recipe_budget.csv", ["arm"],
              {"strong, 50 epochs": (3, 0.817, 0.006, 270), "strong, 150 epochs": (3, 0.850, 0.004, 800),
               f"{combo}, 100 epochs": (3, 0.863, 0.002, 440), f"{combo}, 150 epochs": (3, 0.866, 0.003, 700),
               f"{combo}, 200 epochs": (3, 0.880, 0.003, 950)}, typical=True)
-    table = study.recipe_candidates(tmp_path, 25)
+    table = recipe_choice.recipe_candidates(tmp_path, 25)
     settings = dict(zip(table["source"], table["settings"]))
-    assert settings[f"10 budget: {combo}, 150 epochs"] == {**study.STRONG_RECIPE, "affine_p": 0.5, "affine_shift": 0.05,
+    assert settings[f"10 budget: {combo}, 150 epochs"] == {**study_arms.STRONG_RECIPE, "affine_p": 0.5, "affine_shift": 0.05,
                                                            "augment_source": "2x", "epochs": 150}
-    assert settings["10 budget: strong, 50 epochs"] == {**study.STRONG_RECIPE, "epochs": 50}
-    recipe, why = study.best_recipe(tmp_path, "unet", max_seconds=900)  # 200 epochs: 0.880 but over 900 s
+    assert settings["10 budget: strong, 50 epochs"] == {**study_arms.STRONG_RECIPE, "epochs": 50}
+    recipe, why = recipe_choice.best_recipe(tmp_path, "unet", max_seconds=900)  # 200 epochs: 0.880 but over 900 s
     assert recipe == settings[f"10 budget: {combo}, 150 epochs"] and "(11.7 min a run)" in why
-    assert study.resnet_recipe_settings("strong + crop-2x + mild-affine", {}) == {**study.STRONG_RECIPE,
-                                                                                   **study.RECIPE_ARMS[combo]}
+    assert study_arms.resnet_recipe_settings("strong + crop-2x + mild-affine", {}) == {**study_arms.STRONG_RECIPE,
+                                                                                   **study_arms.RECIPE_ARMS[combo]}
     # the averaging arm's phase is a share of its epochs: 15 of the cpu profile's 75, 1 of the smoke profile's 6
     swa = "08 recipe + rotate + mild-affine + swa"
-    assert study.resnet_recipe_settings(swa, {"schedule": "onecycle"}, 75) == {
+    assert study_arms.resnet_recipe_settings(swa, {"schedule": "onecycle"}, 75) == {
         "schedule": "onecycle", "augment": "rotate", "affine_p": 0.5, "affine_shift": 0.05, "swa_epochs": 15}
-    assert study.resnet_recipe_settings(swa, {}, 6)["swa_epochs"] == 1
+    assert study_arms.resnet_recipe_settings(swa, {}, 6)["swa_epochs"] == 1
     with pytest.raises(ValueError, match="pass epochs"):
-        study.resnet_recipe_settings(swa, {})
+        study_arms.resnet_recipe_settings(swa, {})
 
 
 def test_a_table_with_last_epoch_scores_offers_the_same_runs_with_select_last(tmp_path):
@@ -255,12 +255,12 @@ def test_a_table_with_last_epoch_scores_offers_the_same_runs_with_select_last(tm
                    "last_tta_test_dice_mean": lt, "last_tta_test_dice_std": 0.002, "train_s_per_run": 900,
                    "train_s_typical": 450} for a, (m, sd, lm, lsd, lt) in rows.items()]).to_csv(
         tmp_path / "recipe_study.csv", index=False)
-    table = study.recipe_candidates(tmp_path, 25).set_index("source")
+    table = recipe_choice.recipe_candidates(tmp_path, 25).set_index("source")
     assert len(table) == 5 and "10 recipe: fp32, last epoch" not in table.index  # no last-epoch score: no row
     last = table.loc["10 recipe: crop-2x + mild-affine, last epoch"]
     assert last["settings"] == {**table.loc["10 recipe: crop-2x + mild-affine", "settings"], "select": "last"}
     assert (last["test_dice_mean"], last["test_dice_std"], last["tta_test_dice_mean"]) == (0.868, 0.001, 0.874)
-    recipe, why = study.best_recipe(tmp_path, "unet")
+    recipe, why = recipe_choice.best_recipe(tmp_path, "unet")
     assert recipe["select"] == "last" and recipe["augment_source"] == "2x" and recipe["epochs"] == 100
     assert "next: 10 recipe: crop-2x + mild-affine, 0.8630 (+0.0050, beyond the seed spread 0.0020)" in why
 
@@ -274,39 +274,39 @@ def test_the_resnet_recipe_table_and_the_targets(tmp_path):
     _arm_csv(tmp_path / "recipe_resnet34_unet.csv", ["arm"],
              {"08 recipe, 50 epochs": (3, 0.829, 0.005, 520), "strong, 50 epochs": (3, 0.853, 0.002, 560),
               "08 recipe + rotate, 50 epochs": (3, 0.84, 0.002, 530)}, typical=True)
-    table = study.recipe_candidates(tmp_path, 25)
+    table = recipe_choice.recipe_candidates(tmp_path, 25)
     assert len(table.query("model == 'resnet34_unet'")) == 3 and len(table.query("model == 'unet'")) == 1
     rotate = table[table["source"] == "10 ResNet34-UNet: 08 recipe + rotate, 50 epochs"]["settings"].iloc[0]
     assert rotate == {"augment": "rotate", "loss": "bce_dice", "optimizer": "adam", "schedule": "onecycle",
                       "warmup_epochs": 0.0, "weight_decay": 0.0, "epochs": 50}
-    recipe, why = study.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)
-    assert recipe == {**study.STRONG_RECIPE, "epochs": 50} and "10 ResNet34-UNet: strong, 50 epochs" in why
-    choice = study.recipe_choice_table(tmp_path, 25)
-    assert study.recipe_target(choice, "resnet34_unet") == ("Target 0.85: reached by the chosen recipe's 3-seed mean "
+    recipe, why = recipe_choice.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)
+    assert recipe == {**study_arms.STRONG_RECIPE, "epochs": 50} and "10 ResNet34-UNet: strong, 50 epochs" in why
+    choice = recipe_choice.recipe_choice_table(tmp_path, 25)
+    assert recipe_choice.recipe_target(choice, "resnet34_unet") == ("Target 0.85: reached by the chosen recipe's 3-seed mean "
                                                            "of plain test dice.")
-    assert "not reached (-0.0230)" in study.recipe_target(choice, "unet")
-    assert study.recipe_target(choice, "vgg16_bn_unet") is None  # no target, nothing chosen
-    assert study.best_recipe(tmp_path, "resnet34_unet", max_seconds=500)[0] is None  # neither fits 500 s
+    assert "not reached (-0.0230)" in recipe_choice.recipe_target(choice, "unet")
+    assert recipe_choice.recipe_target(choice, "vgg16_bn_unet") is None  # no target, nothing chosen
+    assert recipe_choice.best_recipe(tmp_path, "resnet34_unet", max_seconds=500)[0] is None  # neither fits 500 s
     # the abstract adds 10's fresh seeds of a chosen recipe where they have run (here the ResNet34-UNet's only)
     pd.DataFrame([("resnet34_unet", "chosen on", 0, 0.853, 0.86), ("resnet34_unet", "fresh", 3, 0.84, 0.85),
                   ("resnet34_unet", "fresh", 4, 0.85, 0.86)], columns=["model", "group", "seed", "test_dice",
                                                                        "tta_test_dice"]).to_csv(
         tmp_path / "recipe_fresh_seeds.csv", index=False)
     runs = pd.DataFrame({"model": ["unet"], "flip": ["hflip"], "test_dice": [0.82]})
-    text = " ".join(study.abstract_sentences(runs, tmp_path, study.profile_config("cpu")))
+    text = " ".join(prose.abstract_sentences(runs, tmp_path, study.profile_config("cpu")))
     assert ("(target 0.85: reached). On 2 fresh seeds, trained after the choice, it scores 0.8450 ± 0.0071 (target "
             "not reached).") in text and text.count("fresh seed") == 1
     # fresh seeds of an earlier choice (10 names the recipe its runs are of) are not cited for this one
-    chosen = study.chosen_recipe(choice, "resnet34_unet")
-    assert chosen == "10 ResNet34-UNet: strong, 50 epochs" and study.chosen_recipe(choice, "vgg16_bn_unet") is None
-    row = study.chosen_row(choice, "resnet34_unet")  # the row the three lookups share: named by its recipe
+    chosen = recipe_choice.chosen_recipe(choice, "resnet34_unet")
+    assert chosen == "10 ResNet34-UNet: strong, 50 epochs" and recipe_choice.chosen_recipe(choice, "vgg16_bn_unet") is None
+    row = recipe_choice.chosen_row(choice, "resnet34_unet")  # the row the three lookups share: named by its recipe
     assert row.name == chosen and row["chosen"] == "chosen"
     assert row["test_dice_mean"] == choice.loc[("resnet34_unet", chosen), "test_dice_mean"]
-    assert study.chosen_row(choice.iloc[:0], "unet") is None and study.chosen_row(choice, "vgg16_bn_unet") is None
+    assert recipe_choice.chosen_row(choice.iloc[:0], "unet") is None and recipe_choice.chosen_row(choice, "vgg16_bn_unet") is None
     for recipe, cited in ((chosen, 1), ("10 ResNet34-UNet: strong, 25 epochs", 0)):
         pd.read_csv(tmp_path / "recipe_fresh_seeds.csv").assign(recipe=recipe).to_csv(
             tmp_path / "recipe_fresh_seeds.csv", index=False)
-        text = " ".join(study.abstract_sentences(runs, tmp_path, study.profile_config("cpu")))
+        text = " ".join(prose.abstract_sentences(runs, tmp_path, study.profile_config("cpu")))
         assert text.count("fresh seed") == cited
 
 
@@ -314,17 +314,17 @@ def test_a_resnet_arm_at_a_longer_budget_is_a_recipe_of_its_own(tmp_path):
     """10's ResNet34-UNet budgets (RESNET_RECIPE_BUDGETS: 60 epochs with the cpu profile) are rows of the same table,
     read back with their arm's settings and their own epochs, and chosen like any other recipe within the limit."""
     arm = "08 recipe + rotate + mild-affine"
-    assert set(study.RESNET_RECIPE_BUDGETS) <= set(study.RESNET_RECIPE_ARMS)
-    assert [round(k * 25) for k in study.RESNET_RECIPE_BUDGETS[arm]] == [50, 60, 70]
+    assert set(study_arms.RESNET_RECIPE_BUDGETS) <= set(study_arms.RESNET_RECIPE_ARMS)
+    assert [round(k * 25) for k in study_arms.RESNET_RECIPE_BUDGETS[arm]] == [50, 60, 70]
     _study_csv(tmp_path / "schedule_study.csv", "arm", {"constant": (3, 0.82, 0.004), "onecycle": (3, 0.84, 0.002)})
     _arm_csv(tmp_path / "recipe_resnet34_unet.csv", ["arm"],
              {f"{arm}, 50 epochs": (3, 0.845, 0.008, 600), f"{arm}, 60 epochs": (3, 0.851, 0.004, 720),
               f"{arm}, 75 epochs": (3, 0.856, 0.003, 910)}, typical=True)
-    table = study.recipe_candidates(tmp_path, 25).set_index("source")
+    table = recipe_choice.recipe_candidates(tmp_path, 25).set_index("source")
     at_60 = table.loc[f"10 ResNet34-UNet: {arm}, 60 epochs", "settings"]
     assert at_60 == {**table.loc[f"10 ResNet34-UNet: {arm}, 50 epochs", "settings"], "epochs": 60}
     assert at_60["augment"] == "rotate" and at_60["affine_p"] == 0.5 and at_60["schedule"] == "onecycle"
-    recipe, why = study.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)  # 75 epochs: 0.856 but over 900 s
+    recipe, why = recipe_choice.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)  # 75 epochs: 0.856 but over 900 s
     assert recipe == at_60 and "(12.0 min a run)" in why
 
 
@@ -343,41 +343,41 @@ def test_the_other_cpu_familys_runs_change_the_choice_only_within_their_own_fami
         frame = pd.read_csv(tmp_path / "recipe_resnet34_unet_other_cpu.csv")
         frame.assign(cpu="AMD EPYC (AVX512-BF16)").to_csv(tmp_path / "recipe_resnet34_unet_other_cpu.csv", index=False)
 
-    here = study.best_recipe(tmp_path, "resnet34_unet")[0]
+    here = recipe_choice.best_recipe(tmp_path, "resnet34_unet")[0]
     other({f"{arm}, 60 epochs": (3, 0.843, 0.004, 430), f"{wd}, 60 epochs": (3, 0.851, 0.002, 440)})
-    table = study.recipe_candidates(tmp_path, 25).set_index("source")
+    table = recipe_choice.recipe_candidates(tmp_path, 25).set_index("source")
     amd = table.loc[f"10 ResNet34-UNet on AMD EPYC (AVX512-BF16): {wd}, 60 epochs"]
     assert amd["family"] == "AMD EPYC (AVX512-BF16)" and amd["settings"] == {**here, "optimizer": "adamw",
                                                                               "weight_decay": 0.05}
     assert table["family"].isna().sum() == 1  # this study's one recipe
-    row, why = study.best_recipe_row(tmp_path, "resnet34_unet")
+    row, why = recipe_choice.best_recipe_row(tmp_path, "resnet34_unet")
     assert "the best of 1 recipes with 3+ seeds" not in why  # the choice is the other family's: its own sentence
     assert row["source"] == amd.name
     assert ("ahead on AMD EPYC (AVX512-BF16) of the recipe this study's runs choose (10 ResNet34-UNet: "
             f"{arm}, 60 epochs: 0.8430 ± 0.0040 on AMD EPYC (AVX512-BF16), 0.8480 ± 0.0010 here) by +0.0080, beyond "
             "the seed spread 0.0040; not yet measured with 3 seeds on this study's CPU family") in why
-    choice = study.recipe_choice_table(tmp_path, 25)
-    assert study.chosen_recipe(choice, "resnet34_unet") == amd.name
+    choice = recipe_choice.recipe_choice_table(tmp_path, 25)
+    assert recipe_choice.chosen_recipe(choice, "resnet34_unet") == amd.name
     assert list(choice["chosen"]).count("chosen") == 1
-    assert study.recipe_target(choice, "resnet34_unet") == (
+    assert recipe_choice.recipe_target(choice, "resnet34_unet") == (
         "Target 0.85: reached by the chosen recipe's 3-seed mean of plain test dice on AMD EPYC (AVX512-BF16), where "
         "it was measured.")
     # within the spread there (+0.0030 against 0.0040): this study's choice stands
     other({f"{arm}, 60 epochs": (3, 0.848, 0.004, 430), f"{wd}, 60 epochs": (3, 0.851, 0.002, 440)})
-    assert study.best_recipe(tmp_path, "resnet34_unet")[0] == here
+    assert recipe_choice.best_recipe(tmp_path, "resnet34_unet")[0] == here
     assert ("the best of 1 recipes with 3+ seeds within 15 min a run (0 others too slow or with fewer seeds; 2 run on "
-            "the other CPU family)") in study.best_recipe(tmp_path, "resnet34_unet")[1]  # counted apart, never ranked
+            "the other CPU family)") in recipe_choice.best_recipe(tmp_path, "resnet34_unet")[1]  # counted apart, never ranked
     # ahead only because the other family scores higher overall (no run there of this study's choice): not compared
     other({f"{wd}, 60 epochs": (3, 0.870, 0.002, 440)})
-    assert study.best_recipe(tmp_path, "resnet34_unet")[0] == here
+    assert recipe_choice.best_recipe(tmp_path, "resnet34_unet")[0] == here
     # two seeds there are not enough
     other({f"{arm}, 60 epochs": (3, 0.843, 0.004, 430), f"{wd}, 60 epochs": (2, 0.851, 0.002, 440)})
-    assert study.best_recipe(tmp_path, "resnet34_unet")[0] == here
+    assert recipe_choice.best_recipe(tmp_path, "resnet34_unet")[0] == here
     # measured with 3 seeds here too (and behind here): this study's own runs decide
     other({f"{arm}, 60 epochs": (3, 0.843, 0.004, 430), f"{wd}, 60 epochs": (3, 0.851, 0.002, 440)})
     _arm_csv(tmp_path / "recipe_resnet34_unet.csv", ["arm"], {f"{arm}, 60 epochs": (3, 0.848, 0.001, 620),
                                                               f"{wd}, 60 epochs": (3, 0.846, 0.002, 630)}, typical=True)
-    assert study.best_recipe(tmp_path, "resnet34_unet")[0] == here
+    assert recipe_choice.best_recipe(tmp_path, "resnet34_unet")[0] == here
 
 
 def test_the_fresh_seed_summary_against_numpy(tmp_path):
@@ -385,13 +385,13 @@ def test_the_fresh_seed_summary_against_numpy(tmp_path):
     (only where a model has both), in that order, with means and sample stds computed here by hand."""
     import numpy as np
 
-    assert study.fresh_seed_summary(tmp_path) is None
+    assert recipe_choice.fresh_seed_summary(tmp_path) is None
     rows = [("unet", "chosen on", 0, 0.869, 0.878), ("unet", "chosen on", 1, 0.874, 0.881),
             ("unet", "chosen on", 2, 0.870, 0.877), ("unet", "fresh", 3, 0.866, 0.875), ("unet", "fresh", 4, 0.871, 0.879),
             ("resnet34_unet", "chosen on", 0, 0.838, 0.841), ("resnet34_unet", "chosen on", 1, 0.845, 0.849)]
     pd.DataFrame(rows, columns=["model", "group", "seed", "test_dice", "tta_test_dice"]).to_csv(
         tmp_path / "recipe_fresh_seeds.csv", index=False)
-    table = study.fresh_seed_summary(tmp_path)
+    table = recipe_choice.fresh_seed_summary(tmp_path)
     assert list(table.index) == [("unet", "chosen on"), ("unet", "fresh"), ("unet", "all"),
                                  ("resnet34_unet", "chosen on")]
     assert list(table["seeds"]) == [3, 2, 5, 2]
@@ -404,25 +404,25 @@ def test_the_fresh_seed_summary_against_numpy(tmp_path):
     runs = pd.read_csv(tmp_path / "recipe_fresh_seeds.csv")
     runs.insert(1, "recipe", runs["model"].map({"unet": "10 budget: crop-2x", "resnet34_unet": "10 ResNet34-UNet: r"}))
     runs.to_csv(tmp_path / "recipe_fresh_seeds.csv", index=False)
-    named = study.fresh_seed_summary(tmp_path)
+    named = recipe_choice.fresh_seed_summary(tmp_path)
     assert list(named["recipe"]) == ["10 budget: crop-2x"] * 3 + ["10 ResNet34-UNet: r"]
     pd.testing.assert_frame_equal(named.drop(columns="recipe"), table)
 
 
 def test_the_cpu_best_profile_is_each_models_best_recipe():
-    """cpu-best (with its settings per model) = study.best_recipe on the committed real-subset tables, for both
+    """cpu-best (with its settings per model) = recipe_choice.best_recipe on the committed real-subset tables, for both
     models of the report."""
     from labseg.config import profile_config
 
-    results = Path(__file__).resolve().parents[1] / "results" / "oxford-pet-subset-cpu"
-    if not (results / "budget_study.csv").is_file():
+    committed = Path(__file__).resolve().parents[1] / "results" / "oxford-pet-subset-cpu"
+    if not (committed / "budget_study.csv").is_file():
         pytest.skip("the budget study (08) has not been committed for the real subset")
     for model in ("unet", "resnet34_unet"):
-        recipe, why = study.best_recipe(results, model, profile_epochs=profile_config("cpu").epochs)
+        recipe, why = recipe_choice.best_recipe(committed, model, profile_epochs=profile_config("cpu").epochs)
         assert recipe is not None, why
         profile = profile_config("cpu-best", model=model)
         expected = profile_config("cpu", model=model, **recipe)
-        changed = [f for f in ("image_size", "width", "batch_size", "repeats", *study.FACTORS)
+        changed = [f for f in ("image_size", "width", "batch_size", "repeats", *results.FACTORS)
                    if getattr(expected, f) != getattr(profile, f)]
         assert not changed, (model, changed, why)
 
@@ -430,27 +430,27 @@ def test_the_cpu_best_profile_is_each_models_best_recipe():
 def test_dice_vs_time_draws_one_series_per_arm_and_the_time_limit():
     runs = pd.DataFrame({"arm": ["unet, 25", "unet, 25", "resnet, 100"], "train_seconds": [120.0, 125.0, 1500.0],
                          "test_dice": [0.84, 0.85, 0.83]})
-    fig = study.plot_dice_vs_time(runs, "arm", "t", limit_s=900)
+    fig = figures.plot_dice_vs_time(runs, "arm", "t", limit_s=900)
     ax = fig.axes[0]
     points = [c.get_offsets().tolist() for c in ax.collections]
     assert points == [[[120.0, 0.84], [125.0, 0.85]], [[1500.0, 0.83]]]
     vertical = [line for line in ax.lines if list(line.get_xdata()) == [900, 900]]
     assert len(vertical) == 1 and "15 min" in vertical[0].get_label()
-    assert not study.plot_dice_vs_time(runs, "arm", "t").axes[0].lines
+    assert not figures.plot_dice_vs_time(runs, "arm", "t").axes[0].lines
 
 
 def test_arm_table_carries_flip_tta_dice_only_where_the_runs_have_it():
     runs = pd.DataFrame({"arm": ["a", "a", "b"], "test_dice": [0.80, 0.84, 0.70], "tta_test_dice": [0.81, 0.87, 0.72],
                          "test_iou": [0.7, 0.7, 0.6], "train_seconds": [10.0, 12.0, 9.0],
                          "train_images_per_s": [50.0, 40.0, 45.0], "best_epoch": [5, 6, 4], "cpu": ["x", "x", "x"]})
-    t = study.arm_table(runs, "arm", ["b", "a"])
+    t = stats.arm_table(runs, "arm", ["b", "a"])
     assert list(t.index) == ["b", "a"]
     assert list(t.columns[:7]) == ["seeds", "test_dice_mean", "test_dice_std", "tta_test_dice_mean",
                                    "tta_test_dice_std", "test_iou_mean", "test_iou_std"]
     assert t.loc["a", "tta_test_dice_mean"] == pytest.approx(0.84)
     assert t.loc["a", "tta_test_dice_std"] == pytest.approx(0.0424264069)  # sample std of 0.81, 0.87
     assert t.loc["a", "train_s_per_run"] == pytest.approx(11.0)
-    plain = study.arm_table(runs.drop(columns="tta_test_dice"), "arm", ["a", "b"])
+    plain = stats.arm_table(runs.drop(columns="tta_test_dice"), "arm", ["a", "b"])
     assert not any(c.startswith("tta") for c in plain.columns)
 
 
@@ -458,11 +458,11 @@ def test_best_arm_within_takes_the_best_three_seed_arm_that_fits_the_time_limit(
     table = pd.DataFrame({"seeds": [3, 3, 2, 3], "test_dice_mean": [0.85, 0.87, 0.90, 0.88],
                           "test_dice_std": [0.004, 0.003, 0.001, 0.002], "train_s_per_run": [600, 880, 500, 1000]},
                          index=["strong", "fp32", "wd-0", "full-decode"])
-    best, why = study.best_arm_within(table)
+    best, why = recipe_choice.best_arm_within(table)
     assert best == "fp32" and "0.8700 ± 0.0030" in why and "not eligible: full-decode, wd-0" in why
-    assert study.best_arm_within(table, max_seconds=700)[0] == "strong"
-    assert study.best_arm_within(table, min_seeds=2)[0] == "wd-0"
-    assert study.best_arm_within(table, max_seconds=100)[0] is None
+    assert recipe_choice.best_arm_within(table, max_seconds=700)[0] == "strong"
+    assert recipe_choice.best_arm_within(table, min_seeds=2)[0] == "wd-0"
+    assert recipe_choice.best_arm_within(table, max_seconds=100)[0] is None
 
 
 def test_select_arms_keeps_the_studys_order_and_refuses_unknown_names():
@@ -500,8 +500,8 @@ def test_typical_seconds_times_an_averaging_phase_apart():
     """The 10th-percentile epoch times the epochs, per phase where a run averages weights (its averaging epochs also
     measure BatchNorm statistics, so they are slower than the fastest tenth of the whole run)."""
     plain = pd.DataFrame({"seconds": [10.0] * 8 + [30.0, 50.0]})
-    assert study.typical_seconds(plain) == pytest.approx(100.0)
+    assert results.typical_seconds(plain) == pytest.approx(100.0)
     averaged = pd.DataFrame({"seconds": [10.0] * 8 + [13.0, 14.0, 13.0, 40.0],
                              "swa_averaged": [0] * 8 + [1, 2, 3, 4]})
     expected = 10.0 * 8 + np.quantile([13.0, 14.0, 13.0, 40.0], 0.1) * 4
-    assert study.typical_seconds(averaged) == pytest.approx(expected) and expected > 10.0 * 12
+    assert results.typical_seconds(averaged) == pytest.approx(expected) and expected > 10.0 * 12
