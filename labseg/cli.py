@@ -5,12 +5,12 @@ import argparse
 import json
 import os
 import sys
+import typing
 import warnings
 from pathlib import Path
 
-from .config import (AUGMENT_ON, AUGMENT_PRESETS, AUGMENT_SOURCES, DECODES, DICE_REDUCTIONS, FLIP_MODES, LOSSES, MIN_IMAGE_SIZE, OPTIMIZERS,
-                     PROFILE_MODELS, PROFILES, SCHEDULES, SELECTS,
-                     TOY_DATA, RunConfig, canonical_model_name, check_threads, profile_config)
+from .config import (BOUNDARY_MODES, PROFILE_MODELS, PROFILES, TOY_DATA, RunConfig, canonical_model_name,
+                     check_threads, option_fields, option_flags, profile_config)
 
 EPILOG = """examples:
   labseg synth data/toy-pets                       write the embedded synthetic set
@@ -51,113 +51,39 @@ def profile_help() -> str:
     return "; ".join(parts)
 
 
-THREADS_HELP = ("CPU threads for torch (default: torch's choice, usually one per core; "
-                "the OMP_NUM_THREADS environment variable works too)")
+THREADS_HELP = RunConfig.__dataclass_fields__["threads"].metadata["help"]
 PREDICT_THREADS_HELP = ("CPU threads for torch (default: the cores left by the decode and write threads, at least "
                         "one: 1 on a 2-core machine, 12 on 16 cores)")
-DEVICE_HELP = "auto (cuda, then mps, then cpu; default) | cpu | cuda | cuda:N | mps"
+DEVICE_HELP = RunConfig.__dataclass_fields__["device"].metadata["help"]
+RUN_OPTIONS = "run settings (a profile sets a consistent budget; each flag overrides one value)"
+
+
+def _option_keywords(field, hint) -> dict[str, typing.Any]:
+    """add_argument's keywords for a RunConfig field: its type and metadata, default None (the profile fills it)."""
+    meta = field.metadata
+    kind = next((t for t in typing.get_args(hint) if t is not type(None)), hint)
+    text = meta["help"].format(default=_default(field.name) if "{default}" in meta["help"] else "",
+                               profiles=profile_help() if "{profiles}" in meta["help"] else "")
+    kwargs: dict[str, typing.Any] = dict(dest=field.name, default=None, help=text.replace("%", "%%"))
+    if kind is bool:
+        kwargs["action"] = argparse.BooleanOptionalAction
+    elif kind in (int, float):
+        kwargs["type"] = kind
+    if meta["choices"]:
+        kwargs["choices"] = list(meta["choices"])
+    return {**kwargs, **(meta["cli"] if isinstance(meta["cli"], dict) else {})}
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("run settings (a profile sets a consistent budget; each flag overrides one value)")
-    g.add_argument("--profile", default="toy", choices=list(PROFILES),
-                   help=profile_help())
-    g.add_argument("--data", help=f"dataset root in the Oxford-IIIT Pet layout (default {TOY_DATA})")
-    g.add_argument("--model", "--use_model", dest="model",
-                   help="the architecture to train: unet (default) | resnet34_unet | vgg16_bn_unet | "
-                        "resnet34_unet_seed (the original report's buggy network); --use_model is the report's spelling and accepts "
-                        "UNet / ResNet34_UNet. (On `labseg evaluate`, --model is a checkpoint file instead.)")
-    g.add_argument("--width", type=int, help=f"UNet base channels, 64 in the paper ({_default('width')})")
-    g.add_argument("--pretrained", help="local torchvision state-dict file for the encoder: resnet34 for "
-                                        "resnet34_unet, vgg16_bn for vgg16_bn_unet (never downloaded)")
-    g.add_argument("--image-size", "--image_size", dest="image_size", type=int,
-                   help=f"square input size in pixels, >= {MIN_IMAGE_SIZE} ({_default('image_size')})")
-    g.add_argument("--epochs", "--epoch", dest="epochs", type=int,
-                   help=f"training epochs, >= 1; --epoch is the report's spelling ({_default('epochs')})")
-    g.add_argument("--batch-size", "--batch_size", dest="batch_size", type=int,
-                   help=f"images per training step, >= 2 ({_default('batch_size')})")
-    g.add_argument("--lr", "--learning-rate", dest="lr", type=float, help=f"Adam learning rate ({_default('lr')})")
-    g.add_argument("--weight-decay", dest="weight_decay", type=float,
-                   help=f"Adam weight decay (L2), >= 0 ({_default('weight_decay')})")
-    g.add_argument("--loss", choices=list(LOSSES), help="computed on logits (default bce_dice)")
-    g.add_argument("--flip", choices=list(FLIP_MODES),
-                   help="augmentation: joint flips (default hflip), or 'independent' = the original report's "
-                        "misaligned flips")
-    g.add_argument("--augment", choices=list(AUGMENT_PRESETS),
-                   help="augmentation after the flips (torchvision transforms.v2; geometry joint, colour on the image): "
-                        "flip (nothing more; default) | scale (random crop 50-100 %% of the area) | rotate (affine: "
-                        "15 degrees, 10 %% shift, 0.9-1.1 zoom) | color (jitter) | rotate-color (the two) | scale-rotate "
-                        "(crop, then affine) | all (the three)")
-    g.add_argument("--augment-on", dest="augment_on", choices=list(AUGMENT_ON),
-                   help="where augmentation runs: loader (default: per sample, torchvision v2, on the CPU) | device "
-                        "(whole batches on the training device: the same random parameters, one grid_sample; use "
-                        "it to feed a GPU)")
-    g.add_argument("--optimizer", choices=list(OPTIMIZERS),
-                   help="adam (default; weight decay as L2 on every parameter) | adamw (decoupled, not on norms/biases)")
-    g.add_argument("--schedule", choices=list(SCHEDULES),
-                   help=f"learning rate, stepped per batch: constant (the report) | cosine | onecycle "
-                        f"({_default('schedule')})")
-    g.add_argument("--warmup-epochs", dest="warmup_epochs", type=float,
-                   help="linear warm-up from 0 over this many epochs (constant and cosine; default 0)")
-    g.add_argument("--lr-floor", dest="lr_floor", type=float,
-                   help="cosine schedule: decay to this fraction of --lr instead of 0 (default 0)")
-    g.add_argument("--swa-epochs", dest="swa_epochs", type=int,
-                   help="stochastic weight averaging: the last N epochs (counted in --epochs; the schedule runs in the "
-                        "epochs before them) train at a constant rate and the average of their weights, with its "
-                        "BatchNorm statistics measured again, is the network evaluated and saved (default 0: none)")
-    g.add_argument("--swa-lr", dest="swa_lr", type=float,
-                   help="--swa-epochs: the averaging phase's constant rate, as a fraction of --lr, in (0, 1] (default 0.1)")
-    g.add_argument("--ema-decay", dest="ema_decay", type=float,
-                   help="an exponential moving average of the weights, updated after every step with this decay "
-                        "(warmed up: min(decay, (1+t)/(10+t))), is the network evaluated and saved, in [0, 1) "
-                        "(default 0: none)")
-    g.add_argument("--drop-path", dest="drop_path", type=float,
-                   help="--model resnet34_unet: stochastic depth in training, each encoder block's residual branch is "
-                        "skipped per sample at a rate rising linearly to this one at the deepest block, in [0, 1) "
-                        "(default 0: none)")
-    g.add_argument("--dice-reduction", dest="dice_reduction", choices=list(DICE_REDUCTIONS),
-                   help="the loss's soft dice term: per image, averaged over the batch (default) | over the whole "
-                        "batch as one region")
-    g.add_argument("--crop-scale", dest="crop_scale", type=float,
-                   help="--augment scale/scale-rotate/all: the random crop keeps this to 100 %% of the area (default 0.5)")
-    g.add_argument("--affine-p", dest="affine_p", type=float,
-                   help="--augment rotate/rotate-color/scale-rotate/all: probability of the affine map per sample (default 1: always)")
-    g.add_argument("--affine-shift", dest="affine_shift", type=float,
-                   help="--augment rotate/rotate-color/scale-rotate/all: largest shift, as a fraction of the side (default 0.1)")
-    g.add_argument("--color-strength", dest="color_strength", type=float,
-                   help="--augment color/rotate-color/all: brightness, contrast, saturation +-this, hue +-this/6 (default 0.3)")
-    g.add_argument("--augment-source", dest="augment_source", choices=list(AUGMENT_SOURCES),
-                   help="--augment scale/scale-rotate/all: crop from the training images at the image size (cache, default: a "
-                        "crop is resized up) or cached at twice the size (2x: a crop is resized down to it)")
-    g.add_argument("--decode", choices=list(DECODES),
-                   help="training images: draft (default: the JPEG decoder scales down first, as evaluation and "
-                        "predict do) | full (decode every pixel, then the same resize)")
-    g.add_argument("--select", choices=list(SELECTS),
-                   help="checkpoint scored on test: best (default: the epoch with the best val dice) | last")
-    g.add_argument("--boundary", choices=["foreground", "background", "ignore"],
-                   help="trimap border pixels (3): foreground as in the course code (default), background, "
-                        "or ignored in loss and metrics")
-    g.add_argument("--seed", type=int, help="seed for weights, sample order and augmentation, >= 0 (default 0); "
-                                            "the same seed gives the same run")
-    g.add_argument("--train-subset", dest="train_subset", type=int,
-                   help=f"train on this many images only ({_default('train_subset')}; None = all)")
-    g.add_argument("--device", help=DEVICE_HELP)
-    g.add_argument("--threads", type=int, help=THREADS_HELP)
-    g.add_argument("--amp", choices=["auto", "bf16", "off"],
-                   help="bf16 autocast; auto (default) uses it where the device is fast at it")
-    g.add_argument("--channels-last", dest="channels_last", action=argparse.BooleanOptionalAction, default=None,
-                   help="channels_last memory format (default on)")
-    g.add_argument("--num-workers", dest="num_workers", type=int, help="DataLoader worker processes (default 0)")
-    g.add_argument("--cache-dir", dest="cache_dir", help="decoded-data cache folder (default ~/.cache/labseg, "
-                                                         "or $LABSEG_CACHE_DIR)")
-    g.add_argument("--strict", action="store_true", default=None, help="fail on the first bad sample instead of skipping it")
-    g.add_argument("--tensorboard", dest="tensorboard", action=argparse.BooleanOptionalAction, default=None,
-                   help="also log to OUT/tensorboard/ (default on where the tensorboard package is installed; "
-                        "`tensorboard --logdir runs/` compares runs)")
+    """One option per RunConfig field that is one (config.option_fields), the profile first: it sets the rest."""
+    g = p.add_argument_group(RUN_OPTIONS)
+    hints = typing.get_type_hints(RunConfig)
+    for field in sorted(option_fields(), key=lambda f: f.name != "profile"):
+        g.add_argument(*option_flags(field), **_option_keywords(field, hints[field.name]))
 
 
 def _config_from_args(args: argparse.Namespace, **extra) -> RunConfig:
-    names = [f for f in RunConfig.__dataclass_fields__ if f != "profile"]
+    names = [f.name for f in option_fields() if f.name != "profile"]
     values = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     values.update({k: v for k, v in extra.items() if v is not None})
     return profile_config(args.profile, **values)
@@ -172,20 +98,35 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="labseg", description="Binary pet/background segmentation on Oxford-IIIT Pet.",
-                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from .cli_study import add_study_parser
 
+    for add in (_add_train, _add_evaluate, _add_app, _add_predict, _add_export, add_study_parser, _add_synth,
+                _add_download, _add_check_data):
+        add(sub)
+    return parser
+
+
+TTA_HELP = "test-time augmentation: average the logits of each image and of its horizontal flip (twice the compute)"
+
+
+def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a model; writes checkpoints, history and test metrics",
                        description="Train on the train split, keep the best epoch by val dice, score it on test. "
-                                   "Writes OUT/config.json, history.csv, best.pt, last.pt, metrics.json, test_per_image.csv.")
+                                   "Writes OUT/config.json, history.csv, best.pt, last.pt, metrics.json, "
+                                   "test_per_image.csv.")
     _add_run_options(p)
     p.add_argument("--out", "--save_as", dest="out", help="output folder (default runs/<model>); --save_as is the "
                                                           "report's spelling")
     p.add_argument("--log_path", "--log-path", dest="log_path", help="also copy the per-epoch history CSV here")
-    p.add_argument("--resume", action="store_true", help="continue OUT/last.pt (same settings) instead of starting over")
+    p.add_argument("--resume", action="store_true",
+                   help="continue OUT/last.pt (same settings) instead of starting over")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in OUT (and the --log_path file)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
+
+def _add_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="score a checkpoint on a split",
                        description="Score a checkpoint on a split; prints mean per-image dice, IoU, pixel accuracy "
                                    "and their dataset-wide versions.")
@@ -195,23 +136,24 @@ def build_parser() -> argparse.ArgumentParser:
                         "Unlike `labseg train --model`, this is not an architecture: the checkpoint says which it is")
     p.add_argument("--data", help="dataset root (default: the one the checkpoint was trained on)")
     p.add_argument("--split", default="test", help="train | val | trainval | test (default test)")
-    p.add_argument("--boundary", choices=["foreground", "background", "ignore"], help="default: as trained")
+    p.add_argument("--boundary", choices=list(BOUNDARY_MODES), help="default: as trained")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--threads", type=int, help=THREADS_HELP)
     p.add_argument("--per-image", dest="per_image", help="write per-image scores to this CSV (the summary is "
                                                          "printed first)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --per-image file")
-    p.add_argument("--tta", action="store_true", help="test-time augmentation: average the logits of each image "
-                                                      "and of its horizontal flip (twice the compute)")
+    p.add_argument("--tta", action="store_true", help=TTA_HELP)
     p.add_argument("--full-size", dest="full_size", action="store_true",
                    help="also score at each photo's own size: the mask `labseg predict` writes against the "
                         "full-size trimap (same boundary rule); a run's own test figures are kept in its folder "
                         "(metrics_fullsize.json)")
 
+
+def _add_app(sub) -> None:
     p = sub.add_parser("app", help="a web page to try the model on your photos (needs labseg[app])",
-                       description="Serve a Gradio page on 127.0.0.1: drop a photo, see the overlay and the mask at the "
-                                   "photo's size, move the threshold, download the mask PNG. Uses the shipped UNet "
-                                   "unless a checkpoint is given.")
+                       description="Serve a Gradio page on 127.0.0.1: drop a photo, see the overlay and the mask at "
+                                   "the photo's size, move the threshold, download the mask PNG. Uses the shipped "
+                                   "UNet unless a checkpoint is given.")
     p.add_argument("checkpoint", nargs="?", help="labseg checkpoint (.pt, or a run folder; default: the shipped UNet)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--host", default="127.0.0.1",
@@ -222,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "on the command line)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
 
+
+def _add_predict(sub) -> None:
     p = sub.add_parser("predict", help="write mask PNGs and overlays for any images",
                        description="Predict pet masks for image files of any size; writes NAME_mask.png (1-bit, at "
                                    "the image's size: exact) and NAME_overlay.jpg (for looking at: JPEG, longer side "
@@ -245,22 +189,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--threads", type=int, help=PREDICT_THREADS_HELP)
     p.add_argument("--overwrite", action="store_true", help="replace mask/overlay files already in --out")
-    p.add_argument("--tta", action="store_true", help="test-time augmentation: average the logits of each image "
-                                                      "and of its horizontal flip (twice the compute)")
+    p.add_argument("--tta", action="store_true", help=TTA_HELP)
 
+
+def _add_export(sub) -> None:
     p = sub.add_parser("export", help="export a checkpoint to ONNX, checked with onnxruntime",
                        description="Write CHECKPOINT's network as an ONNX model (opset 17; dynamic batch, height and "
                                    "width). Input 'image': float32 RGB 0-255, (N, 3, H, W), normalisation folded in; "
                                    "output 'logits' (N, 1, H, W), pet where logits > 0. The training size is in the "
-                                   "file's metadata (labseg_image_size). Needs the onnx extra: pip install 'labseg[onnx]'.")
+                                   "file's metadata (labseg_image_size). Needs the onnx extra: pip install "
+                                   "'labseg[onnx]'.")
     p.add_argument("checkpoint", help="labseg checkpoint (.pt, or a run folder for its best.pt)")
     p.add_argument("target", help="the .onnx file to write")
     p.add_argument("--overwrite", action="store_true", help="replace an existing target file")
 
-    from .cli_study import add_study_parser
 
-    add_study_parser(sub)
-
+def _add_synth(sub) -> None:
     p = sub.add_parser("synth", help="write the embedded synthetic 'toy pets' set",
                        description="Write a deterministic synthetic set in the official layout (jpg images, "
                                    "1/2/3 trimaps, trainval.txt/test.txt). An existing set is kept.")
@@ -270,11 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="generator seed, >= 0 (default 0): same seed, same images")
     p.add_argument("--overwrite", action="store_true", help="replace an existing folder")
 
+
+def _add_download(sub) -> None:
     p = sub.add_parser("download", help="fetch and verify the official Oxford-IIIT Pet archives",
                        description="Download images.tar.gz and annotations.tar.gz, check their MD5, extract them "
-                                   "atomically into ROOT (no partial folder is left on failure). With --subset pets-3: "
-                                   "only the 598 photos of 3 breeds that every committed study used, each file "
-                                   "checked against the studies' SHA-256 sums (ROOT/SUBSET.md says how it compares).")
+                                   "atomically into ROOT (no partial folder is left on failure). With --subset "
+                                   "pets-3: only the 598 photos of 3 breeds that every committed study used, each "
+                                   "file checked against the studies' SHA-256 sums (ROOT/SUBSET.md says how it "
+                                   "compares).")
     p.add_argument("root", nargs="?", default=None,
                    help="target folder (default data/oxford-iiit-pet; with --subset pets-3, data/oxford-pet-subset: "
                         "the folder name the studies' results are filed under)")
@@ -285,12 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the MD5 a mirror's repackaged archive has instead of the official one (repeat per archive; "
                         "with --subset, every extracted file is still checked against the studies' SHA-256 sums)")
 
+
+def _add_check_data(sub) -> None:
     p = sub.add_parser("check-data", help="validate a dataset folder and list bad or quirky files",
                        description="Check every listed sample: missing or undecodable images and trimaps are errors "
-                                   "(exit 1); quirks that labseg handles (PNG/GIF data named .jpg, RGBA, palette) are notes.")
+                                   "(exit 1); quirks that labseg handles (PNG/GIF data named .jpg, RGBA, palette) are "
+                                   "notes.")
     p.add_argument("root")
     p.add_argument("--splits", nargs="+", default=["trainval", "test"])
-    return parser
 
 
 def cmd_train(args) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ DECODES = ("draft", "full")
 AUGMENT_SOURCES = ("cache", "2x")
 # Which checkpoint is scored on test: the epoch with the best validation dice, or the last epoch.
 SELECTS = ("best", "last")
+# bf16 autocast: where the device is fast at it, always, or never.
+AMP_MODES = ("auto", "bf16", "off")
 # Spellings used by the original report's --use_model flag, and other natural ones.
 _MODEL_ALIASES = {"resnet34unet": "resnet34_unet", "resnet34": "resnet34_unet", "resnet34unetseed": "resnet34_unet_seed",
                   "vgg16bn": "vgg16_bn_unet", "vgg16bnunet": "vgg16_bn_unet"}
@@ -58,8 +61,9 @@ _MODEL_ALIASES = {"resnet34unet": "resnet34_unet", "resnet34": "resnet34_unet", 
 
 def check_threads(threads: int | None) -> None:
     """``--threads`` (train, evaluate, predict): None or a whole number >= 1."""
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"--threads {threads}: must be >= 1 (or leave it out for torch's choice).")
+    what = value_error(RunConfig.__dataclass_fields__["threads"], threads)
+    if what:
+        _refuse("threads", threads, what)
 
 
 def canonical_model_name(name: str) -> str:
@@ -72,187 +76,6 @@ def canonical_model_name(name: str) -> str:
         raise ValueError(f"--model {name}: unknown model; choose one of: {', '.join(MODEL_NAMES)}.")
     return key
 REAL_SUBSET = "../shared/data/oxford-pet-subset"
-
-
-@dataclass
-class RunConfig:
-    """Everything that shapes a run. Notebook parameters and CLI flags use these exact names."""
-
-    data: str = TOY_DATA  # dataset root in the official Oxford-IIIT Pet layout
-    model: str = "unet"  # unet | resnet34_unet | resnet34_unet_seed
-    width: int = 64  # UNet base channels (64 in the paper); smaller for CPU runs
-    pretrained: str | None = None  # local torchvision encoder state-dict file (resnet34_unet, vgg16_bn_unet)
-    image_size: int = 256  # images are resized to image_size x image_size
-    epochs: int = 50
-    batch_size: int = 8
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    loss: str = "bce_dice"  # dice | bce | bce_dice, all on logits
-    flip: str = "hflip"  # none | hflip | hvflip | independent (the original report's bug)
-    augment: str = "flip"  # on top of the flips: flip (nothing more) | scale | rotate | color | all
-    augment_on: str = "loader"  # loader (per sample, torchvision v2) | device (whole batches, tensor ops)
-    optimizer: str = "adam"  # adam (L2 weight decay on every parameter) | adamw (decoupled, not on norms/biases)
-    schedule: str = "constant"  # learning rate per batch: constant (the report) | cosine | onecycle
-    warmup_epochs: float = 0.0  # linear warm-up from 0 (constant and cosine schedules)
-    lr_floor: float = 0.0  # cosine: the learning rate decays to lr_floor x lr instead of 0
-    swa_epochs: int = 0  # the last swa_epochs epochs train at swa_lr x lr and their weights are averaged (SWA)
-    swa_lr: float = 0.1  # the constant rate of the averaging phase, as a fraction of lr
-    ema_decay: float = 0.0  # an exponential moving average of the weights (this decay per step) is the network
-                            # evaluated and saved (0: none)
-    drop_path: float = 0.0  # resnet34_unet: stochastic depth, the deepest encoder block's drop rate (0: none)
-    dice_reduction: str = "image"  # the soft dice term per image (averaged) | over the whole batch
-    crop_scale: float = 0.5  # scale / all: the random crop keeps crop_scale-100 % of the area
-    affine_p: float = 1.0  # rotate / all: probability that the affine map is applied to a sample
-    affine_shift: float = 0.1  # rotate / all: largest shift, as a fraction of the image side
-    color_strength: float = 0.3  # color / all: brightness, contrast, saturation +-strength, hue +-strength/6
-    augment_source: str = "cache"  # scale / all: crop from the image-size cache (crops upsampled) | a 2x cache
-    decode: str = "draft"  # training images: JPEG draft decode (as evaluation) | full decode, then the same resize
-    select: str = "best"  # checkpoint scored on test: best (by val dice) | last (the last epoch)
-    boundary: str = "foreground"  # trimap border pixels: foreground | background | ignore
-    seed: int = 0
-    train_subset: int | None = None  # use only this many training images (None: all)
-    device: str = "auto"  # auto (cuda, then mps, then cpu) | cpu | cuda | mps
-    amp: str = "auto"  # auto (bf16 where the device has fast bf16) | bf16 | off
-    channels_last: bool = True
-    num_workers: int = 0  # DataLoader workers; 0 loads in the main process (fast with the cache)
-    threads: int | None = None  # CPU threads for torch (None: torch's choice; OMP_NUM_THREADS works too)
-    tensorboard: bool = True  # also log to <out_dir>/tensorboard/ when the tensorboard package is installed
-    out_dir: str = "runs/default"
-    cache_dir: str | None = None  # decoded-data cache (default ~/.cache/labseg or $LABSEG_CACHE_DIR)
-    strict: bool = False  # fail on the first bad sample instead of skipping it
-    profile: str = "custom"
-    repeats: int = 1  # notebooks: seeds seed, seed+1, ... for each arm of a comparison
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def replace(self, **changes) -> RunConfig:
-        return dataclasses.replace(self, **changes)
-
-    def model_options(self) -> dict[str, Any]:
-        if self.model == "unet":
-            return {"width": self.width}
-        options: dict[str, Any] = {}
-        if self.model in PRETRAINED_ENCODERS and self.pretrained:
-            options["pretrained"] = self.pretrained
-        if self.drop_path:
-            options["drop_path"] = self.drop_path
-        return options
-
-    def validate(self) -> RunConfig:
-        """Raise a one-line ValueError naming the option (as its CLI flag) for any value that cannot
-        work. Called before anything is written, so a bad option never leaves debris."""
-        def bad(name: str, value: Any, what: str) -> None:
-            raise ValueError(f"--{name.replace('_', '-')} {value}: {what}")
-
-        def choice(name: str, value: Any, allowed) -> None:
-            if value not in allowed:
-                bad(name, value, f"unknown value; choose one of: {', '.join(allowed)}.")
-
-        canonical_model_name(self.model)
-        for name, low in (("image_size", MIN_IMAGE_SIZE), ("epochs", 1), ("batch_size", 2), ("width", 1),
-                          ("repeats", 1)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                extra = {"image_size": " (the networks pool the input down 32x)",
-                         "batch_size": " (BatchNorm needs 2 images per batch to train)"}.get(name, "")
-                bad(name, value, f"must be a whole number >= {low}{extra}.")
-        for name, low in (("seed", 0), ("num_workers", 0), ("swa_epochs", 0)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < low:
-                bad(name, value, f"must be a whole number >= {low}.")
-        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 10):
-            bad("lr", self.lr, "the learning rate must be > 0 (e.g. 1e-3).")
-        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
-            bad("weight_decay", self.weight_decay, "weight decay must be >= 0.")
-        if self.train_subset is not None and self.train_subset < 2:
-            bad("train_subset", self.train_subset, "train on at least 2 images (or leave it out for all).")
-        check_threads(self.threads)
-        choice("loss", self.loss, LOSSES)
-        choice("flip", self.flip, FLIP_MODES)
-        choice("augment", self.augment, AUGMENT_PRESETS)
-        choice("augment_on", self.augment_on, AUGMENT_ON)
-        choice("optimizer", self.optimizer, OPTIMIZERS)
-        choice("schedule", self.schedule, SCHEDULES)
-        if self.augment != "flip" and self.flip == "independent":
-            bad("augment", self.augment, "needs joint flips; --flip independent is the report's bug, kept as an "
-                "ablation arm on its own.")
-        if isinstance(self.swa_epochs, bool) or self.swa_epochs >= self.epochs:
-            bad("swa_epochs", self.swa_epochs, f"the averaging phase must be a whole number of epochs shorter than "
-                f"training ({self.epochs} epochs): the schedule runs in the epochs before it.")
-        scheduled = self.epochs - self.swa_epochs
-        if not (isinstance(self.warmup_epochs, (int, float)) and 0 <= self.warmup_epochs < scheduled):
-            bad("warmup_epochs", self.warmup_epochs, f"warm-up must be >= 0 and shorter than the schedule "
-                f"({scheduled} epochs" + (f": {self.epochs} less {self.swa_epochs} of --swa-epochs)." if self.swa_epochs
-                                          else ")."))
-        if self.schedule == "onecycle" and self.warmup_epochs:
-            bad("warmup_epochs", self.warmup_epochs, "onecycle has its own warm-up (30 % of training); leave "
-                "--warmup-epochs out.")
-        for name, low, high, closed in (("lr_floor", 0, 1, False), ("crop_scale", 0, 1, True), ("affine_p", 0, 1, True),
-                                        ("affine_shift", 0, 0.5, True), ("color_strength", 0, 1, False),
-                                        ("drop_path", 0, 1, False)):
-            value = getattr(self, name)
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value and (
-                value <= high if closed else value < high)
-            if not ok or (name == "crop_scale" and value == 0):
-                bad(name, value, f"must be a number in {'(' if name == 'crop_scale' else '['}{low}, {high}"
-                    f"{']' if closed else ')'}.")
-        if self.lr_floor and self.schedule != "cosine":
-            bad("lr_floor", self.lr_floor, "the floor applies to --schedule cosine only.")
-        if not (isinstance(self.swa_lr, (int, float)) and not isinstance(self.swa_lr, bool) and 0 < self.swa_lr <= 1):
-            bad("swa_lr", self.swa_lr, "must be a number in (0, 1]: the averaging phase's rate as a fraction of --lr.")
-        if self.swa_lr != RunConfig.swa_lr and not self.swa_epochs:
-            bad("swa_lr", self.swa_lr, "sets the rate of the averaging phase; this run has none (add --swa-epochs N).")
-        if not (isinstance(self.ema_decay, (int, float)) and not isinstance(self.ema_decay, bool)
-                and 0 <= self.ema_decay < 1):
-            bad("ema_decay", self.ema_decay, "must be a number in [0, 1): the moving average's decay per step "
-                "(e.g. 0.999; 0: none).")
-        if self.ema_decay and self.swa_epochs:
-            bad("ema_decay", self.ema_decay, "averages the weights one way and --swa-epochs another; use one of them.")
-        if self.drop_path and canonical_model_name(self.model) != "resnet34_unet":
-            bad("drop_path", self.drop_path, f"drops residual blocks of the resnet34_unet encoder; --model "
-                f"{self.model} has none to drop.")
-        for name, presets in (("crop_scale", presets_with("scale")), ("affine_p", presets_with("rotate")),
-                              ("affine_shift", presets_with("rotate")), ("color_strength", presets_with("color"))):
-            if getattr(self, name) != getattr(RunConfig, name) and self.augment not in presets:
-                bad(name, getattr(self, name), f"sets the strength of --augment {_either(presets)}; this run "
-                    f"uses --augment {self.augment}.")
-        choice("dice_reduction", self.dice_reduction, DICE_REDUCTIONS)
-        choice("decode", self.decode, DECODES)
-        choice("augment_source", self.augment_source, AUGMENT_SOURCES)
-        if self.augment_source != "cache" and self.augment not in presets_with("scale"):
-            bad("augment_source", self.augment_source, f"sets where --augment {_either(presets_with('scale'))} crops "
-                f"from; this run uses --augment {self.augment}.")
-        if self.augment_source != "cache" and self.augment_on != "loader":
-            bad("augment_source", self.augment_source, "needs --augment-on loader (the device path augments "
-                "batches of one size).")
-        choice("select", self.select, SELECTS)
-        choice("boundary", self.boundary, BOUNDARY_MODES)
-        choice("amp", self.amp, ("auto", "bf16", "off"))
-        choice("profile", self.profile, (*PROFILES, "custom"))
-        if self.pretrained is not None:
-            arch = PRETRAINED_ENCODERS.get(canonical_model_name(self.model))
-            if arch is None:
-                bad("pretrained", self.pretrained, f"encoder weights apply to {', '.join(PRETRAINED_ENCODERS)} "
-                    f"only, not {self.model}.")
-            if not Path(self.pretrained).is_file():
-                bad("pretrained", self.pretrained, f"file not found; pass a local torchvision {arch} "
-                    "state-dict file (labseg never downloads weights).")
-        return self
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
-        unknown = set(values) - set(field_names())
-        if unknown:
-            raise ValueError(f"Unknown config field(s): {', '.join(sorted(unknown))}. Known: {', '.join(field_names())}.")
-        return cls(**values)
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-
-
-def field_names() -> list[str]:
-    return [f.name for f in fields(RunConfig)]
 
 
 # Each profile is a consistent budget. Data is chosen separately (--data / DATA=).
@@ -290,6 +113,273 @@ PROFILE_MODELS: dict[str, dict[str, dict[str, Any]]] = {
                  "resnet34_unet": dict(augment="rotate", affine_p=0.5, affine_shift=0.05, optimizer="adamw",
                                        weight_decay=5e-2, epochs=75, swa_epochs=15, swa_lr=0.5, select="last")},
 }
+
+
+def option(default: Any, help: str, *, flags: tuple[str, ...] = (), choices: tuple[str, ...] = (),
+           low: int | None = None, interval: str = "", why: str = "", error: str = "",
+           cli: bool | dict[str, Any] = True) -> Any:
+    """A RunConfig field with everything about its option: the help (``{default}`` stands for the per-profile
+    defaults, ``{profiles}`` for the profiles, both filled in by labseg.cli), the flags (default --name-with-dashes),
+    the values it takes (choices, whole numbers >= low, or numbers in an interval such as "[0, 1)"), the wording of
+    its error (``why`` ends the usual one, ``error`` replaces it) and ``cli``: False for a field that is not an
+    option, or the argparse keywords that differ from the ones the field implies."""
+    return dataclasses.field(default=default, metadata=dict(help=help, flags=flags, choices=choices, low=low,
+                                                            interval=interval, why=why, error=error, cli=cli))
+
+
+_INTERVAL = re.compile(r"([\[(])(\S+), (\S+)([\])])")
+
+
+def _in_interval(value: Any, interval: str) -> bool:
+    """Whether ``value`` is a number (not a bool) in ``interval``, written "[0, 1)", "(0, 1]" ..."""
+    opening, low, high, closing = _INTERVAL.fullmatch(interval).groups()
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    above = value > float(low) if opening == "(" else value >= float(low)
+    below = value < float(high) if closing == ")" else value <= float(high)
+    return above and below
+
+
+def value_error(field: dataclasses.Field, value: Any) -> str:
+    """What is wrong with ``value`` for a RunConfig field, by the field's metadata alone ("" if nothing)."""
+    meta = field.metadata
+    if value is None and field.default is None:
+        return ""
+    if meta["choices"] and value not in meta["choices"]:
+        return f"unknown value; choose one of: {', '.join(meta['choices'])}."
+    if meta["low"] is not None and (not isinstance(value, int) or isinstance(value, bool) or value < meta["low"]):
+        return meta["error"] or f"must be a whole number >= {meta['low']}{meta['why']}."
+    if meta["interval"] and not _in_interval(value, meta["interval"]):
+        return meta["error"] or f"must be a number in {meta['interval']}{meta['why']}."
+    return ""
+
+
+def _refuse(name: str, value: Any, what: str) -> None:
+    """Raise the one-line error that names the option as its flag."""
+    raise ValueError(f"--{name.replace('_', '-')} {value}: {what}")
+
+
+@dataclass
+class RunConfig:
+    """Everything that shapes a run. Notebook parameters and CLI flags use these exact names."""
+
+    data: str = option(TOY_DATA, f"dataset root in the Oxford-IIIT Pet layout (default {TOY_DATA})")
+    model: str = option("unet", "the architecture to train: unet (default) | resnet34_unet | vgg16_bn_unet | "
+                        "resnet34_unet_seed (the original report's buggy network); --use_model is the report's "
+                        "spelling and accepts UNet / ResNet34_UNet. (On `labseg evaluate`, --model is a checkpoint "
+                        "file instead.)", flags=("--model", "--use_model"))
+    width: int = option(64, "UNet base channels, 64 in the paper ({default})", low=1)
+    pretrained: str | None = option(None, "local torchvision state-dict file for the encoder: resnet34 for "
+                                    "resnet34_unet, vgg16_bn for vgg16_bn_unet (never downloaded)")
+    image_size: int = option(256, f"square input size in pixels, >= {MIN_IMAGE_SIZE} ({{default}})",
+                             flags=("--image-size", "--image_size"), low=MIN_IMAGE_SIZE,
+                             why=" (the networks pool the input down 32x)")
+    epochs: int = option(50, "training epochs, >= 1; --epoch is the report's spelling ({default})",
+                         flags=("--epochs", "--epoch"), low=1)
+    batch_size: int = option(8, "images per training step, >= 2 ({default})", flags=("--batch-size", "--batch_size"),
+                             low=2, why=" (BatchNorm needs 2 images per batch to train)")
+    lr: float = option(1e-3, "Adam learning rate ({default})", flags=("--lr", "--learning-rate"), interval="(0, 10)",
+                       error="the learning rate must be > 0 (e.g. 1e-3).")
+    weight_decay: float = option(0.0, "Adam weight decay (L2), >= 0 ({default})", interval="[0, inf]",
+                                 error="weight decay must be >= 0.")
+    loss: str = option("bce_dice", "computed on logits (default bce_dice)", choices=LOSSES)
+    flip: str = option("hflip", "augmentation: joint flips (default hflip), or 'independent' = the original report's "
+                       "misaligned flips", choices=FLIP_MODES)
+    augment: str = option("flip", "augmentation after the flips (torchvision transforms.v2; geometry joint, colour on "
+                          "the image): flip (nothing more; default) | scale (random crop 50-100 % of the area) | "
+                          "rotate (affine: 15 degrees, 10 % shift, 0.9-1.1 zoom) | color (jitter) | rotate-color (the "
+                          "two) | scale-rotate (crop, then affine) | all (the three)", choices=AUGMENT_PRESETS)
+    augment_on: str = option("loader", "where augmentation runs: loader (default: per sample, torchvision v2, on the "
+                             "CPU) | device (whole batches on the training device: the same random parameters, one "
+                             "grid_sample; use it to feed a GPU)", choices=AUGMENT_ON)
+    optimizer: str = option("adam", "adam (default; weight decay as L2 on every parameter) | adamw (decoupled, not on "
+                            "norms/biases)", choices=OPTIMIZERS)
+    schedule: str = option("constant", "learning rate, stepped per batch: constant (the report) | cosine | onecycle "
+                           "({default})", choices=SCHEDULES)
+    warmup_epochs: float = option(0.0, "linear warm-up from 0 over this many epochs (constant and cosine; default 0)")
+    lr_floor: float = option(0.0, "cosine schedule: decay to this fraction of --lr instead of 0 (default 0)",
+                             interval="[0, 1)")
+    swa_epochs: int = option(0, "stochastic weight averaging: the last N epochs (counted in --epochs; the schedule "
+                             "runs in the epochs before them) train at a constant rate and the average of their "
+                             "weights, with its BatchNorm statistics measured again, is the network evaluated and "
+                             "saved (default 0: none)", low=0)
+    swa_lr: float = option(0.1, "--swa-epochs: the averaging phase's constant rate, as a fraction of --lr, in (0, 1] "
+                           "(default 0.1)", interval="(0, 1]", why=": the averaging phase's rate as a fraction of --lr")
+    ema_decay: float = option(0.0, "an exponential moving average of the weights, updated after every step with this "
+                              "decay (warmed up: min(decay, (1+t)/(10+t))), is the network evaluated and saved, in "
+                              "[0, 1) (default 0: none)", interval="[0, 1)",
+                              why=": the moving average's decay per step (e.g. 0.999; 0: none)")
+    drop_path: float = option(0.0, "--model resnet34_unet: stochastic depth in training, each encoder block's residual "
+                              "branch is skipped per sample at a rate rising linearly to this one at the deepest "
+                              "block, in [0, 1) (default 0: none)", interval="[0, 1)")
+    dice_reduction: str = option("image", "the loss's soft dice term: per image, averaged over the batch (default) | "
+                                 "over the whole batch as one region", choices=DICE_REDUCTIONS)
+    crop_scale: float = option(0.5, "--augment scale/scale-rotate/all: the random crop keeps this to 100 % of the area "
+                               "(default 0.5)", interval="(0, 1]")
+    affine_p: float = option(1.0, "--augment rotate/rotate-color/scale-rotate/all: probability of the affine map per "
+                             "sample (default 1: always)", interval="[0, 1]")
+    affine_shift: float = option(0.1, "--augment rotate/rotate-color/scale-rotate/all: largest shift, as a fraction of "
+                                 "the side (default 0.1)", interval="[0, 0.5]")
+    color_strength: float = option(0.3, "--augment color/rotate-color/all: brightness, contrast, saturation +-this, "
+                                   "hue +-this/6 (default 0.3)", interval="[0, 1)")
+    augment_source: str = option("cache", "--augment scale/scale-rotate/all: crop from the training images at the "
+                                 "image size (cache, default: a crop is resized up) or cached at twice the size (2x: "
+                                 "a crop is resized down to it)", choices=AUGMENT_SOURCES)
+    decode: str = option("draft", "training images: draft (default: the JPEG decoder scales down first, as evaluation "
+                         "and predict do) | full (decode every pixel, then the same resize)", choices=DECODES)
+    select: str = option("best", "checkpoint scored on test: best (default: the epoch with the best val dice) | last",
+                         choices=SELECTS)
+    boundary: str = option("foreground", "trimap border pixels (3): foreground as in the course code (default), "
+                           "background, or ignored in loss and metrics", choices=BOUNDARY_MODES)
+    seed: int = option(0, "seed for weights, sample order and augmentation, >= 0 (default 0); the same seed gives the "
+                       "same run", low=0)
+    train_subset: int | None = option(None, "train on this many images only ({default}; None = all)", low=2,
+                                      error="train on at least 2 images (or leave it out for all).")
+    device: str = option("auto", "auto (cuda, then mps, then cpu; default) | cpu | cuda | cuda:N | mps")
+    amp: str = option("auto", "bf16 autocast; auto (default) uses it where the device is fast at it",
+                      choices=AMP_MODES)
+    channels_last: bool = option(True, "channels_last memory format (default on)")
+    num_workers: int = option(0, "DataLoader worker processes (default 0)", low=0)
+    threads: int | None = option(None, "CPU threads for torch (default: torch's choice, usually one per core; the "
+                                 "OMP_NUM_THREADS environment variable works too)", low=1,
+                                 error="must be >= 1 (or leave it out for torch's choice).")
+    tensorboard: bool = option(True, "also log to OUT/tensorboard/ (default on where the tensorboard package is "
+                               "installed; `tensorboard --logdir runs/` compares runs)")
+    out_dir: str = option("runs/default", "the run's folder (labseg train --out, default runs/<model>)", cli=False)
+    cache_dir: str | None = option(None, "decoded-data cache folder (default ~/.cache/labseg, or $LABSEG_CACHE_DIR)")
+    strict: bool = option(False, "fail on the first bad sample instead of skipping it",
+                          cli=dict(action="store_true"))
+    profile: str = option("custom", "{profiles}", choices=(*PROFILES, "custom"),
+                          cli=dict(choices=list(PROFILES), default="toy"))
+    repeats: int = option(1, "notebooks: seeds seed, seed+1, ... for each arm of a comparison", low=1, cli=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> RunConfig:
+        return dataclasses.replace(self, **changes)
+
+    def model_options(self) -> dict[str, Any]:
+        if self.model == "unet":
+            return {"width": self.width}
+        options: dict[str, Any] = {}
+        if self.model in PRETRAINED_ENCODERS and self.pretrained:
+            options["pretrained"] = self.pretrained
+        if self.drop_path:
+            options["drop_path"] = self.drop_path
+        return options
+
+    def validate(self) -> RunConfig:
+        """Raise a one-line ValueError naming the option (as its CLI flag) for any value that cannot
+        work. Called before anything is written, so a bad option never leaves debris."""
+        canonical_model_name(self.model)
+        for f in fields(self):
+            what = value_error(f, getattr(self, f.name))
+            if what:
+                _refuse(f.name, getattr(self, f.name), what)
+        for check in CROSS_CHECKS:
+            check(self)
+        return self
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        unknown = set(values) - set(field_names())
+        if unknown:
+            raise ValueError(f"Unknown config field(s): {', '.join(sorted(unknown))}. Known: {', '.join(field_names())}.")
+        return cls(**values)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+def _check_flips(cfg: RunConfig) -> None:
+    """Augmentation beyond the flips needs flips that keep image and mask aligned."""
+    if cfg.augment != "flip" and cfg.flip == "independent":
+        _refuse("augment", cfg.augment, "needs joint flips; --flip independent is the report's bug, kept as an "
+                "ablation arm on its own.")
+
+
+def _check_phases(cfg: RunConfig) -> None:
+    """The averaging phase, then the warm-up, fit in the epochs."""
+    if cfg.swa_epochs >= cfg.epochs:
+        _refuse("swa_epochs", cfg.swa_epochs, f"the averaging phase must be a whole number of epochs shorter than "
+                f"training ({cfg.epochs} epochs): the schedule runs in the epochs before it.")
+    scheduled = cfg.epochs - cfg.swa_epochs
+    if not (isinstance(cfg.warmup_epochs, (int, float)) and 0 <= cfg.warmup_epochs < scheduled):
+        less = f": {cfg.epochs} less {cfg.swa_epochs} of --swa-epochs" if cfg.swa_epochs else ""
+        _refuse("warmup_epochs", cfg.warmup_epochs, f"warm-up must be >= 0 and shorter than the schedule "
+                f"({scheduled} epochs{less}).")
+    if cfg.schedule == "onecycle" and cfg.warmup_epochs:
+        _refuse("warmup_epochs", cfg.warmup_epochs, "onecycle has its own warm-up (30 % of training); leave "
+                "--warmup-epochs out.")
+
+
+def _check_lr_floor(cfg: RunConfig) -> None:
+    """A learning-rate floor only shapes the cosine schedule."""
+    if cfg.lr_floor and cfg.schedule != "cosine":
+        _refuse("lr_floor", cfg.lr_floor, "the floor applies to --schedule cosine only.")
+
+
+def _check_averaging(cfg: RunConfig) -> None:
+    """--swa-lr needs an averaging phase; EMA and SWA exclude each other."""
+    if cfg.swa_lr != RunConfig.swa_lr and not cfg.swa_epochs:
+        _refuse("swa_lr", cfg.swa_lr, "sets the rate of the averaging phase; this run has none (add --swa-epochs N).")
+    if cfg.ema_decay and cfg.swa_epochs:
+        _refuse("ema_decay", cfg.ema_decay, "averages the weights one way and --swa-epochs another; use one of them.")
+
+
+def _check_drop_path(cfg: RunConfig) -> None:
+    """Stochastic depth needs the residual blocks of resnet34_unet."""
+    if cfg.drop_path and canonical_model_name(cfg.model) != "resnet34_unet":
+        _refuse("drop_path", cfg.drop_path, f"drops residual blocks of the resnet34_unet encoder; --model "
+                f"{cfg.model} has none to drop.")
+
+
+def _check_augment_settings(cfg: RunConfig) -> None:
+    """A strength or crop source set away from its default needs an --augment preset that uses it."""
+    for name, presets in (("crop_scale", presets_with("scale")), ("affine_p", presets_with("rotate")),
+                          ("affine_shift", presets_with("rotate")), ("color_strength", presets_with("color"))):
+        if getattr(cfg, name) != getattr(RunConfig, name) and cfg.augment not in presets:
+            _refuse(name, getattr(cfg, name), f"sets the strength of --augment {_either(presets)}; this run "
+                    f"uses --augment {cfg.augment}.")
+    if cfg.augment_source != "cache" and cfg.augment not in presets_with("scale"):
+        _refuse("augment_source", cfg.augment_source, f"sets where --augment {_either(presets_with('scale'))} crops "
+                f"from; this run uses --augment {cfg.augment}.")
+    if cfg.augment_source != "cache" and cfg.augment_on != "loader":
+        _refuse("augment_source", cfg.augment_source, "needs --augment-on loader (the device path augments "
+                "batches of one size).")
+
+
+def _check_pretrained(cfg: RunConfig) -> None:
+    """Encoder weights: a model that takes them, and a local file."""
+    if cfg.pretrained is None:
+        return
+    arch = PRETRAINED_ENCODERS.get(canonical_model_name(cfg.model))
+    if arch is None:
+        _refuse("pretrained", cfg.pretrained, f"encoder weights apply to {', '.join(PRETRAINED_ENCODERS)} "
+                f"only, not {cfg.model}.")
+    if not Path(cfg.pretrained).is_file():
+        _refuse("pretrained", cfg.pretrained, f"file not found; pass a local torchvision {arch} "
+                "state-dict file (labseg never downloads weights).")
+
+
+# The rules between fields, run in this order once every field is valid on its own (RunConfig.validate).
+CROSS_CHECKS = (_check_flips, _check_phases, _check_lr_floor, _check_averaging, _check_drop_path,
+                _check_augment_settings, _check_pretrained)
+
+
+def field_names() -> list[str]:
+    return [f.name for f in fields(RunConfig)]
+
+
+def option_fields() -> list[dataclasses.Field]:
+    """The RunConfig fields that are command-line options (labseg train), in their order."""
+    return [f for f in fields(RunConfig) if f.metadata["cli"] is not False]
+
+
+def option_flags(field: dataclasses.Field) -> tuple[str, ...]:
+    """A field's flags: its own spellings, or --name-with-dashes."""
+    return field.metadata["flags"] or (f"--{field.name.replace('_', '-')}",)
 
 
 def profile_config(profile: str = "toy", **overrides) -> RunConfig:
