@@ -100,14 +100,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 # Settings of a profile that depend on the model (a profile's recipe chosen per model): applied over PROFILES when
 # the run's model is listed; explicit options still have the last word.
 PROFILE_MODELS: dict[str, dict[str, dict[str, Any]]] = {
-    # recipe_choice.best_recipe on results/oxford-pet-subset-cpu (tests/test_study.py checks it against the committed tables)
-    # UNet: notebook 10's strong recipe with milder affine maps and crops from the 2x cache (AdamW, warm-up + cosine,
-    # all augmentations), 150 epochs, scored at the last epoch;
-    # ResNet34-UNet: the profile's recipe with milder random affine maps (notebook 10's "08 recipe + rotate +
-    # mild-affine": applied half the time, shifts up to 5 %), AdamW with weight decay 5e-2 and stochastic weight
-    # averaging (60 one-cycle epochs, then 15 averaged at 0.5x the rate: "+ adamw-wd-0.05 + swa at 0.5x", 75
-    # epochs), scored at the last epoch: chosen on AMD EPYC, where it leads the 60-epoch recipe by more than the seed
-    # spread
+    # each network's recipe as recipe_choice.best_recipe chooses it from the committed studies (tests/test_study.py
+    # checks it against the committed tables; the report's Section 3.5 and notebook 10 say why it was chosen)
     "cpu-best": {"unet": dict(augment="all", optimizer="adamw", weight_decay=1e-2, schedule="cosine", warmup_epochs=2.0,
                               epochs=150, affine_p=0.5, affine_shift=0.05, augment_source="2x", select="last"),
                  "resnet34_unet": dict(augment="rotate", affine_p=0.5, affine_shift=0.05, optimizer="adamw",
