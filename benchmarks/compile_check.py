@@ -16,9 +16,9 @@ import torch
 
 from labseg.cost import build
 from labseg.device import cpu_name, prepare_batch, resolve_device, use_bf16
-from labseg.optim import make_optimizer
 from labseg.engine import train_step
 from labseg.losses import SegmentationLoss
+from labseg.optim import make_optimizer
 
 
 def measure(name: str, width: int, size: int, compiled: bool, device, seconds: float = 8.0) -> float:

@@ -8,9 +8,15 @@ the per-round ratios show the spread. bf16 autocast where native, channels_last,
 Prints labseg's and smp's median images/s, their ratio (>1: labseg faster) and the per-round ratios' min, median
 and max. Needs labseg[bench].
 """
-import sys, time, statistics, torch
+import statistics
+import sys
+import time
+
 import segmentation_models_pytorch as smp
+import torch
+
 from labseg.models import build_model
+
 torch.set_num_threads(2)
 name, size, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 enc = {"vgg16_bn_unet": "vgg16_bn", "resnet34_unet": "resnet34"}[name]

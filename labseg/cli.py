@@ -9,8 +9,18 @@ import typing
 import warnings
 from pathlib import Path
 
-from .config import (BOUNDARY_MODES, PROFILE_MODELS, PROFILES, TOY_DATA, RunConfig, canonical_model_name,
-                     check_threads, option_fields, option_flags, profile_config)
+from .config import (
+    BOUNDARY_MODES,
+    PROFILE_MODELS,
+    PROFILES,
+    TOY_DATA,
+    RunConfig,
+    canonical_model_name,
+    check_threads,
+    option_fields,
+    option_flags,
+    profile_config,
+)
 
 EPILOG = """examples:
   labseg synth data/toy-pets                       write the embedded synthetic set
@@ -262,12 +272,11 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .data import canonical_split, check_layout
+    from .batches import load_datasets
     from .checkpoint import load_checkpoint, model_from_checkpoint
+    from .data import canonical_split, check_layout
     from .device import resolve_device, set_threads
     from .engine import evaluate
-    from .batches import load_datasets
-
     from .outputs import check_new_file
 
     path = args.checkpoint or args.checkpoint_flag

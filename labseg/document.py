@@ -8,31 +8,20 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import math
 import re
 from pathlib import Path
 
 import pandas as pd
 
-# Column and index names as a reader expects them.
-LABELS = {"test_dice": "test dice", "tta_test_dice": "test dice, flip TTA", "last_test_dice": "test dice, last epoch",
-          "last_tta_test_dice": "last epoch, flip TTA",
-          "test_iou": "IoU", "tta_test_iou": "IoU, flip TTA", "test_pixel_acc": "pixel accuracy",
-          "test_noboundary_dice": "dice, boundary ignored", "test_noboundary_iou": "IoU, boundary ignored",
-          "test_noboundary_pixel_acc": "pixel acc., boundary ignored", "seeds": "seeds",
-          "train_s_per_run": "train s / run", "train_images_per_s": "train images / s", "best_epoch": "best epoch",
-          "cpu": "CPU", "target": "target", "parameters": "parameters", "params": "parameters", "gflops": "GFLOPs",
-          "infer_images_per_s": "inference images / s", "peak_mib": "peak MiB", "model": "model", "flip": "flips",
-          "augment": "augmentation", "loss": "loss", "arm": "arm", "epochs": "epochs", "seed": "seed",
-          "species": "species", "breed": "breed", "train": "train", "val": "val", "test": "test", "total": "total",
-          "setting": "setting", "unet": "UNet", "resnet34_unet": "ResNet34-UNet",
-          "resnet34_unet_seed": "report's ResNet34-UNet", "vgg16_bn_unet": "VGG16-BN-UNet",
-          "train_seconds": "train s", "changes": "settings beyond the profile's", "recipe": "recipe (notebook: arm)",
-          "minutes": "min / run", "train_s_typical": "train s / run (typical)", "fits": "within 15 min", "chosen": "chosen"}
-MODEL_NAMES = {k: LABELS[k] for k in ("unet", "resnet34_unet", "resnet34_unet_seed", "vgg16_bn_unet")}
+from .labels import LABELS, MODEL_LABELS
+from .results import commit_dates
+from .stats import format_mean_std
+
 SECONDS = ("train_s_per_run", "train_seconds", "train_s_typical")
 _NUMBER = re.compile(r"^[-+\d.,± M—]+$")
-INTEGERS = ("seeds", "epochs", "seed", "train", "val", "test", "total")
+INTEGERS = ("seeds", "epochs", "seed", "train", "val", "test", "total", "runs", "commits", "threads", "images")
 
 
 class Html(str):
@@ -75,15 +64,6 @@ def fmt_value(column: str, value) -> str:
     return f"{float(value):.4f}"
 
 
-def mean_std(mean, std) -> str:
-    """'0.8249 ± 0.0039' (the std left out where there is none)."""
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "—"
-    if std is None or (isinstance(std, float) and math.isnan(std)):
-        return f"{mean:.4f}"
-    return f"{mean:.4f} ± {std:.4f}"
-
-
 def people_table(table: pd.DataFrame, columns: list[str] | None = None, best: str | None = "test_dice",
                  lower_is_better: bool = False) -> tuple[list[str], list[list[str]], int | None, str | None]:
     """(header, rows of text, index of the best row, CPU note) of a results table: index levels become leading
@@ -106,11 +86,11 @@ def people_table(table: pd.DataFrame, columns: list[str] | None = None, best: st
             base = col.removesuffix("_mean")
             std = base + "_std"
             header.append(label(base))
-            getters.append(lambda r, c=col, s=std: mean_std(
+            getters.append(lambda r, c=col, s=std: format_mean_std(
                 r[c], None if s not in r or ("seeds" in r and r["seeds"] == 1) else r[s]))
         else:
             header.append(label(col))
-            getters.append(lambda r, c=col: MODEL_NAMES.get(r[c], fmt_value(c, r[c])) if isinstance(r[c], str)
+            getters.append(lambda r, c=col: MODEL_LABELS.get(r[c], fmt_value(c, r[c])) if isinstance(r[c], str)
                            else fmt_value(c, r[c]))
     rows = [[g(r) for g in getters] for _, r in frame.iterrows()]
     best_row = None
@@ -227,21 +207,19 @@ def code_version() -> str:
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
 
 
-def newest_run_commit(results: str | Path) -> tuple[int, str, str] | None:
-    """(commit time, commit, its date) of the newest labseg commit, by its date in git, that made a run of
-    ``results``; None where git knows none of them. The document's date comes from its runs, never from the clock."""
-    import json
-
-    from .results import commit_dates
-
-    commits = {json.loads(f.read_text()).get("git_commit") for f in Path(results).glob("runs/*/env.json")}
+def newest_run_commit(*folders: str | Path) -> tuple[int, str, str] | None:
+    """(commit time, commit, its date) of the newest labseg commit, by its date in git, that made a run of any of
+    ``folders``; None where git knows none of them. The document's date comes from its runs, never from the clock."""
+    commits = {json.loads(f.read_text()).get("git_commit") for folder in folders
+               for f in Path(folder).glob("runs/*/env.json")}
     dated = [(stamp, commit, day) for commit, (stamp, day) in commit_dates(commits).items()]
     return max(dated) if dated else None
 
 
-def runs_version(results: str | Path) -> str:
-    """The title block's line on which code made the runs: so two renders of the same results are identical."""
-    newest = newest_run_commit(results)
+def runs_version(*folders: str | Path) -> str:
+    """The title block's line on which code made the runs (of every results folder the document reads), so that
+    two renders of the same results are identical."""
+    newest = newest_run_commit(*folders)
     if newest is None:
         return "labseg commits not in this checkout's git history"
     return f"runs made with labseg commits up to {newest[1]} ({newest[2]})"

@@ -10,6 +10,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
+
 from .errors import DownloadError  # noqa: F401 - raised here, caught by the CLI
 
 OFFICIAL_BASE_URL = "https://www.robots.ox.ac.uk/~vgg/data/pets/data"

@@ -7,10 +7,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from .study_arms import (RECIPE_ARMS, RECIPE_MAX_SECONDS, RECIPE_TARGETS, SCHEDULE_ARMS, STRONG_RECIPE,
-                   resnet_recipe_settings)
 from .config import RunConfig
-from .stats import arm_summary
+from .stats import arm_summary, format_mean_std
+from .study_arms import (
+    RECIPE_ARMS,
+    RECIPE_MAX_SECONDS,
+    RECIPE_TARGETS,
+    SCHEDULE_ARMS,
+    STRONG_RECIPE,
+    resnet_recipe_settings,
+)
 
 
 def best_arm_within(table: pd.DataFrame, max_seconds: float = RECIPE_MAX_SECONDS, min_seeds: int = 3
@@ -23,7 +29,7 @@ def best_arm_within(table: pd.DataFrame, max_seconds: float = RECIPE_MAX_SECONDS
         return None, f"no arm of {min_seeds}+ seeds trains within {max_seconds / 60:.0f} min per run"
     best = str(ok["test_dice_mean"].idxmax())
     left = sorted(set(table.index) - set(ok.index))
-    return best, (f"{best}: {ok.loc[best, 'test_dice_mean']:.4f} ± {ok.loc[best, 'test_dice_std']:.4f}, the best mean "
+    return best, (f"{best}: {format_mean_std(ok.loc[best, 'test_dice_mean'], ok.loc[best, 'test_dice_std'])}, the best mean "
                   f"test dice of the arms with {min_seeds}+ seeds that train within {max_seconds / 60:.0f} min per run"
                   + (f" (not eligible: {', '.join(left)})" if left else ""))
 
@@ -157,7 +163,7 @@ def best_recipe_row(results: str | Path, model: str, profile_epochs: int = 25, m
     best = here.loc[here["test_dice_mean"].idxmax()]
     runner = here.drop(index=best.name).sort_values("test_dice_mean").tail(1)
     left = int(mine["family"].isna().sum()) - len(here)  # this family's recipes: too slow, or too few seeds
-    why = (f"{model}: {best['source']}, test dice {best['test_dice_mean']:.4f} ± {best['test_dice_std']:.4f} "
+    why = (f"{model}: {best['source']}, test dice {format_mean_std(best['test_dice_mean'], best['test_dice_std'])} "
            f"({best['seconds'] / 60:.1f} min a run), the best of {len(here)} recipes with {min_seeds}+ seeds within "
            f"{max_seconds / 60:.0f} min a run ({left} other{'' if left == 1 else 's'} too slow or with fewer seeds"
            + (f"; {len(mine) - len(here) - left} run on the other CPU family" if len(mine) - len(here) - left else "")
@@ -177,10 +183,10 @@ def best_recipe_row(results: str | Path, model: str, profile_epochs: int = 25, m
     if top.name == ref.name or gap <= spread or measured_here:
         return best, why
     family = top["family"]
-    return top, (f"{model}: {top['source']}, test dice {top['test_dice_mean']:.4f} ± {top['test_dice_std']:.4f} "
+    return top, (f"{model}: {top['source']}, test dice {format_mean_std(top['test_dice_mean'], top['test_dice_std'])} "
                  f"({top['seconds'] / 60:.1f} min a run), ahead on {family} of the recipe this study's runs choose "
-                 f"({best['source']}: {ref['test_dice_mean']:.4f} ± {ref['test_dice_std']:.4f} on {family}, "
-                 f"{best['test_dice_mean']:.4f} ± {best['test_dice_std']:.4f} here) by {gap:+.4f}, beyond the seed "
+                 f"({best['source']}: {format_mean_std(ref['test_dice_mean'], ref['test_dice_std'])} on {family}, "
+                 f"{format_mean_std(best['test_dice_mean'], best['test_dice_std'])} here) by {gap:+.4f}, beyond the seed "
                  f"spread {spread:.4f}; not yet measured with {min_seeds} seeds on this study's CPU family")
 
 
@@ -304,3 +310,27 @@ def recipe_choice_table(results: str | Path, profile_epochs: int, max_seconds: f
     table = table.sort_values(["model", "test_dice_mean"], key=lambda c: c.map(order) if c.name == "model" else -c)
     return table.set_index(["model", "recipe"])[["seeds", "test_dice_mean", "test_dice_std", "tta_test_dice_mean",
                                                   "tta_test_dice_std", "minutes", "fits", "chosen", "family"]]
+
+
+def _without_family(recipe: str) -> str:
+    """A recipe's name without the CPU family its source names ("10 ResNet34-UNet on AMD EPYC (...): arm, 60 epochs"
+    and "10 ResNet34-UNet: arm, 60 epochs" name the same recipe)."""
+    source, _, rest = recipe.partition(": ")
+    return f"{source.split(' on ')[0]}: {rest}" if rest else recipe
+
+
+def family_gap(choice: pd.DataFrame, min_seeds: int = 3) -> tuple[float, str] | None:
+    """The largest difference between the means of one recipe measured with ``min_seeds`` seeds on two CPU families
+    (rows of :func:`recipe_choice_table` that name a family against those that do not), and that recipe; None where
+    no recipe ran on both."""
+    if choice.empty:
+        return None
+    rows = choice[choice["seeds"] >= min_seeds].reset_index()
+    rows["same"] = [_without_family(r) for r in rows["recipe"]]
+    here, there = rows[rows["family"].isna()], rows[rows["family"].notna()]
+    pairs = here.merge(there, on=["model", "same"], suffixes=("", "_other"))
+    if pairs.empty:
+        return None
+    gaps = (pairs["test_dice_mean"] - pairs["test_dice_mean_other"]).abs()
+    top = pairs.loc[gaps.idxmax()]
+    return float(gaps.max()), str(top["same"])

@@ -121,12 +121,17 @@ def fix_pdf_dates(pdf_path: Path, epoch: int) -> None:
 
 def source_date(results: Path | None) -> int:
     """The date a document states: SOURCE_DATE_EPOCH where set (the reproducible-builds convention), else the date
-    of the newest commit that made a run of ``results``, else 0."""
+    of the newest commit that made a run of ``results`` or of the same study in a sibling results folder (runs made
+    on another machine: ``results/amd-epyc/<key>``), as the title block says, else 0."""
     from .document import newest_run_commit
 
     if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
         return int(os.environ["SOURCE_DATE_EPOCH"])
-    newest = newest_run_commit(results) if results is not None else None
+    if results is None:
+        return 0
+    results = Path(results)
+    siblings = [p / results.name for p in sorted(results.parent.iterdir()) if (p / results.name).is_dir()]
+    newest = newest_run_commit(results, *siblings)
     return newest[0] if newest else 0
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .config import RunConfig
-
+from .labels import LABELS
 
 # Settings a study varies beside model, flips and seed. A run's name lists those of them that differ from
 # the profile's recipe (RunConfig defaults where the profile sets none), so the runs of the recipe keep their
@@ -21,15 +21,14 @@ FACTORS = ("augment", "augment_on", "loss", "optimizer", "weight_decay", "schedu
            "color_strength", "augment_source", "decode", "select", "drop_path", "ema_decay")
 
 
-METRIC_COLUMNS = {"test_dice": "dice", "test_iou": "IoU", "test_pixel_acc": "pixel acc",
-                  "test_global_dice": "global dice", "test_noboundary_dice": "dice (boundary ignored)",
-                  "best_epoch": "best epoch", "train_seconds": "train s", "parameters": "parameters"}
+METRIC_COLUMNS = ("test_dice", "test_iou", "test_pixel_acc", "test_global_dice", "test_noboundary_dice", "best_epoch",
+                  "train_seconds", "parameters")
 
 
 def metrics_table(metrics: list[dict]) -> pd.DataFrame:
     """Test metrics of some runs, one row each, with readable column names."""
     frame = pd.DataFrame(metrics).set_index("run")
-    return frame[[c for c in METRIC_COLUMNS if c in frame]].rename(columns=METRIC_COLUMNS)
+    return frame[[c for c in METRIC_COLUMNS if c in frame]].rename(columns=LABELS)
 
 
 def load_runs(results: str | Path) -> pd.DataFrame:
@@ -98,28 +97,29 @@ def commit_dates(commits: set[str]) -> dict[str, tuple[int, str]]:
 
 
 def environment_table(studies: dict[str, str | Path]) -> pd.DataFrame:
-    """Where each study's finished runs were made: one row per (study, CPU, torch, threads, bf16), with the number of
-    runs and of labseg commits, and the oldest and newest commit (by their date in git) that made them."""
+    """Where each results folder's finished runs were made: one row per (folder, CPU, torch, threads, bf16), with the
+    number of runs and of labseg commits, and the oldest and newest commit (by their date in git) that made them."""
+    keys = ["results folder", "CPU", "torch", "threads", "bf16"]
     rows = []
     for label, results in studies.items():
         for efile in sorted(Path(results).glob("runs/*/env.json")):
             if (efile.parent / "metrics.json").is_file():
                 env = json.loads(efile.read_text())
-                rows.append({"study": label, "CPU": env.get("cpu") or "not recorded (before CPUs were recorded)",
-                             "torch": env.get("torch"), "threads": env.get("cpu_threads"),
+                threads = env.get("cpu_threads")
+                rows.append({"results folder": label, "CPU": env.get("cpu") or "not recorded (runs before CPUs were "
+                             "recorded)", "torch": env.get("torch"), "threads": "—" if threads is None else str(threads),
                              "bf16": "yes" if env.get("bf16") else "no", "commit": env.get("git_commit") or "unknown"})
     if not rows:
         return pd.DataFrame()
     frame = pd.DataFrame(rows)
     dates = commit_dates(set(frame["commit"]))
     out = []
-    for key, part in frame.groupby(["study", "CPU", "torch", "threads", "bf16"], sort=False):
+    for key, part in frame.groupby(keys, sort=False):
         known = sorted((dates[c], c) for c in set(part["commit"]) if c in dates)
-        out.append({**dict(zip(["study", "CPU", "torch", "threads", "bf16"], key)), "runs": len(part),
-                    "commits": part["commit"].nunique(),
+        out.append({**dict(zip(keys, key)), "runs": len(part), "commits": part["commit"].nunique(),
                     "oldest": f"{known[0][1]} ({known[0][0][1]})" if known else "—",
                     "newest": f"{known[-1][1]} ({known[-1][0][1]})" if known else "—"})
-    return pd.DataFrame(out).set_index(["study", "CPU"])
+    return pd.DataFrame(out).set_index(["results folder", "CPU"])
 
 
 def typical_seconds(history: pd.DataFrame) -> float:
@@ -146,3 +146,21 @@ def own_cpu(results: str | Path) -> str:
     cpus = Counter(json.loads(f.read_text()).get("cpu") for f in Path(results).glob("runs/*/env.json"))
     cpus.pop(None, None)
     return cpus.most_common(1)[0][0] if cpus else "this study's CPU"
+
+
+def cpu_family(cpu: str | None) -> str:
+    """A CPU as the report names its family: "Intel AMX", "AMD EPYC", or "CPU not recorded" (runs made before
+    labseg recorded the CPU); any other name as it is."""
+    if not cpu or cpu in ("not recorded", "this study's CPU"):
+        return "CPU not recorded"
+    if "AMX" in cpu or cpu.startswith("Intel"):
+        return "Intel AMX"
+    if "AMD" in cpu or "EPYC" in cpu:
+        return "AMD EPYC"
+    return cpu
+
+
+def runs_family(runs: pd.DataFrame) -> str:
+    """The CPU families of some runs, in words ("Intel AMX", "CPU not recorded", or both joined)."""
+    names = sorted({cpu_family(c) for c in runs["cpu"]}) if "cpu" in runs else ["CPU not recorded"]
+    return " and ".join(names) if names else "CPU not recorded"

@@ -2,6 +2,7 @@
 exceeds the spread across seeds (no ranking is claimed where it does not); the one mean ± std formatter."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -122,6 +123,16 @@ def _verdict(a: pd.Series, b: pd.Series) -> str:
     return f"within the spread across seeds ({spread:.4f}), so no ranking is claimed"
 
 
+def format_mean_std(mean, std=None) -> str:
+    """'0.8249 ± 0.0039', the one way labseg writes a mean and its spread: the mean alone where there is no std
+    (one seed), a dash where there is no mean."""
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "—"
+    if std is None or (isinstance(std, float) and math.isnan(std)):
+        return f"{mean:.4f}"
+    return f"{mean:.4f} ± {std:.4f}"
+
+
 def mean_std(s: pd.Series) -> str:
-    """Mean ± sample std over seeds as the report's tables show it (the mean alone for one seed)."""
-    return f"{s.mean():.4f} ± {s.std(ddof=1):.4f}" if len(s) > 1 else f"{s.mean():.4f}"
+    """Mean ± sample std of a series of per-seed scores (the mean alone for one seed)."""
+    return format_mean_std(s.mean(), s.std(ddof=1) if len(s) > 1 else None)

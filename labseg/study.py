@@ -78,6 +78,16 @@ def other_study(out_dir: str | None, like: Study) -> Study | None:
     return Study.under(like.cfg.replace(out_dir=out_dir))
 
 
+def result_folders(study: Study) -> dict[str, Path]:
+    """Every results folder that holds this study (its data and profile): the study's own first, then those of runs
+    made elsewhere (``results/amd-epyc``, ``results/remade-amd-epyc``), named ``<folder>/<key>``."""
+    out = {study.key: study.results}
+    for parent in sorted(p for p in study.results.parent.iterdir() if p.is_dir()):
+        if (parent / study.key).is_dir() and parent / study.key != study.results:
+            out[f"{parent.name}/{study.key}"] = parent / study.key
+    return out
+
+
 def study_key(data: str | Path, profile: str) -> str:
     """The folder name of one study under results/ and figures/: ``<data folder name>-<profile>``."""
     return f"{Path(data).resolve().name}-{profile}"

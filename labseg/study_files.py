@@ -22,11 +22,13 @@ read from the study's results (06-08's verdicts), so none are written here. Ever
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import tomllib
+
 from .config import PROFILES, RunConfig, field_names, profile_config
+from .labels import setting_words
 
 STUDY_DIR = Path(__file__).resolve().parent / "studies"
 STUDY_KEYS = {"title", "notebooks", "profile", "data", "out_dir", "seeds", "targets", "max_minutes"}
@@ -312,7 +314,7 @@ def glossary(studies: Studies) -> list[dict]:
             else:
                 builds = arm.base or f"the {study.profile} profile"
                 own = ", ".join([*([f"model {', '.join(arm.models)}"] if arm.own_models else []),
-                                 *(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in arm.sets.items())])
+                                 *(setting_words(k, v) for k, v in arm.sets.items())])
                 change = "; ".join(p for p in (f"adds {', '.join(arm.adds)}" if arm.adds else "", own) if p)
             rows.append({"study": study.name, "part": arm.part, "arm": arm.name, "builds on": builds,
                          "changes": change or "nothing (the arm it builds on, under its own name)", "why": arm.why})

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from servers import free_port, wait_until_serving
+
 from labseg.app import MAX_PIXELS, MAX_UPLOAD_MB, check_upload
 from labseg.data import DataError
 

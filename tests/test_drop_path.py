@@ -3,11 +3,11 @@ an independent computation of the kept and the dropped block, the drop frequency
 run that resumes exactly, and the bad values refused in one line."""
 import pytest
 import torch
+from test_engine import interrupted_and_resumed
 
 from labseg.config import RunConfig
 from labseg.models import build_model
 from labseg.models.resnet_unet import BasicBlock
-from test_engine import interrupted_and_resumed
 
 
 def blocks(model):

@@ -3,14 +3,14 @@ that saves the average (not the network that trains), updated once a step, a res
 options refused in one line."""
 import pytest
 import torch
+from test_engine import interrupted_and_resumed, smoke
 
+from labseg.batches import steps_per_epoch
 from labseg.checkpoint import load_checkpoint
 from labseg.config import RunConfig
 from labseg.ema import ExponentialAverage
-from labseg.batches import steps_per_epoch
 from labseg.engine import train
 from labseg.models import build_model
-from test_engine import interrupted_and_resumed, smoke
 
 
 def test_the_average_follows_the_warmed_up_recursion():

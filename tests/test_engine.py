@@ -8,15 +8,15 @@ import pytest
 import torch
 from PIL import Image
 
+from labseg.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from labseg.config import profile_config
 from labseg.data import load_split_arrays
-from labseg.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from labseg.device import prepare_batch, resolve_device
 from labseg.engine import train
-from labseg.predict import predict
 from labseg.losses import SegmentationLoss
 from labseg.metrics import SegmentationMeter
 from labseg.models import build_model
+from labseg.predict import predict
 
 
 def smoke(toy_root, out, **kw):

@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from test_batch_augment import S, blobs  # the same synthetic blob images
 
 from labseg.batch_augment import BatchAugment
 from labseg.config import RunConfig, profile_config
 from labseg.data import load_split_arrays, sample_generator
 from labseg.losses import SegmentationLoss, bce_loss, soft_dice_loss
 from labseg.transforms import build_train_transform
-from test_batch_augment import S, blobs  # the same synthetic blob images
+
 
 def per_sample(transform, images, masks, seed=0, epoch=0):
     out = [transform(images[k], masks[k], sample_generator(seed, epoch, k)) for k in range(len(images))]
@@ -196,9 +197,9 @@ def test_augment_source_2x_crops_from_a_cache_at_twice_the_size(toy_root, tmp_pa
 
 @pytest.mark.slow
 def test_select_last_scores_the_last_epoch(toy_root, tmp_path):
+    from labseg.batches import load_datasets
     from labseg.checkpoint import load_checkpoint, model_from_checkpoint
     from labseg.engine import evaluate, train
-    from labseg.batches import load_datasets
 
     cfg = profile_config("smoke", data=str(toy_root), out_dir=str(tmp_path / "run"), image_size=40, epochs=3, width=4,
                          batch_size=6, train_subset=14, amp="off", select="last")
@@ -219,9 +220,9 @@ def test_the_last_epoch_scores_of_a_study_run_are_those_of_select_last(toy_root,
     import json
 
     from labseg import study
+    from labseg.batches import load_datasets
     from labseg.checkpoint import load_checkpoint, model_from_checkpoint
     from labseg.engine import evaluate, train
-    from labseg.batches import load_datasets
 
     monkeypatch.delenv("LABSEG_NOTEBOOK_OVERRIDES", raising=False)  # this study's own parameters, not nbval's
     small = dict(image_size=40, epochs=3, width=4, batch_size=6, train_subset=14, amp="off")

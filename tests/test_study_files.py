@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 import study_snapshot as old
+
 from labseg import study, study_arms
 from labseg.study_files import StudyFileError, glossary_markdown, load_studies, read_study_file
 
@@ -118,7 +118,7 @@ def test_the_glossary_names_every_arm_once_per_part_with_its_base_changes_and_wh
     text = glossary_markdown(studies)
     rows = [line for line in text.splitlines()[2:]]
     assert len(rows) == sum(len(s.arms()) for s in studies.values())
-    assert ("| recipe/recipe | wd-0.05 | strong | weight_decay 0.05 | five times the recipe's decoupled weight decay |"
+    assert ("| recipe/recipe | wd-0.05 | strong | weight decay 0.05 | five times the recipe's decoupled weight decay |"
             in rows)
     assert any(r.startswith("| recipe/recipe | crop-2x + mild-affine | crop-2x | adds mild-affine |") for r in rows)
     assert any(r.startswith("| baselines/models | resnet34_unet_seed | the cpu profile | model resnet34_unet_seed |")
