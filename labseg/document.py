@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .labels import LABELS, MODEL_LABELS
+from .labels import MODEL_LABELS, label
 from .results import commit_dates
 from .stats import format_mean_std
 
@@ -32,10 +32,6 @@ class Html(str):
 
     def _repr_pretty_(self, p, cycle) -> None:  # the text/plain twin: a label, not the HTML (and its images) again
         p.text(f"<HTML: {len(self)} characters>")
-
-
-def label(name) -> str:
-    return LABELS.get(str(name), str(name).replace("_", " "))
 
 
 def short_cpu(cpu: str) -> str:
@@ -97,7 +93,9 @@ def people_table(table: pd.DataFrame, columns: list[str] | None = None, best: st
     key = f"{best}_mean" if best and f"{best}_mean" in frame else best if best in frame else None
     if key is not None and frame[key].notna().any() and len(frame) > 1:
         values = frame[key].astype(float)
-        best_row = int(values.values.argmin() if lower_is_better else values.values.argmax())
+        if "seeds" in frame:  # only rows with the most seeds compete: a single-seed screen ranks nothing
+            values = values.where(frame["seeds"] == frame["seeds"].max())
+        best_row = int(values.values.argsort()[0] if lower_is_better else (-values.fillna(-float("inf"))).values.argsort()[0])
     return header, rows, best_row, cpu_note
 
 
@@ -117,7 +115,8 @@ class Document:
         self.tables += 1
         extra = []
         if best_row is not None:
-            extra.append(f"Bold: the best {label(best)}.")
+            extra.append(f"Bold: the best {label(best)}" + (" among the rows with the most seeds." if "seeds" in table
+                                                              and table["seeds"].nunique() > 1 else "."))
         if cpu:
             extra.append(f"Times measured on {html.escape(cpu)}.")
         numeric = [all(_NUMBER.match(r[j]) for r in rows) for j in range(len(header))]

@@ -12,7 +12,9 @@ from .results import load_history
 
 # Okabe & Ito's palette: eight colours told apart with every common colour-vision deficiency. A panel shows at most
 # eight series (more are split over panels), so no two series share a colour.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000")
+# Okabe-Ito, ordered so that neighbours differ most (orange and vermilion, the closest pair, far apart)
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#000000", "#E69F00", "#F0E442")
+MARKERS = "osD^v<>P"
 MAX_SERIES = len(PALETTE)
 # The report's printed page: text 178 mm wide (A4, 16 mm margins); a figure at most 125 mm tall (215 mm for tall
 # ones); a PNG saved at SAVE_DPI shows at its pixel size (96 per inch) where it fits. Figures are drawn at the text
@@ -39,10 +41,11 @@ def plot_dice_vs_time(runs: pd.DataFrame, by: str, title: str, limit_s: float | 
     for c, group in enumerate(groups):
         ax = fig.add_subplot(grid[0, c], sharex=first, sharey=first)
         first = first or ax
-        for k, arm in enumerate(group):
+        for arm in group:  # one colour and marker per arm across all panels: arm k of the figure, not of the panel
+            k = arms.index(arm)
             part = runs[runs[by] == arm]
             ax.scatter(part[seconds], part["test_dice"], label=f"{arm} ({len(part)} seeds)", s=22,
-                       color=PALETTE[k], marker="os^Dv<>P"[k])
+                       color=PALETTE[k % MAX_SERIES], marker=MARKERS[(k // MAX_SERIES) % len(MARKERS)])
         if limit_s is not None:
             ax.axvline(limit_s, ls=":", color="grey", label=f"limit a run ({limit_s / 60:g} min)")
         ax.grid(alpha=0.3)

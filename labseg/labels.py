@@ -21,9 +21,9 @@ LABELS = {"test_dice": "test dice", "tta_test_dice": "test dice, flip TTA", "las
 MODEL_LABELS = {k: LABELS[k] for k in ("unet", "resnet34_unet", "resnet34_unet_seed", "vgg16_bn_unet")}
 
 
-def label(key: str) -> str:
-    """A column, network or setting name in words (the name itself where the table has none)."""
-    return LABELS.get(key, key)
+def label(key) -> str:
+    """A column, network or setting name in words (the name with spaces for underscores where the table has none)."""
+    return LABELS.get(str(key), str(key).replace("_", " "))
 
 
 # A run setting in words, for the glossary of arm names: "{v}" is the value.
