@@ -16,9 +16,9 @@ import torch
 
 from labseg.cost import build
 from labseg.device import cpu_name, prepare_batch, resolve_device, use_bf16
-from labseg.optim import make_optimizer
 from labseg.engine import train_step
 from labseg.losses import SegmentationLoss
+from labseg.optim import make_optimizer
 
 
 def measure(name: str, width: int, size: int, compiled: bool, device, seconds: float = 8.0) -> float:
@@ -39,8 +39,8 @@ def measure(name: str, width: int, size: int, compiled: bool, device, seconds: f
         train_step(step_model, opt, loss, x, y, device, bf16)
         steps += 1
     rate = 8 * steps / (time.perf_counter() - t0)
-    print(f"{name:18s} width {width:2d} {size}px compiled={compiled!s:5s}: warm-up {warm:6.1f}s, train {rate:7.2f} img/s",
-          flush=True)
+    print(f"{name:18s} width {width:2d} {size}px compiled={compiled!s:5s}: warm-up {warm:6.1f}s, "
+          f"train {rate:7.2f} img/s", flush=True)
     return rate
 
 

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from .config import RunConfig
-from .models import build_model
 from .errors import CheckpointError  # noqa: F401 - raised here, caught by the CLI
+from .models import build_model
 
 CHECKPOINT_FORMAT = "labseg-checkpoint-v1"
 

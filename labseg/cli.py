@@ -9,8 +9,18 @@ import typing
 import warnings
 from pathlib import Path
 
-from .config import (BOUNDARY_MODES, PROFILE_MODELS, PROFILES, TOY_DATA, RunConfig, canonical_model_name,
-                     check_threads, option_fields, option_flags, profile_config)
+from .config import (
+    BOUNDARY_MODES,
+    PROFILE_MODELS,
+    PROFILES,
+    TOY_DATA,
+    RunConfig,
+    canonical_model_name,
+    check_threads,
+    option_fields,
+    option_flags,
+    profile_config,
+)
 
 EPILOG = """examples:
   labseg synth data/toy-pets                       write the embedded synthetic set
@@ -262,12 +272,11 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .data import canonical_split, check_layout
+    from .batches import load_datasets
     from .checkpoint import load_checkpoint, model_from_checkpoint
+    from .data import canonical_split, check_layout
     from .device import resolve_device, set_threads
     from .engine import evaluate
-    from .batches import load_datasets
-
     from .outputs import check_new_file
 
     path = args.checkpoint or args.checkpoint_flag
@@ -279,7 +288,8 @@ def cmd_evaluate(args) -> int:
         check_new_file(args.per_image, "--per-image", args.overwrite)
     ckpt = load_checkpoint(path)
     model, cfg = model_from_checkpoint(ckpt, path)
-    cfg = cfg.replace(**{k: v for k, v in dict(data=args.data, boundary=args.boundary, device=args.device).items() if v})
+    cfg = cfg.replace(**{k: v for k, v in dict(data=args.data, boundary=args.boundary, device=args.device).items()
+                         if v})
     device = resolve_device(cfg.device)
     set_threads(args.threads)
     check_layout(cfg.data)
@@ -435,7 +445,8 @@ def cmd_check_data(args) -> int:
     return 1 if report.errors else 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "app": cmd_app, "export": cmd_export, "study": cmd_study,
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "app": cmd_app, "export": cmd_export,
+            "study": cmd_study,
             "synth": cmd_synth,
             "download": cmd_download, "check-data": cmd_check_data}
 

@@ -55,7 +55,8 @@ SELECTS = ("best", "last")
 # bf16 autocast: where the device is fast at it, always, or never.
 AMP_MODES = ("auto", "bf16", "off")
 # Spellings used by the original report's --use_model flag, and other natural ones.
-_MODEL_ALIASES = {"resnet34unet": "resnet34_unet", "resnet34": "resnet34_unet", "resnet34unetseed": "resnet34_unet_seed",
+_MODEL_ALIASES = {"resnet34unet": "resnet34_unet", "resnet34": "resnet34_unet",
+                  "resnet34unetseed": "resnet34_unet_seed",
                   "vgg16bn": "vgg16_bn_unet", "vgg16bnunet": "vgg16_bn_unet"}
 
 
@@ -279,7 +280,8 @@ class RunConfig:
     def from_dict(cls, values: dict[str, Any]) -> RunConfig:
         unknown = set(values) - set(field_names())
         if unknown:
-            raise ValueError(f"Unknown config field(s): {', '.join(sorted(unknown))}. Known: {', '.join(field_names())}.")
+            raise ValueError(f"Unknown config field(s): {', '.join(sorted(unknown))}. "
+                             f"Known: {', '.join(field_names())}.")
         return cls(**values)
 
     def save(self, path: str | Path) -> None:

@@ -57,8 +57,8 @@ def result_line(run: PlannedRun, metrics: dict, threads_before: int | None, wher
 def run_local(runs: list[PlannedRun], threads: int | None, log=print) -> int:
     """Train each run of ``runs`` here, one after another (experiments.run_experiment, as the notebooks do); failures
     are counted, not raised. Returns the number of failures."""
-    from .experiments import run_experiment
     from .errors import CheckpointError, DataError
+    from .experiments import run_experiment
 
     progress = Progress(len(runs))
     for run in runs:

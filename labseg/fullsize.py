@@ -18,8 +18,8 @@ import pandas as pd
 import torch
 
 from .data import DataError, image_path, read_mask_values, read_split, trimap_path, trimap_to_mask
-from .metrics import SegmentationMeter, mask_counts
 from .inference import decode_for_predict, mask_at
+from .metrics import SegmentationMeter, mask_counts
 
 FULL_SIZE_FILE = "metrics_fullsize.json"
 SUMMARY_KEYS = ("dice", "iou", "pixel_acc", "global_dice", "global_iou")

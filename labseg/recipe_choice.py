@@ -7,10 +7,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from .study_arms import (RECIPE_ARMS, RECIPE_MAX_SECONDS, RECIPE_TARGETS, SCHEDULE_ARMS, STRONG_RECIPE,
-                   resnet_recipe_settings)
 from .config import RunConfig
 from .stats import arm_summary
+from .study_arms import (
+    RECIPE_ARMS,
+    RECIPE_MAX_SECONDS,
+    RECIPE_TARGETS,
+    SCHEDULE_ARMS,
+    STRONG_RECIPE,
+    resnet_recipe_settings,
+)
 
 
 def best_arm_within(table: pd.DataFrame, max_seconds: float = RECIPE_MAX_SECONDS, min_seeds: int = 3
@@ -86,7 +92,8 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
         if any(r["model"] == model and r["settings"] == settings and r["family"] == family for r in rows):
             return  # the same runs in two tables (08's flips at 2x are its 50-epoch budget runs)
         nan = float("nan")
-        rows.append({"model": model, "source": source, "family": family, "settings": settings, "seeds": int(row["seeds"]),
+        rows.append({"model": model, "source": source, "family": family, "settings": settings,
+                     "seeds": int(row["seeds"]),
                      "test_dice_mean": row["test_dice_mean"], "test_dice_std": row["test_dice_std"],
                      "tta_test_dice_mean": row.get("tta_test_dice_mean", nan),
                      "tta_test_dice_std": row.get("tta_test_dice_std", nan), "seconds": _seconds(row)})
@@ -113,7 +120,8 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
     if (t := read("recipe_budget.csv", 0)) is not None:
         for arm, row in t.iterrows():  # "<RECIPE_ARMS key>, <n> epochs"
             name, epochs = str(arm).rsplit(", ", 1)
-            add("unet", f"10 budget: {arm}", {**STRONG_RECIPE, **RECIPE_ARMS[name], "epochs": int(epochs.split()[0])}, row)
+            add("unet", f"10 budget: {arm}", {**STRONG_RECIPE, **RECIPE_ARMS[name], "epochs": int(epochs.split()[0])},
+                row)
     # 10's ResNet34-UNet arms, run on this study's CPU family and (its "other CPU family" section) on the other
     for file, other in (("recipe_resnet34_unet.csv", False), (OTHER_FAMILY_TABLE, True)):
         t = read(file, 0)

@@ -12,7 +12,6 @@ import pandas as pd
 
 from .config import RunConfig
 
-
 # Settings a study varies beside model, flips and seed. A run's name lists those of them that differ from
 # the profile's recipe (RunConfig defaults where the profile sets none), so the runs of the recipe keep their
 # short names and equal runs of two notebooks are one run.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from .study_files import load_studies
 
-
 # The arms of the studies live in the study files (labseg/studies/*.toml, one record per arm with its why); the
 # names below are read from them, for the notebooks and the tables here.
 STUDIES = load_studies()

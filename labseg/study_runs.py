@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .config import TOY_DATA, RunConfig, canonical_model_name, profile_config
 from .study import Study, name_of
-from .study_files import StudyFile, Studies, budget_epochs, load_studies, run_settings
+from .study_files import Studies, StudyFile, budget_epochs, load_studies, run_settings
 
 WORK = ".work"  # runs/.work/<run>: a run a cluster task trains, until it lands in runs/<run> whole
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 from torch import nn
 
 from ..config import MODEL_NAMES, canonical_model_name
-
 from .resnet_unet import ResNet34Encoder, ResNet34UNet
 from .seed_resnet_unet import SeedResNet34UNet
 from .unet import UNet
