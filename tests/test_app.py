@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from servers import free_port, wait_until_serving
 from labseg.app import MAX_PIXELS, MAX_UPLOAD_MB, check_upload
 from labseg.data import DataError
+from servers import free_port, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -150,7 +150,8 @@ def test_the_shipped_model_is_checked_against_its_checksum(tmp_path):
     path = shipped_path()
     assert sha256(path) == SHIPPED["unet"][1]
     ckpt = load_shipped()
-    assert all(v.dtype.is_floating_point is False or v.dtype == __import__("torch").float32 for v in ckpt["model"].values())
+    assert all(v.dtype.is_floating_point is False or v.dtype == __import__("torch").float32
+               for v in ckpt["model"].values())
     # the card's figure is the committed run's own test dice: results/[<cpu family>/]<study>/runs/<run>/, the folder
     # the build names ("results"; files built before it named only the run, in results/oxford-pet-subset-cpu)
     provenance = ckpt["provenance"]

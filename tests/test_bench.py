@@ -46,7 +46,8 @@ def test_the_benchmark_prints_every_headline_ratio(toy_root, tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert main(["--sizes", "32", "--models", "unet", "--width", "4", "--iters", "1", "--min-seconds", "0",
                  "--data", str(toy_root), "--e2e-images", "16", "--e2e-size", "32", "--e2e-width", "4",
-                 "--e2e-repeats", "1", "--quality-seeds", "0", "--loader-augment", "flip", "all", "--loader-seconds", "0",
+                 "--e2e-repeats", "1", "--quality-seeds", "0", "--loader-augment", "flip", "all",
+                 "--loader-seconds", "0",
                  "--predict-images", "4", "--predict-big", "0",
                  "--json", str(out)]) == 0
     printed = capsys.readouterr().out

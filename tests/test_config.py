@@ -7,8 +7,15 @@ from dataclasses import fields
 import pytest
 
 from labseg.cli import RUN_OPTIONS, _config_from_args, build_parser
-from labseg.config import (PROFILE_MODELS, PROFILES, RunConfig, check_threads, option_fields, option_flags,
-                           profile_config)
+from labseg.config import (
+    PROFILE_MODELS,
+    PROFILES,
+    RunConfig,
+    check_threads,
+    option_fields,
+    option_flags,
+    profile_config,
+)
 
 FIELDS = {f.name: f for f in fields(RunConfig)}
 

@@ -8,15 +8,15 @@ import pytest
 import torch
 from PIL import Image
 
+from labseg.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from labseg.config import profile_config
 from labseg.data import load_split_arrays
-from labseg.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from labseg.device import prepare_batch, resolve_device
 from labseg.engine import train
-from labseg.predict import predict
 from labseg.losses import SegmentationLoss
 from labseg.metrics import SegmentationMeter
 from labseg.models import build_model
+from labseg.predict import predict
 
 
 def smoke(toy_root, out, **kw):
@@ -223,7 +223,9 @@ def test_experiments_are_read_back_resumed_or_refused(toy_root, tmp_path):
     assert {f: (tmp_path / "exp" / f).read_bytes() for f in committed} == committed  # the results, as they were
     assert not (tmp_path / "exp" / "best.pt").exists() and (tmp_path / "exp" / ".retrain" / "last.pt").is_file()
     rerun = run_experiment(cfg, log=lambda m: None)  # resumes the retrain aside, then moves it in
-    assert (tmp_path / "exp" / "best.pt").is_file() and rerun["test_dice"] == pytest.approx(first["test_dice"], abs=1e-6)
+    assert ((tmp_path / "exp" / "best.pt").is_file()
+            and rerun["test_dice"] == pytest.approx(first["test_dice"], abs=1e-6))
     assert not (tmp_path / "exp" / ".retrain").exists() and (tmp_path / "exp" / "metrics_tta.json").read_text() == "{}"
-    assert rerun["run"] == "exp" and json.loads((tmp_path / "exp" / "config.json").read_text())["out_dir"] == cfg.out_dir
+    assert (rerun["run"] == "exp"
+            and json.loads((tmp_path / "exp" / "config.json").read_text())["out_dir"] == cfg.out_dir)
     assert run_experiment(cfg, log=lambda m: None) == rerun  # read back

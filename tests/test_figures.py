@@ -18,8 +18,10 @@ def write_run(results, name, seed, shift):
     run = results / "runs" / name
     run.mkdir(parents=True)
     epochs = range(1, 11)
-    pd.DataFrame({"epoch": epochs, "train_loss": [1 / e + shift for e in epochs], "val_loss": [1.2 / e + shift for e in epochs],
-                  "val_dice": [0.5 + 0.03 * e - shift for e in epochs], "val_pixel_acc": [0.6 + 0.02 * e for e in epochs]}
+    pd.DataFrame({"epoch": epochs, "train_loss": [1 / e + shift for e in epochs],
+                  "val_loss": [1.2 / e + shift for e in epochs],
+                  "val_dice": [0.5 + 0.03 * e - shift for e in epochs],
+                  "val_pixel_acc": [0.6 + 0.02 * e for e in epochs]}
                  ).to_csv(run / "history.csv", index=False)
     (run / "config.json").write_text(json.dumps({"seed": seed}))
 

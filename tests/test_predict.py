@@ -73,7 +73,8 @@ def test_streamed_predict_equals_the_per_image_reference_on_odd_inputs(checkpoin
     assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == sorted(p.name for p in masks_only)
     assert all(p.name.endswith("_mask.png") for p in masks_only) and len(masks_only) == len(files)
     for f in files:
-        assert (tmp_path / "masks" / f"{f.stem}_mask.png").read_bytes() == (tmp_path / "out" / f"{f.stem}_mask.png").read_bytes()
+        assert ((tmp_path / "masks" / f"{f.stem}_mask.png").read_bytes()
+                == (tmp_path / "out" / f"{f.stem}_mask.png").read_bytes())
     jpgs = predict(checkpoint, [tmp_path / "in"], tmp_path / "jpg", log=lambda m: None, overlay_side=0)
     assert sorted(p.name for p in jpgs if p.suffix == ".jpg") == sorted(f"{f.stem}_overlay.jpg" for f in files)
     big = next(f for f in files if f.stem == "big")  # a smooth 3-MP image (the others are noise: JPEG's worst case)

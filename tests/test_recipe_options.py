@@ -12,6 +12,7 @@ from labseg.losses import SegmentationLoss, bce_loss, soft_dice_loss
 from labseg.transforms import build_train_transform
 from test_batch_augment import S, blobs  # the same synthetic blob images
 
+
 def per_sample(transform, images, masks, seed=0, epoch=0):
     out = [transform(images[k], masks[k], sample_generator(seed, epoch, k)) for k in range(len(images))]
     return torch.stack([o[0] for o in out]), torch.stack([o[1] for o in out])
@@ -133,7 +134,8 @@ def test_full_decode_decodes_every_pixel_before_the_resize(tmp_path):
     assert not np.array_equal(draft.images[0], full.images[0])  # the draft decoded at 1/8 scale
     assert np.abs(draft.images[0].astype(int) - full.images[0].astype(int)).mean() < 8
     assert np.array_equal(draft.masks, full.masks)
-    assert len(list((tmp_path / "cache").glob("*-full-*.npz"))) == 1 and len(list((tmp_path / "cache").glob("*.npz"))) == 2
+    assert (len(list((tmp_path / "cache").glob("*-full-*.npz"))) == 1
+            and len(list((tmp_path / "cache").glob("*.npz"))) == 2)
 
 
 def test_cosine_decays_to_the_floor():
@@ -196,9 +198,9 @@ def test_augment_source_2x_crops_from_a_cache_at_twice_the_size(toy_root, tmp_pa
 
 @pytest.mark.slow
 def test_select_last_scores_the_last_epoch(toy_root, tmp_path):
+    from labseg.batches import load_datasets
     from labseg.checkpoint import load_checkpoint, model_from_checkpoint
     from labseg.engine import evaluate, train
-    from labseg.batches import load_datasets
 
     cfg = profile_config("smoke", data=str(toy_root), out_dir=str(tmp_path / "run"), image_size=40, epochs=3, width=4,
                          batch_size=6, train_subset=14, amp="off", select="last")
@@ -219,16 +221,17 @@ def test_the_last_epoch_scores_of_a_study_run_are_those_of_select_last(toy_root,
     import json
 
     from labseg import study
+    from labseg.batches import load_datasets
     from labseg.checkpoint import load_checkpoint, model_from_checkpoint
     from labseg.engine import evaluate, train
-    from labseg.batches import load_datasets
 
     monkeypatch.delenv("LABSEG_NOTEBOOK_OVERRIDES", raising=False)  # this study's own parameters, not nbval's
     small = dict(image_size=40, epochs=3, width=4, batch_size=6, train_subset=14, amp="off")
     S = study.setup(profile="smoke", data=str(toy_root), out_dir=str(tmp_path / "results"), **small)
     last = study.last_epoch_run(S)
     cfg = profile_config("smoke", data=str(toy_root), out_dir=str(tmp_path / "again"), select="last", **small)
-    assert last["last_test_dice"] == pytest.approx(train(cfg, progress=False, log=lambda m: None)["test_dice"], rel=1e-9)
+    assert last["last_test_dice"] == pytest.approx(train(cfg, progress=False, log=lambda m: None)["test_dice"],
+                                                   rel=1e-9)
     assert last["last_epoch"] == 3 and last["test_dice"] == study.run(S)["test_dice"]
     path = S.run_dir(last["run"]) / "last.pt"
     model, run_cfg = model_from_checkpoint(load_checkpoint(path), path)
@@ -236,7 +239,8 @@ def test_the_last_epoch_scores_of_a_study_run_are_those_of_select_last(toy_root,
     assert last["last_tta_test_dice"] == pytest.approx(tta["dice"], rel=1e-9) != last["last_test_dice"]
     # a chosen recipe's run scored as its select says (10's fresh seeds and other CPU family)
     scored = study.recipe_scores(False, S, "last")
-    assert scored == {"run": last["run"], "test_dice": last["last_test_dice"], "tta_test_dice": last["last_tta_test_dice"]}
+    assert scored == {"run": last["run"], "test_dice": last["last_test_dice"],
+                      "tta_test_dice": last["last_tta_test_dice"]}
     best = study.recipe_scores(False, S)
     assert best["test_dice"] == last["test_dice"] and best["tta_test_dice"] == study.tta_run(S)["tta_test_dice"]
     assert study.recipe_scores(False, S, seed=7) is None and not S.run_dir(study.name(S, seed=7)).exists()
@@ -250,5 +254,6 @@ def test_the_last_epoch_scores_of_a_study_run_are_those_of_select_last(toy_root,
         (folder / f).unlink(missing_ok=True)
     before = {f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()}
     assert study.last_epoch_run(S, train=False) == {} and study.tta_run(S, train=False) == {}
-    assert np.isnan(study.recipe_scores(False, S, "last")["test_dice"]) and np.isnan(study.recipe_scores(False, S)["tta_test_dice"])
+    assert (np.isnan(study.recipe_scores(False, S, "last")["test_dice"])
+            and np.isnan(study.recipe_scores(False, S)["tta_test_dice"]))
     assert {f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()} == before

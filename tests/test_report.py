@@ -21,7 +21,8 @@ from labseg import report
 REPO = Path(__file__).resolve().parents[1]
 KEY = "toy-pets-toy"
 SECTIONS = ("Abstract", "1 Introduction", "2 Method", "2.1 Networks", "2.2 Loss and metrics", "2.3 Training",
-            "3 Experiments", "3.1 UNet against ResNet34-UNet", "3.2 Flip ablation", "3.4 The original report's open questions",
+            "3 Experiments", "3.1 UNet against ResNet34-UNet", "3.2 Flip ablation",
+            "3.4 The original report's open questions",
             "3.5 The training recipe", "4 Discussion", "5 Reproducibility", "Appendix A")
 # In the browser: what overflows, the images and their figures, the tables' captions, the text.
 PAGE_FACTS = """() => {
@@ -219,7 +220,8 @@ def test_lone_headings_are_found_and_none_is_left(toy_report, facts):
 
 def test_the_real_report_has_no_lone_heading():
     """The committed real-data report: no heading alone at a page's foot (the headings read from its own HTML)."""
-    pdf, html_file = REPO / "report" / "oxford-pet-subset-cpu" / "report.pdf", REPO / "report" / "oxford-pet-subset-cpu" / "report.html"
+    pdf, html_file = (REPO / "report" / "oxford-pet-subset-cpu" / "report.pdf",
+                      REPO / "report" / "oxford-pet-subset-cpu" / "report.html")
     if not (shutil.which("pdftotext") and pdf.is_file()):
         pytest.skip("needs pdftotext and the committed report")
     headings = re.findall(r"<h[1-4][^>]*>(.*?)</h[1-4]>", html_file.read_text(), re.S)

@@ -196,13 +196,15 @@ def test_best_recipe_is_the_best_whole_recipe_within_the_time_limit(tmp_path):
     assert recipe_choice.best_recipe(tmp_path, "unet")[0] is None
     _study_csv(tmp_path / "schedule_study.csv", "arm", {"constant": (3, 0.82, 0.004), "onecycle": (3, 0.84, 0.002)})
     _arm_csv(tmp_path / "budget_study.csv", ["model", "epochs"],
-             {("unet", 25): (3, 0.842, 0.002, 120), ("unet", 50): (3, 0.847, 0.003, 240), ("unet", 100): (3, 0.860, 0.01, 1000),
+             {("unet", 25): (3, 0.842, 0.002, 120), ("unet", 50): (3, 0.847, 0.003, 240),
+              ("unet", 100): (3, 0.860, 0.01, 1000),
               ("resnet34_unet", 25): (3, 0.824, 0.001, 330), ("resnet34_unet", 50): (3, 0.829, 0.005, 650)})
     recipe, why = recipe_choice.best_recipe(tmp_path, "unet", max_seconds=900)
     assert recipe == {"augment": "flip", "loss": "bce_dice", "optimizer": "adam", "schedule": "onecycle",
                       "warmup_epochs": 0.0, "weight_decay": 0.0, "epochs": 50}  # 100 epochs: 0.860 but too slow
     assert "08 budget: 50 epochs, test dice 0.8470" in why
-    _arm_csv(tmp_path / "augment_at_budget.csv", ["arm"], {"flip": (3, 0.847, 0.003, 240), "rotate": (3, 0.852, 0.004, 270)})
+    _arm_csv(tmp_path / "augment_at_budget.csv", ["arm"],
+             {"flip": (3, 0.847, 0.003, 240), "rotate": (3, 0.852, 0.004, 270)})
     _arm_csv(tmp_path / "recipe_study.csv", ["arm"], {"strong": (3, 0.855, 0.003, 530), "fp32": (3, 0.858, 0.004, 1050),
                                                       "crop-2x": (2, 0.870, 0.001, 540)}, typical=True)
     recipe, why = recipe_choice.best_recipe(tmp_path, "unet", max_seconds=900)
@@ -211,7 +213,8 @@ def test_best_recipe_is_the_best_whole_recipe_within_the_time_limit(tmp_path):
     assert "next: 08 augmentation at 2x: rotate, 0.8520 (+0.0030, within the seed spread 0.0040)" in why
     slow = recipe_choice.best_recipe(tmp_path, "unet", max_seconds=1100)[0]  # now 08's 100 epochs (0.860) fit, and win
     assert (slow["schedule"], slow["epochs"]) == ("onecycle", 100)
-    assert len(recipe_choice.recipe_candidates(tmp_path, 25).query("model == 'unet'")) == 7  # 08's flips at 2x counted once
+    # 08's flips at 2x counted once
+    assert len(recipe_choice.recipe_candidates(tmp_path, 25).query("model == 'unet'")) == 7
     assert recipe_choice.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)[0]["epochs"] == 50
 
 
@@ -222,15 +225,16 @@ def test_the_budget_table_names_each_arm_and_its_epochs(tmp_path):
     assert combo in study_arms.RECIPE_BUDGETS
     for name, parts in study_arms.RECIPE_COMBINATIONS.items():  # a combination's settings are its parts' settings
         assert set(parts) < set(study_arms.RECIPE_ARMS) and len(parts) > 1
-        assert study_arms.RECIPE_ARMS[name] == {k: v for part in parts for k, v in study_arms.RECIPE_ARMS[part].items()}, name
+        assert study_arms.RECIPE_ARMS[name] == {k: v for part in parts
+                                                for k, v in study_arms.RECIPE_ARMS[part].items()}, name
     _arm_csv(tmp_path / "recipe_budget.csv", ["arm"],
              {"strong, 50 epochs": (3, 0.817, 0.006, 270), "strong, 150 epochs": (3, 0.850, 0.004, 800),
               f"{combo}, 100 epochs": (3, 0.863, 0.002, 440), f"{combo}, 150 epochs": (3, 0.866, 0.003, 700),
               f"{combo}, 200 epochs": (3, 0.880, 0.003, 950)}, typical=True)
     table = recipe_choice.recipe_candidates(tmp_path, 25)
     settings = dict(zip(table["source"], table["settings"]))
-    assert settings[f"10 budget: {combo}, 150 epochs"] == {**study_arms.STRONG_RECIPE, "affine_p": 0.5, "affine_shift": 0.05,
-                                                           "augment_source": "2x", "epochs": 150}
+    assert settings[f"10 budget: {combo}, 150 epochs"] == {**study_arms.STRONG_RECIPE, "affine_p": 0.5,
+                                                           "affine_shift": 0.05, "augment_source": "2x", "epochs": 150}
     assert settings["10 budget: strong, 50 epochs"] == {**study_arms.STRONG_RECIPE, "epochs": 50}
     recipe, why = recipe_choice.best_recipe(tmp_path, "unet", max_seconds=900)  # 200 epochs: 0.880 but over 900 s
     assert recipe == settings[f"10 budget: {combo}, 150 epochs"] and "(11.7 min a run)" in why
@@ -282,8 +286,8 @@ def test_the_resnet_recipe_table_and_the_targets(tmp_path):
     recipe, why = recipe_choice.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)
     assert recipe == {**study_arms.STRONG_RECIPE, "epochs": 50} and "10 ResNet34-UNet: strong, 50 epochs" in why
     choice = recipe_choice.recipe_choice_table(tmp_path, 25)
-    assert recipe_choice.recipe_target(choice, "resnet34_unet") == ("Target 0.85: reached by the chosen recipe's 3-seed mean "
-                                                           "of plain test dice.")
+    assert recipe_choice.recipe_target(choice, "resnet34_unet") == ("Target 0.85: reached by the chosen recipe's "
+                                                                    "3-seed mean of plain test dice.")
     assert "not reached (-0.0230)" in recipe_choice.recipe_target(choice, "unet")
     assert recipe_choice.recipe_target(choice, "vgg16_bn_unet") is None  # no target, nothing chosen
     assert recipe_choice.best_recipe(tmp_path, "resnet34_unet", max_seconds=500)[0] is None  # neither fits 500 s
@@ -298,11 +302,13 @@ def test_the_resnet_recipe_table_and_the_targets(tmp_path):
             "not reached).") in text and text.count("fresh seed") == 1
     # fresh seeds of an earlier choice (10 names the recipe its runs are of) are not cited for this one
     chosen = recipe_choice.chosen_recipe(choice, "resnet34_unet")
-    assert chosen == "10 ResNet34-UNet: strong, 50 epochs" and recipe_choice.chosen_recipe(choice, "vgg16_bn_unet") is None
+    assert (chosen == "10 ResNet34-UNet: strong, 50 epochs"
+            and recipe_choice.chosen_recipe(choice, "vgg16_bn_unet") is None)
     row = recipe_choice.chosen_row(choice, "resnet34_unet")  # the row the three lookups share: named by its recipe
     assert row.name == chosen and row["chosen"] == "chosen"
     assert row["test_dice_mean"] == choice.loc[("resnet34_unet", chosen), "test_dice_mean"]
-    assert recipe_choice.chosen_row(choice.iloc[:0], "unet") is None and recipe_choice.chosen_row(choice, "vgg16_bn_unet") is None
+    assert (recipe_choice.chosen_row(choice.iloc[:0], "unet") is None
+            and recipe_choice.chosen_row(choice, "vgg16_bn_unet") is None)
     for recipe, cited in ((chosen, 1), ("10 ResNet34-UNet: strong, 25 epochs", 0)):
         pd.read_csv(tmp_path / "recipe_fresh_seeds.csv").assign(recipe=recipe).to_csv(
             tmp_path / "recipe_fresh_seeds.csv", index=False)
@@ -324,7 +330,8 @@ def test_a_resnet_arm_at_a_longer_budget_is_a_recipe_of_its_own(tmp_path):
     at_60 = table.loc[f"10 ResNet34-UNet: {arm}, 60 epochs", "settings"]
     assert at_60 == {**table.loc[f"10 ResNet34-UNet: {arm}, 50 epochs", "settings"], "epochs": 60}
     assert at_60["augment"] == "rotate" and at_60["affine_p"] == 0.5 and at_60["schedule"] == "onecycle"
-    recipe, why = recipe_choice.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)  # 75 epochs: 0.856 but over 900 s
+    # 75 epochs: 0.856 but over 900 s
+    recipe, why = recipe_choice.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)
     assert recipe == at_60 and "(12.0 min a run)" in why
 
 
@@ -366,8 +373,9 @@ def test_the_other_cpu_familys_runs_change_the_choice_only_within_their_own_fami
     other({f"{arm}, 60 epochs": (3, 0.848, 0.004, 430), f"{wd}, 60 epochs": (3, 0.851, 0.002, 440)})
     assert recipe_choice.best_recipe(tmp_path, "resnet34_unet")[0] == here
     assert ("the best of 1 recipes with 3+ seeds within 15 min a run (0 others too slow or with fewer seeds; 2 run on "
-            "the other CPU family)") in recipe_choice.best_recipe(tmp_path, "resnet34_unet")[1]  # counted apart, never ranked
-    # ahead only because the other family scores higher overall (no run there of this study's choice): not compared
+            "the other CPU family)") in recipe_choice.best_recipe(tmp_path, "resnet34_unet")[1]  # counted apart,
+    # never ranked ahead only because the other family scores higher overall (no run there of this study's choice):
+    # not compared
     other({f"{wd}, 60 epochs": (3, 0.870, 0.002, 440)})
     assert recipe_choice.best_recipe(tmp_path, "resnet34_unet")[0] == here
     # two seeds there are not enough
@@ -387,7 +395,8 @@ def test_the_fresh_seed_summary_against_numpy(tmp_path):
 
     assert recipe_choice.fresh_seed_summary(tmp_path) is None
     rows = [("unet", "chosen on", 0, 0.869, 0.878), ("unet", "chosen on", 1, 0.874, 0.881),
-            ("unet", "chosen on", 2, 0.870, 0.877), ("unet", "fresh", 3, 0.866, 0.875), ("unet", "fresh", 4, 0.871, 0.879),
+            ("unet", "chosen on", 2, 0.870, 0.877), ("unet", "fresh", 3, 0.866, 0.875),
+            ("unet", "fresh", 4, 0.871, 0.879),
             ("resnet34_unet", "chosen on", 0, 0.838, 0.841), ("resnet34_unet", "chosen on", 1, 0.845, 0.849)]
     pd.DataFrame(rows, columns=["model", "group", "seed", "test_dice", "tta_test_dice"]).to_csv(
         tmp_path / "recipe_fresh_seeds.csv", index=False)
@@ -478,7 +487,8 @@ def test_select_arms_keeps_the_studys_order_and_refuses_unknown_names():
 def test_a_study_lies_under_its_out_dir_named_by_data_and_profile(tmp_path):
     cfg = study.profile_config("cpu", data=str(tmp_path / "data" / "pets"), out_dir=str(tmp_path / "results"))
     S = study.Study.under(cfg)
-    assert (S.results, S.figures, S.key) == (tmp_path / "results" / "pets-cpu", tmp_path / "figures" / "pets-cpu", "pets-cpu")
+    assert (S.results, S.figures, S.key) == (tmp_path / "results" / "pets-cpu", tmp_path / "figures" / "pets-cpu",
+                                             "pets-cpu")
     assert S.run_dir("unet-hflip-s0") == tmp_path / "results" / "pets-cpu" / "runs" / "unet-hflip-s0"
     assert not (tmp_path / "results").exists() and not (tmp_path / "figures").exists()  # nothing created
 
