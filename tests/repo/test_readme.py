@@ -12,7 +12,7 @@ import torch
 
 from labseg import recipe_choice
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 # The README's demo figures are measured with torch's default threads on this machine kind's 2 cores: the thread
