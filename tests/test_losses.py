@@ -160,3 +160,24 @@ def test_combined_loss_is_the_sum():
     assert total.item() == pytest.approx((bce_loss(logits, target) + soft_dice_loss(logits, target)).item())
     with pytest.raises(ValueError, match="logits"):
         SegmentationLoss("dice", from_logits=False)
+
+
+def test_batch_dice_is_one_region_over_the_whole_batch():
+    torch.manual_seed(0)
+    logits = torch.randn(3, 1, 8, 8)
+    target = (torch.rand(3, 1, 8, 8) > 0.6).to(torch.uint8)
+    target[0, 0, :2] = 255  # ignored pixels count neither way
+    target[2] = 0  # an image without pet: the per-image mean and the batch region differ most here
+    p = 1 / (1 + np.exp(-logits.numpy().astype(np.float64)))
+    t = target.numpy().astype(np.float64)
+    valid = t != 255
+    p, t = p * valid, np.where(valid, t, 0)
+    batch = 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1)
+    per_image = np.mean([1 - (2 * (p[i] * t[i]).sum() + 1) / (p[i].sum() + t[i].sum() + 1) for i in range(3)])
+    assert soft_dice_loss(logits, target, reduction="batch").item() == pytest.approx(batch, rel=1e-6)
+    assert soft_dice_loss(logits, target).item() == pytest.approx(per_image, rel=1e-6)
+    assert abs(batch - per_image) > 0.02
+    combined = SegmentationLoss("bce_dice", dice_reduction="batch")(logits, target)
+    assert combined.item() == pytest.approx((bce_loss(logits, target)).item() + batch, rel=1e-6)
+    with pytest.raises(ValueError, match="--dice-reduction pixel"):
+        SegmentationLoss("bce_dice", dice_reduction="pixel")

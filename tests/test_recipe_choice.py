@@ -1,7 +1,6 @@
 """The recipe choice (labseg.recipe_choice) from hand-made study tables (no training): an arm adopted only beyond
 the seed spread, the best whole recipe within the time limit, per model and per CPU family, the targets and the
 fresh seeds."""
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -253,6 +252,7 @@ def test_the_other_cpu_familys_runs_change_the_choice_only_within_their_own_fami
 def test_the_fresh_seed_summary_against_numpy(tmp_path):
     """10's chosen recipes on fresh seeds: per model, the seeds it was chosen on, the fresh ones, and all together
     (only where a model has both), in that order, with means and sample stds computed here by hand."""
+    import numpy as np
 
     assert recipe_choice.fresh_seed_summary(tmp_path) is None
     rows = [("unet", "chosen on", 0, 0.869, 0.878), ("unet", "chosen on", 1, 0.874, 0.881),
