@@ -3,7 +3,8 @@
 #   make app       a web page on 127.0.0.1:7860 to try the shipped UNet on your photos (installs labseg[app])
 #   make data/oxford-pet-subset   the real-data studies' photos from the official archives (about 800 MB fetched)
 #   make setup-cpu .venv for a machine without a GPU: the same torch, without its GPU-only files (4.3 GB, not 6.4)
-#   make test      pytest: tests/ and the notebooks under nbval (what CI runs)
+#   make lint      ruff check: the style gate (pyproject.toml's [tool.ruff]; also a pre-commit hook)
+#   make test      make lint, then pytest: tests/ and the notebooks under nbval (what CI runs)
 #   make report    re-execute the notebooks with papermill and render the report from what results/ holds
 #                  (PROFILE=toy DATA=data/toy-pets by default: notebooks 01-05; other profiles 01-10). Nothing is
 #                  trained unless RETRAIN=missing (train the runs that are not there) or RETRAIN=all (every run);
@@ -16,7 +17,7 @@ PROFILE ?= toy
 DATA ?= data/toy-pets
 RETRAIN ?= none
 
-.PHONY: setup setup-cpu demo test report clean-cache gpu-check app
+.PHONY: setup setup-cpu demo lint test report clean-cache gpu-check app
 $(BIN)/labseg: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -39,7 +40,11 @@ data/oxford-pet-subset: | $(BIN)/labseg
 demo: setup data/toy-pets
 	$(BIN)/labseg train --data data/toy-pets --profile toy --model unet --out runs/demo-unet --resume
 
-test: setup
+# ruff comes with the dev extra (`make setup` and `make setup-cpu` both install it).
+lint: setup
+	$(BIN)/ruff check .
+
+test: setup lint
 	$(BIN)/python -m pytest -q
 
 report: setup

@@ -39,8 +39,8 @@ def measure(name: str, width: int, size: int, compiled: bool, device, seconds: f
         train_step(step_model, opt, loss, x, y, device, bf16)
         steps += 1
     rate = 8 * steps / (time.perf_counter() - t0)
-    print(f"{name:18s} width {width:2d} {size}px compiled={compiled!s:5s}: warm-up {warm:6.1f}s, train {rate:7.2f} img/s",
-          flush=True)
+    print(f"{name:18s} width {width:2d} {size}px compiled={compiled!s:5s}: warm-up {warm:6.1f}s, "
+          f"train {rate:7.2f} img/s", flush=True)
     return rate
 
 

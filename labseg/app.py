@@ -98,14 +98,16 @@ def model_card(checkpoint: str | Path | None) -> tuple[str, dict]:
         cfg = ckpt["config"]
         facts = {"source": str(checkpoint), "model_name": cfg["model"], "data": Path(cfg["data"]).name,
                  "image_size": cfg["image_size"], "epochs": cfg["epochs"]}
-        metrics = Path(checkpoint).parent / "metrics.json" if Path(checkpoint).is_file() else Path(checkpoint) / "metrics.json"
+        metrics = (Path(checkpoint).parent / "metrics.json" if Path(checkpoint).is_file()
+                   else Path(checkpoint) / "metrics.json")
         if metrics.is_file():
             facts["test_dice"] = json.loads(metrics.read_text())["test_dice"]
     model, _ = model_from_checkpoint(ckpt, checkpoint or "the shipped model")
     facts["parameters"] = sum(p.numel() for p in model.parameters())
     dice = f"{facts['test_dice']:.4f}" if "test_dice" in facts else "not recorded"
     lines = [f"**Model**: {facts.get('model_name', '?')}, {facts['parameters']:,} parameters ({facts['source']})",
-             f"**Trained on**: {facts.get('data', '?')} (Oxford-IIIT Pet, 3 breeds) at {facts.get('image_size', '?')} px, "
+             f"**Trained on**: {facts.get('data', '?')} (Oxford-IIIT Pet, 3 breeds) "
+             f"at {facts.get('image_size', '?')} px, "
              f"{facts.get('epochs', '?')} epochs, from scratch",
              f"**Test dice**: {dice} (the test split; the mask is sigmoid(logit) > threshold, 0.5 as the metric)"]
     if "checkpoint" in facts:  # the shipped model: which epoch's weights (best by val dice, or the last)

@@ -288,7 +288,8 @@ def cmd_evaluate(args) -> int:
         check_new_file(args.per_image, "--per-image", args.overwrite)
     ckpt = load_checkpoint(path)
     model, cfg = model_from_checkpoint(ckpt, path)
-    cfg = cfg.replace(**{k: v for k, v in dict(data=args.data, boundary=args.boundary, device=args.device).items() if v})
+    cfg = cfg.replace(**{k: v for k, v in dict(data=args.data, boundary=args.boundary, device=args.device).items()
+                         if v})
     device = resolve_device(cfg.device)
     set_threads(args.threads)
     check_layout(cfg.data)
@@ -444,7 +445,8 @@ def cmd_check_data(args) -> int:
     return 1 if report.errors else 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "app": cmd_app, "export": cmd_export, "study": cmd_study,
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "app": cmd_app, "export": cmd_export,
+            "study": cmd_study,
             "synth": cmd_synth,
             "download": cmd_download, "check-data": cmd_check_data}
 

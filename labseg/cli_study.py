@@ -25,7 +25,8 @@ def add_study_parser(sub) -> None:
                                        "Finished runs land whole in the study's results folder.")
     r.add_argument("name", metavar="NAME")
     r.add_argument("--executor", choices=EXECUTORS, default="local",
-                   help="local (default): experiments.run_experiment here, one run after another | ray: one Ray task a run")
+                   help="local (default): experiments.run_experiment here, one run after another "
+                        "| ray: one Ray task a run")
     r.add_argument("--address", help="ray: auto (the cluster this machine joined) or HOST:PORT of a head node "
                                      "(default: a new local cluster of this machine's cores)")
     r.add_argument("--cpus-per-run", dest="cpus_per_run", type=int,

@@ -55,7 +55,8 @@ SELECTS = ("best", "last")
 # bf16 autocast: where the device is fast at it, always, or never.
 AMP_MODES = ("auto", "bf16", "off")
 # Spellings used by the original report's --use_model flag, and other natural ones.
-_MODEL_ALIASES = {"resnet34unet": "resnet34_unet", "resnet34": "resnet34_unet", "resnet34unetseed": "resnet34_unet_seed",
+_MODEL_ALIASES = {"resnet34unet": "resnet34_unet", "resnet34": "resnet34_unet",
+                  "resnet34unetseed": "resnet34_unet_seed",
                   "vgg16bn": "vgg16_bn_unet", "vgg16bnunet": "vgg16_bn_unet"}
 
 
@@ -90,7 +91,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     # the recipe the real-subset studies support, per model (recipe_choice.best_recipe on results/oxford-pet-subset-cpu:
     # the best 3-seed recipe of 06-10 that trains within 15 minutes a run on 2 cores): the cpu profile with the
     # one-cycle schedule and twice the epochs (the recipe of 06-08), and PROFILE_MODELS' settings per model.
-    # tests/test_study.py checks it against the committed study tables.
+    # tests/repo/test_committed_results.py checks it against the committed study tables.
     "cpu-best": dict(image_size=128, epochs=50, batch_size=8, width=16, lr=1e-3, repeats=3, schedule="onecycle"),
     # the original report's budget: full dataset, 256 px, 50 epochs, full-width UNet (GPU)
     "full": dict(image_size=256, epochs=50, batch_size=8, width=64, lr=1e-4),
@@ -100,8 +101,9 @@ PROFILES: dict[str, dict[str, Any]] = {
 # Settings of a profile that depend on the model (a profile's recipe chosen per model): applied over PROFILES when
 # the run's model is listed; explicit options still have the last word.
 PROFILE_MODELS: dict[str, dict[str, dict[str, Any]]] = {
-    # each network's recipe as recipe_choice.best_recipe chooses it from the committed studies (tests/test_study.py
-    # checks it against the committed tables; the report's Section 3.5 and notebook 10 say why it was chosen)
+    # each network's recipe as recipe_choice.best_recipe chooses it from the committed studies
+    # (tests/repo/test_committed_results.py checks it against the committed tables; the report's Section 3.5 and
+    # notebook 10 say why it was chosen)
     "cpu-best": {"unet": dict(augment="all", optimizer="adamw", weight_decay=1e-2, schedule="cosine", warmup_epochs=2.0,
                               epochs=150, affine_p=0.5, affine_shift=0.05, augment_source="2x", select="last"),
                  "resnet34_unet": dict(augment="rotate", affine_p=0.5, affine_shift=0.05, optimizer="adamw",
@@ -279,7 +281,8 @@ class RunConfig:
     def from_dict(cls, values: dict[str, Any]) -> RunConfig:
         unknown = set(values) - set(field_names())
         if unknown:
-            raise ValueError(f"Unknown config field(s): {', '.join(sorted(unknown))}. Known: {', '.join(field_names())}.")
+            raise ValueError(f"Unknown config field(s): {', '.join(sorted(unknown))}. "
+                             f"Known: {', '.join(field_names())}.")
         return cls(**values)
 
     def save(self, path: str | Path) -> None:

@@ -18,7 +18,8 @@ from .optim import make_optimizer
 
 # The reference for each labseg encoder UNet: segmentation-models-pytorch's Unet with the same encoder
 # (the same architecture and parameter count), as its users run it.
-SMP_REFERENCES = {"smp_unet_resnet34": ("resnet34", "resnet34_unet"), "smp_unet_vgg16_bn": ("vgg16_bn", "vgg16_bn_unet")}
+SMP_REFERENCES = {"smp_unet_resnet34": ("resnet34", "resnet34_unet"),
+                  "smp_unet_vgg16_bn": ("vgg16_bn", "vgg16_bn_unet")}
 
 
 def build(name: str, width: int):

@@ -86,7 +86,8 @@ def read_split_file(path: str | Path) -> list[Sample]:
         try:
             class_id, species, breed_id = (int(p) for p in parts[1:4])
         except ValueError:
-            raise DataError(f"{path}:{lineno}: expected '<Name> <class id> <species> <breed id>', got {line!r}.") from None
+            raise DataError(f"{path}:{lineno}: expected '<Name> <class id> <species> <breed id>', "
+                            f"got {line!r}.") from None
         samples.append(Sample(parts[0], class_id, SPECIES.get(species, str(species)), breed_id))
     return samples
 
@@ -201,7 +202,8 @@ def trimap_to_mask(trimap: np.ndarray, boundary: str = "foreground", source: str
                     "3 boundary) or a binary mask (0/1 or 0/255).")
 
 
-def load_pair(root: Path, name: str, size: int | None, boundary: str, draft: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def load_pair(root: Path, name: str, size: int | None, boundary: str,
+              draft: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Decode one (image, mask) pair; resize the image antialiased-bilinear and the mask nearest. ``draft``: let
     the JPEG decoder scale down by a power of two first (the path evaluation and prediction use); False decodes
     the full image before the same resize."""

@@ -95,7 +95,8 @@ def people_table(table: pd.DataFrame, columns: list[str] | None = None, best: st
         values = frame[key].astype(float)
         if "seeds" in frame:  # only rows with the most seeds compete: a single-seed screen ranks nothing
             values = values.where(frame["seeds"] == frame["seeds"].max())
-        best_row = int(values.values.argsort()[0] if lower_is_better else (-values.fillna(-float("inf"))).values.argsort()[0])
+        ranked = values.values.argsort() if lower_is_better else (-values.fillna(-math.inf)).values.argsort()
+        best_row = int(ranked[0])
     return header, rows, best_row, cpu_note
 
 

@@ -35,7 +35,8 @@ def fetch(url: str, dest: Path, timeout: float) -> str:
     except (urllib.error.URLError, OSError) as exc:
         if getattr(exc, "errno", None) in DISK_FULL:
             raise
-        raise DownloadError(f"Could not download {url} ({exc}). Check the connection or pass --base-url MIRROR.") from exc
+        raise DownloadError(f"Could not download {url} ({exc}). "
+                            "Check the connection or pass --base-url MIRROR.") from exc
     return md5.hexdigest()
 
 
@@ -64,7 +65,8 @@ def download_pets(root: str | Path, base_url: str = OFFICIAL_BASE_URL, archives:
     if (root / "images").is_dir() and (root / "annotations" / "trainval.txt").is_file():
         return root
     if root.exists() and any(root.iterdir()):
-        raise DownloadError(f"{root} exists and is not empty; move it away or choose another folder (nothing was changed).")
+        raise DownloadError(f"{root} exists and is not empty; "
+                            "move it away or choose another folder (nothing was changed).")
     root.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{root.name}.download-", dir=root.parent))
     try:

@@ -241,7 +241,8 @@ def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criter
             pd.DataFrame(history).to_csv(out / "history.csv", index=False)
             tb.epoch(row, row["lr"])
             tb.predictions(epoch + 1, evaluated, val_ds, device, cfg.channels_last, bf16)
-            log(f"epoch {epoch + 1:3d}/{cfg.epochs}  train_loss {row['train_loss']:.4f}  val_loss {row['val_loss']:.4f}  "
+            log(f"epoch {epoch + 1:3d}/{cfg.epochs}  train_loss {row['train_loss']:.4f}  "
+                f"val_loss {row['val_loss']:.4f}  "
                 f"val_dice {row['val_dice']:.4f}  val_iou {row['val_iou']:.4f}  "
                 f"val_acc {row['val_pixel_acc']:.4f}  {row['seconds']:.1f}s" + ("  *best" if improved else "")
                 + (f"  (average of {average.averaged})" if in_swa else ""))

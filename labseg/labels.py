@@ -16,8 +16,9 @@ LABELS = {"test_dice": "test dice", "tta_test_dice": "test dice, flip TTA", "las
           "setting": "setting", "unet": "UNet", "resnet34_unet": "ResNet34-UNet",
           "resnet34_unet_seed": "report's ResNet34-UNet", "vgg16_bn_unet": "VGG16-BN-UNet",
           "train_seconds": "train s", "changes": "what it changes", "recipe": "recipe (notebook: arm)",
-          "minutes": "min / run", "train_s_typical": "train s / run (typical)", "fits": "within 15 min", "chosen": "chosen",
-          "test_global_dice": "global dice", "runs": "runs", "commits": "commits", "threads": "threads"}
+          "minutes": "min / run", "train_s_typical": "train s / run (typical)", "fits": "within 15 min",
+          "chosen": "chosen", "test_global_dice": "global dice", "runs": "runs", "commits": "commits",
+          "threads": "threads"}
 MODEL_LABELS = {k: LABELS[k] for k in ("unet", "resnet34_unet", "resnet34_unet_seed", "vgg16_bn_unet")}
 
 
@@ -29,7 +30,8 @@ def label(key) -> str:
 # A run setting in words, for the glossary of arm names: "{v}" is the value.
 SETTING_WORDS = {
     "optimizer": "optimiser {v}", "weight_decay": "weight decay {v}", "schedule": "{v} learning-rate schedule",
-    "warmup_epochs": "{v} warm-up epochs", "lr": "peak learning rate {v}", "lr_floor": "the cosine ends at {v} x the rate",
+    "warmup_epochs": "{v} warm-up epochs", "lr": "peak learning rate {v}",
+    "lr_floor": "the cosine ends at {v} x the rate",
     "augment": "augmentation preset {v}", "amp": "bf16 autocast: {v}", "loss": "loss {v}",
     "dice_reduction": "soft dice over the whole {v}", "decode": "training images decoded in {v}",
     "augment_source": "random crops from a {v} cache", "affine_p": "affine map on a share {v} of samples",

@@ -77,7 +77,8 @@ def _lovasz_grad(gt_sorted: torch.Tensor) -> torch.Tensor:
     return jaccard
 
 
-def lovasz_hinge_loss(logits: torch.Tensor, target: torch.Tensor, ignore_index: int | None = IGNORE_INDEX) -> torch.Tensor:
+def lovasz_hinge_loss(logits: torch.Tensor, target: torch.Tensor,
+                      ignore_index: int | None = IGNORE_INDEX) -> torch.Tensor:
     """Lovász hinge (Berman et al., CVPR 2018): a convex surrogate of 1 - IoU, computed per image on the
     hinge errors 1 - logit * sign, and averaged over the batch. An image with no valid pixel counts 0."""
     losses = []

@@ -56,7 +56,8 @@ def _require(module: str):
     try:
         return __import__(module)
     except ImportError:
-        raise OnnxError(f"{module} is not installed; `pip install 'labseg[onnx]'` (onnx, onnxruntime) adds it.") from None
+        raise OnnxError(f"{module} is not installed; "
+                        "`pip install 'labseg[onnx]'` (onnx, onnxruntime) adds it.") from None
 
 
 def export_onnx(checkpoint: str | Path, target: str | Path, overwrite: bool = False, check_size: int = 64) -> Path:

@@ -153,7 +153,8 @@ INTERACTIVE_OUT = "runs/notebooks/results"
 
 def published_note(params: dict, notebook: str | None = None) -> str:
     shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "out_dir") or "the defaults"
-    return (f"*The outputs shown below come from `{publish_command(params, notebook)}` ({shown}; settings and machine are "
+    return (f"*The outputs shown below come from `{publish_command(params, notebook)}` "
+            f"({shown}; settings and machine are "
             "printed by the cells). Run as it is (Jupyter's Run All, or `papermill` without `-p`), this notebook uses "
             "the defaults of the parameters cell above: the toy pets and the toy profile, with its runs and figures "
             f"under `{INTERACTIVE_OUT.rsplit('/', 1)[0]}/` (not tracked by git), so the committed results stay as they "

@@ -1,7 +1,7 @@
 """Prediction for image files of any size and format: mask PNGs at the image's own size, and overlays.
 
-The network sees exactly the pixels that training and ``labseg evaluate`` gave it (:mod:`labseg.inference`): the image is
-decoded and resized by :func:`labseg.data.load_resized_image`, the one decode path of the package,
+The network sees exactly the pixels that training and ``labseg evaluate`` gave it (:mod:`labseg.inference`): the image
+is decoded and resized by :func:`labseg.data.load_resized_image`, the one decode path of the package,
 and thresholded by :func:`labseg.metrics.predict_mask`, the test metric's own rule.
 """
 from __future__ import annotations

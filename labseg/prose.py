@@ -69,14 +69,15 @@ def discussion(runs: pd.DataFrame, results: str | Path | None = None, cfg: RunCo
     if {"unet", "resnet34_unet"} <= models:
         a, b = main.get_group("unet"), main.get_group("resnet34_unet")
         better = "ResNet34-UNet" if b.mean() > a.mean() else "UNet"
-        out.append(f"With joint horizontal flips, the UNet reaches a mean test dice of {a.mean():.4f} and the corrected "
-                   f"ResNet34-UNet {b.mean():.4f}: the {better} is ahead by {abs(b.mean() - a.mean()):.4f}, "
+        out.append(f"With joint horizontal flips, the UNet reaches a mean test dice of {a.mean():.4f} and the "
+                   f"corrected ResNet34-UNet {b.mean():.4f}: the {better} is ahead by {abs(b.mean() - a.mean()):.4f}, "
                    f"{_verdict(a, b)}.")
     if {"resnet34_unet", "resnet34_unet_seed"} <= models:
         a, b = main.get_group("resnet34_unet"), main.get_group("resnet34_unet_seed")
         out.append(f"The original report's ResNet34-UNet (every block strided, random projection shortcuts) scores "
-                   f"{b.mean():.4f} against {a.mean():.4f} for the corrected network under the same budget: its bugs "
-                   f"{'lose' if a.mean() > b.mean() else 'gain'} {abs(a.mean() - b.mean()):.4f} dice, {_verdict(a, b)}.")
+                   f"{b.mean():.4f} against {a.mean():.4f} for the corrected network under the same budget: its "
+                   f"bugs {'lose' if a.mean() > b.mean() else 'gain'} {abs(a.mean() - b.mean()):.4f} dice, "
+                   f"{_verdict(a, b)}.")
     flips = runs[runs["model"] == "unet"].groupby("flip")["test_dice"]
     for arm, what in (("independent", "Independent (misaligned) flips"), ("none", "No flips"),
                       ("hvflip", "Joint horizontal + vertical flips")):
@@ -87,16 +88,18 @@ def discussion(runs: pd.DataFrame, results: str | Path | None = None, cfg: RunCo
     acc = runs.groupby(["model", "flip"])["test_pixel_acc"].mean()
     rep = ORIGINAL_REPORT.set_index("setting")
     if ("unet", "hflip") in acc and ("resnet34_unet_seed", "hflip") in acc and ("resnet34_unet", "hflip") in acc:
-        out.append(f"The original report's table has its ResNet34-UNet {rep.loc['no flip, 50 epochs', 'unet'] - rep.loc['no flip, 50 epochs', 'resnet34_unet']:.4f} "
-                   f"pixel accuracy behind its UNet (no flips). Here, in pixel accuracy, the report's network is "
-                   f"{acc['unet', 'hflip'] - acc['resnet34_unet_seed', 'hflip']:.4f} behind the UNet and the corrected one "
-                   f"{acc['unet', 'hflip'] - acc['resnet34_unet', 'hflip']:.4f}: the part of the gap that the bugs explain "
-                   "is the difference between those two.")
+        theirs = rep.loc["no flip, 50 epochs", "unet"] - rep.loc["no flip, 50 epochs", "resnet34_unet"]
+        seed_gap = acc["unet", "hflip"] - acc["resnet34_unet_seed", "hflip"]
+        fixed_gap = acc["unet", "hflip"] - acc["resnet34_unet", "hflip"]
+        out.append(f"The original report's table has its ResNet34-UNet {theirs:.4f} pixel accuracy behind its UNet "
+                   f"(no flips). Here, in pixel accuracy, the report's network is {seed_gap:.4f} behind the UNet and "
+                   f"the corrected one {fixed_gap:.4f}: the part of the gap that the bugs explain is the difference "
+                   "between those two.")
     if ("unet", "none") in acc and ("unet", "independent") in acc:
-        out.append(f"The report's flips cost its UNet {rep.loc['no flip, 50 epochs', 'unet'] - rep.loc['flips, 50 epochs', 'unet']:.4f} "
-                   f"pixel accuracy; here independent flips cost {acc['unet', 'none'] - acc['unet', 'independent']:.4f} "
-                   f"against no flips, and joint horizontal flips {acc['unet', 'none'] - acc['unet', 'hflip']:+.4f} "
-                   "(negative: a gain).")
+        theirs = rep.loc["no flip, 50 epochs", "unet"] - rep.loc["flips, 50 epochs", "unet"]
+        out.append(f"The report's flips cost its UNet {theirs:.4f} pixel accuracy; here independent flips cost "
+                   f"{acc['unet', 'none'] - acc['unet', 'independent']:.4f} against no flips, and joint horizontal "
+                   f"flips {acc['unet', 'none'] - acc['unet', 'hflip']:+.4f} (negative: a gain).")
     if "test_noboundary_dice" in runs:
         gap = (runs["test_noboundary_dice"] - runs["test_dice"]).mean()
         out.append(f"Ignoring the trimap's boundary band instead of counting it as pet changes test dice by "
@@ -167,9 +170,10 @@ def recipe_sentences(runs: pd.DataFrame, results: str | Path, cfg: RunConfig) ->
         family = cpu_family(r["family"] if isinstance(r.get("family"), str) else own_cpu(results))
         out.append(f"The recipe study (Section 3.5) lifts the {lead} from {main.get_group(model).mean():.4f} (the "
                    f"report's recipe, best-by-validation checkpoint) to "
-                   f"{format_mean_std(r['test_dice_mean'], r['test_dice_std'])} (\"{_recipe_words(r.name)}\", {_scoring(r.name)}, {family}). Its arms "
-                   "changed one factor at a time; the chosen recipe is the best whole recipe within the time limit, "
-                   "and some of its changes were within the seed spread on their own (the glossary says what each arm changes).")
+                   f"{format_mean_std(r['test_dice_mean'], r['test_dice_std'])} (\"{_recipe_words(r.name)}\", "
+                   f"{_scoring(r.name)}, {family}). Its arms changed one factor at a time; the chosen recipe is the "
+                   "best whole recipe within the time limit, and some of its changes were within the seed spread on "
+                   "their own (the glossary says what each arm changes).")
     return out
 
 
@@ -202,8 +206,8 @@ ARCHITECTURES = {"unet": "from scratch: 4 down / 4 up stages of two 3x3 conv + B
                          "{width} channels at the top (the original report's network at width 64)",
                  "resnet34_unet": "torchvision's ResNet34 as encoder (stride 2 in the first block of stages 2-4 only, "
                                   "trained 1x1 projection shortcuts) and a UNet decoder (256-128-64-32-16 channels)",
-                 "resnet34_unet_seed": "the original report's ResNet34-UNet, kept as an ablation arm: stride 2 in every "
-                                       "block of stages 2-4 and an untrained projection built inside forward()",
+                 "resnet34_unet_seed": "the original report's ResNet34-UNet, kept as an ablation arm: stride 2 in "
+                                       "every block of stages 2-4 and an untrained projection built inside forward()",
                  "vgg16_bn_unet": "torchvision's VGG16-BN as encoder with the same UNet decoder"}
 
 
@@ -250,8 +254,8 @@ def _network_sentence(runs: pd.DataFrame, cfg: RunConfig) -> list[str]:
              if params is not None and params.notna().all() else "")
     word = "beats" if u.mean() > r.mean() else "trails"
     return [f"Under the original report's recipe ({cfg.epochs} epochs, scored at the checkpoint of best validation "
-            f"dice; {runs_family(main)}), the from-scratch UNet scores {mean_std(u)} test dice and {word} the corrected "
-            f"ResNet34-UNet{sizes}, {mean_std(r)}, by {abs(u.mean() - r.mean()):.3f}: {_verdict(u, r)}."]
+            f"dice; {runs_family(main)}), the from-scratch UNet scores {mean_std(u)} test dice and {word} the "
+            f"corrected ResNet34-UNet{sizes}, {mean_std(r)}, by {abs(u.mean() - r.mean()):.3f}: {_verdict(u, r)}."]
 
 
 def _bug_sentence(runs: pd.DataFrame, results: str | Path) -> list[str]:
@@ -292,8 +296,9 @@ def _recipe_sentences_abstract(results: str | Path, cfg: RunConfig, choice: pd.D
             other = _best_other_family(choice, model, r["family"] if isinstance(r.get("family"), str)
                                        else own_cpu(results), own_cpu(results))
             if other is not None:
+                there = "reached" if other["test_dice_mean"] >= target else "not reached"
                 text += (f"; on {cpu_family(other['family'])} the best is "
-                         f"{format_mean_std(other['test_dice_mean'], other['test_dice_std'])}, target {'reached' if other['test_dice_mean'] >= target else 'not reached'}")
+                         f"{format_mean_std(other['test_dice_mean'], other['test_dice_std'])}, target {there}")
         if (fresh is not None and (model, "fresh") in fresh.index
                 and fresh.loc[(model, "fresh")].get("recipe", r.name) == r.name):
             f, n = fresh.loc[(model, "fresh")], int(fresh.loc[(model, "fresh"), "seeds"])

@@ -29,8 +29,9 @@ def best_arm_within(table: pd.DataFrame, max_seconds: float = RECIPE_MAX_SECONDS
         return None, f"no arm of {min_seeds}+ seeds trains within {max_seconds / 60:.0f} min per run"
     best = str(ok["test_dice_mean"].idxmax())
     left = sorted(set(table.index) - set(ok.index))
-    return best, (f"{best}: {format_mean_std(ok.loc[best, 'test_dice_mean'], ok.loc[best, 'test_dice_std'])}, the best mean "
-                  f"test dice of the arms with {min_seeds}+ seeds that train within {max_seconds / 60:.0f} min per run"
+    score = format_mean_std(ok.loc[best, "test_dice_mean"], ok.loc[best, "test_dice_std"])
+    return best, (f"{best}: {score}, the best mean test dice of the arms with {min_seeds}+ seeds that train within "
+                  f"{max_seconds / 60:.0f} min per run"
                   + (f" (not eligible: {', '.join(left)})" if left else ""))
 
 
@@ -92,7 +93,8 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
         if any(r["model"] == model and r["settings"] == settings and r["family"] == family for r in rows):
             return  # the same runs in two tables (08's flips at 2x are its 50-epoch budget runs)
         nan = float("nan")
-        rows.append({"model": model, "source": source, "family": family, "settings": settings, "seeds": int(row["seeds"]),
+        rows.append({"model": model, "source": source, "family": family, "settings": settings,
+                     "seeds": int(row["seeds"]),
                      "test_dice_mean": row["test_dice_mean"], "test_dice_std": row["test_dice_std"],
                      "tta_test_dice_mean": row.get("tta_test_dice_mean", nan),
                      "tta_test_dice_std": row.get("tta_test_dice_std", nan), "seconds": _seconds(row)})
@@ -119,7 +121,8 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
     if (t := read("recipe_budget.csv", 0)) is not None:
         for arm, row in t.iterrows():  # "<RECIPE_ARMS key>, <n> epochs"
             name, epochs = str(arm).rsplit(", ", 1)
-            add("unet", f"10 budget: {arm}", {**STRONG_RECIPE, **RECIPE_ARMS[name], "epochs": int(epochs.split()[0])}, row)
+            settings = {**STRONG_RECIPE, **RECIPE_ARMS[name], "epochs": int(epochs.split()[0])}
+            add("unet", f"10 budget: {arm}", settings, row)
     # 10's ResNet34-UNet arms, run on this study's CPU family and (its "other CPU family" section) on the other
     for file, other in (("recipe_resnet34_unet.csv", False), (OTHER_FAMILY_TABLE, True)):
         t = read(file, 0)
@@ -186,8 +189,8 @@ def best_recipe_row(results: str | Path, model: str, profile_epochs: int = 25, m
     return top, (f"{model}: {top['source']}, test dice {format_mean_std(top['test_dice_mean'], top['test_dice_std'])} "
                  f"({top['seconds'] / 60:.1f} min a run), ahead on {family} of the recipe this study's runs choose "
                  f"({best['source']}: {format_mean_std(ref['test_dice_mean'], ref['test_dice_std'])} on {family}, "
-                 f"{format_mean_std(best['test_dice_mean'], best['test_dice_std'])} here) by {gap:+.4f}, beyond the seed "
-                 f"spread {spread:.4f}; not yet measured with {min_seeds} seeds on this study's CPU family")
+                 f"{format_mean_std(best['test_dice_mean'], best['test_dice_std'])} here) by {gap:+.4f}, beyond the "
+                 f"seed spread {spread:.4f}; not yet measured with {min_seeds} seeds on this study's CPU family")
 
 
 def recipe_epochs(results: str | Path, max_seconds: float = RECIPE_MAX_SECONDS) -> tuple[int | None, str]:

@@ -57,7 +57,8 @@ def render_html(executed: Path, html_path: Path, title: str = TITLE) -> Path:
     from nbconvert.preprocessors import TagRemovePreprocessor
 
     if not executed.is_file():
-        raise ReportError(f"{executed}: no executed report notebook; run `make report` (or python -m labseg.report) first")
+        raise ReportError(f"{executed}: no executed report notebook; "
+                          "run `make report` (or python -m labseg.report) first")
     nb = nbformat.read(executed, as_version=4)
     remove = TagRemovePreprocessor(remove_cell_tags=set(SKIP_TAGS), enabled=True)
     nb, _ = remove.preprocess(nb, {})

@@ -106,8 +106,9 @@ def environment_table(studies: dict[str, str | Path]) -> pd.DataFrame:
             if (efile.parent / "metrics.json").is_file():
                 env = json.loads(efile.read_text())
                 threads = env.get("cpu_threads")
-                rows.append({"results folder": label, "CPU": env.get("cpu") or "not recorded (runs before CPUs were "
-                             "recorded)", "torch": env.get("torch"), "threads": "—" if threads is None else str(threads),
+                cpu = env.get("cpu") or "not recorded (runs before CPUs were recorded)"
+                rows.append({"results folder": label, "CPU": cpu, "torch": env.get("torch"),
+                             "threads": "—" if threads is None else str(threads),
                              "bf16": "yes" if env.get("bf16") else "no", "commit": env.get("git_commit") or "unknown"})
     if not rows:
         return pd.DataFrame()

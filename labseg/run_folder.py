@@ -56,7 +56,8 @@ def write_json(path: Path, data: dict) -> None:
 RUN_FILES = ("config.json", "env.json", "history.csv", "best.pt", "last.pt", "metrics.json", "test_per_image.csv",
              MASKS_FILE)
 RUN_FOLDERS = (TB_FOLDER,)
-FINISH_FILES = ("metrics.json", "test_per_image.csv", MASKS_FILE)  # of RUN_FILES, those finish() writes (metrics.json last)
+# of RUN_FILES, those finish() writes (metrics.json last)
+FINISH_FILES = ("metrics.json", "test_per_image.csv", MASKS_FILE)
 
 
 def check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:

@@ -91,7 +91,8 @@ def per_breed_over_seeds(results: str | Path, runs: pd.DataFrame, by: str = "mod
 
 
 def per_group_dice(per_image: pd.DataFrame, column: str) -> pd.DataFrame:
-    return per_image.groupby(column)[["dice", "iou", "pixel_acc"]].mean().assign(images=per_image.groupby(column).size())
+    return (per_image.groupby(column)[["dice", "iou", "pixel_acc"]].mean()
+            .assign(images=per_image.groupby(column).size()))
 
 
 def differs_beyond_noise(a: pd.Series, b: pd.Series) -> bool:

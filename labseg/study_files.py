@@ -22,10 +22,9 @@ read from the study's results (06-08's verdicts), so none are written here. Ever
 """
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import tomllib
 
 from .config import PROFILES, RunConfig, field_names, profile_config
 from .labels import setting_words

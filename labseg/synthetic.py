@@ -103,8 +103,8 @@ def _animal_mask(rng: np.random.Generator, h: int, w: int, species: int) -> Imag
     if species == 1:  # cat: pointed ears, long raised tail
         for ex in (0.15, 0.6):
             bx = hx + ex * head
-            d.polygon([(bx, hy + head * 0.25), (bx + head * 0.25, hy - head * 0.35), (bx + head * 0.4, hy + head * 0.2)],
-                      fill=255)
+            d.polygon([(bx, hy + head * 0.25), (bx + head * 0.25, hy - head * 0.35),
+                       (bx + head * 0.4, hy + head * 0.2)], fill=255)
         tx = x0 if face > 0 else x0 + bw
         d.line([(tx, y0 + bh * 0.3), (tx - face * bw * 0.25, y0 - bh * 0.4), (tx - face * bw * 0.3, y0 - bh * 0.8)],
                fill=255, width=max(2, int(lw * 0.7)), joint="curve")

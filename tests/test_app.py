@@ -3,7 +3,6 @@ page offers equals `labseg predict`'s pixel for pixel; bad files get their messa
 keeps answering; nothing is left on disk when it stops."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -16,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from servers import free_port, wait_until_serving
 
 from labseg.app import MAX_PIXELS, MAX_UPLOAD_MB, check_upload
 from labseg.data import DataError
+from servers import free_port, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -141,41 +140,3 @@ def test_the_app_in_a_browser_gives_predicts_masks_and_survives_bad_files(app, t
         assert "pixels" in text
         browser.close()
     assert urllib.request.urlopen(url, timeout=5).status == 200
-
-
-def test_the_shipped_model_is_checked_against_its_checksum(tmp_path):
-    from labseg.checkpoint import CheckpointError
-    from labseg.shipped import SHIPPED, card, load_shipped, sha256, shipped_path
-
-    path = shipped_path()
-    assert sha256(path) == SHIPPED["unet"][1]
-    ckpt = load_shipped()
-    assert all(v.dtype.is_floating_point is False or v.dtype == __import__("torch").float32 for v in ckpt["model"].values())
-    # the card's figure is the committed run's own test dice: results/[<cpu family>/]<study>/runs/<run>/, the folder
-    # the build names ("results"; files built before it named only the run, in results/oxford-pet-subset-cpu)
-    provenance = ckpt["provenance"]
-    committed = REPO / provenance.get("results", f"results/oxford-pet-subset-cpu/runs/{provenance['run']}")
-    last = ckpt["config"].get("select") == "last"  # built from last.pt (a recipe with --select last)
-    scores = json.loads((committed / "metrics.json").read_text())
-    if last and scores.get("selected") != "last":  # a study run scored best.pt there; its last epoch apart
-        scores = {"test_dice": json.loads((committed / "metrics_last.json").read_text())["last_test_dice"]}
-    assert f"test dice {scores['test_dice']:.4f}" in card(ckpt) and provenance["fp16_mask_pixels_differing"] < 0.001
-    assert provenance["test_dice"] == scores["test_dice"] and committed.name == provenance["run"]
-    damaged = tmp_path / path.name
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    damaged.write_bytes(bytes(data))
-    with pytest.raises(CheckpointError, match="does not match its SHA-256"):
-        load_shipped(path=damaged)
-    with pytest.raises(CheckpointError, match="missing"):
-        load_shipped(path=tmp_path / "gone.pt")
-
-
-@pytest.mark.slow
-def test_predict_without_a_checkpoint_uses_the_shipped_model_and_says_so(tmp_path):
-    Image.new("RGB", (90, 60), (120, 80, 40)).save(tmp_path / "cat.jpg")
-    proc = subprocess.run([sys.executable, "-m", "labseg", "predict", str(tmp_path / "cat.jpg"), "--out",
-                           str(tmp_path / "out")], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[0].startswith("no checkpoint given: using the shipped UNet (width 16)")
-    assert Image.open(tmp_path / "out" / "cat_mask.png").size == (90, 60)

@@ -145,3 +145,21 @@ def test_training_with_device_augmentation_learns_and_resumes_exactly(toy_root, 
                                          augment="all", augment_on="device")
     assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
     assert math.isfinite(history["val_dice"].iloc[-1])
+
+
+def draws(**strength):
+    """Per-sample parameters of 400 samples, as torchvision's make_params draws them."""
+    aug = BatchAugment("none", "all", S, seed=0, **strength)
+    return aug.params(list(range(400)), 0)
+
+
+def test_strength_options_bound_the_drawn_parameters():
+    default, mild = draws(), draws(crop_scale=0.9, affine_shift=0.02, color_strength=0.1)
+    area = lambda p: (p.crop[:, 2] * p.crop[:, 3] / S**2).numpy()  # noqa: E731
+    assert area(default).min() < 0.6 and area(mild).min() > 0.85  # integer crop sides: a little under 0.9
+    assert default.affine[:, 1:3].abs().max() > 0.05 * S and mild.affine[:, 1:3].abs().max() <= 0.02 * S + 1e-6
+    b, hue = mild.color[:, 0], mild.color[:, 3]
+    assert b.min() >= 0.9 - 1e-6 and b.max() <= 1.1 + 1e-6 and hue.abs().max() <= 0.1 / 6 + 1e-6
+    assert default.color[:, 0].min() < 0.8  # default brightness +-0.3
+    none = draws(affine_p=0.0)
+    assert torch.equal(none.affine, torch.tensor([[0.0, 0.0, 0.0, 1.0]]).expand(400, 4))

@@ -190,3 +190,18 @@ def test_threads_of_evaluate_and_predict_are_checked_as_trains():
     with pytest.raises(ValueError) as refused:
         check_threads(0)
     assert str(refused.value) == "--threads 0: must be >= 1 (or leave it out for torch's choice)."
+
+
+def test_options_refuse_bad_values_in_one_line():
+    for kw, msg in ((dict(lr_floor=0.1), "--schedule cosine"), (dict(crop_scale=0.0, augment="scale"), r"\(0, 1\]"),
+                    (dict(affine_p=True, augment="all"), "--affine-p True"),
+                    (dict(affine_shift=0.05), "--augment rotate, rotate-color, scale-rotate or all"),
+                    (dict(crop_scale=0.9, augment="rotate-color"),
+                     "--augment scale, scale-rotate or all; this run uses --augment rotate-color"),
+                    (dict(decode="half"), "--decode half"),
+                    (dict(select="worst"), "--select worst"), (dict(dice_reduction="pixel"), "--dice-reduction"),
+                    (dict(augment_source="3x", augment="all"), "--augment-source 3x"),
+                    (dict(augment_source="2x"), "--augment scale, scale-rotate or all"),
+                    (dict(augment_source="2x", augment="scale", augment_on="device"), "--augment-on loader")):
+        with pytest.raises(ValueError, match=msg):
+            RunConfig(**kw).validate()

@@ -1,4 +1,3 @@
-import os
 import subprocess
 import sys
 import warnings
@@ -161,13 +160,22 @@ def test_prediction_sees_the_pixels_that_training_and_evaluate_see(toy_root):
         assert direct.shape == (40, 40, 3) and np.array_equal(direct, arrays.images[i])
 
 
-def test_synth_folders_follow_the_users_umask(tmp_path):
+def test_full_decode_decodes_every_pixel_before_the_resize(tmp_path):
     from labseg.synthetic import write_toy_pets
 
-    old = os.umask(0o022)
-    try:
-        root = write_toy_pets(tmp_path / "pets", per_breed=2)
-    finally:
-        os.umask(old)
-    assert root.stat().st_mode & 0o777 == 0o755
-    assert (root / "images").stat().st_mode & 0o777 == 0o755
+    root = write_toy_pets(tmp_path / "pets", per_breed=2)
+    name = (root / "annotations" / "trainval.txt").read_text().split()[0]
+    big = Image.open(root / "images" / f"{name}.jpg").convert("RGB").resize((800, 600), Image.BICUBIC)
+    big.save(root / "images" / f"{name}.jpg", quality=95)
+    trimap = Image.open(root / "annotations" / "trimaps" / f"{name}.png").resize((800, 600), Image.NEAREST)
+    trimap.save(root / "annotations" / "trimaps" / f"{name}.png")
+    draft = load_split_arrays(root, "trainval", 64, cache_dir=tmp_path / "cache", limit=1)
+    full = load_split_arrays(root, "trainval", 64, cache_dir=tmp_path / "cache", limit=1, draft=False)
+    with Image.open(root / "images" / f"{name}.jpg") as img:
+        expected = np.array(img.convert("RGB").resize((64, 64), Image.BILINEAR, reducing_gap=None))
+    assert np.array_equal(full.images[0], expected)
+    assert not np.array_equal(draft.images[0], full.images[0])  # the draft decoded at 1/8 scale
+    assert np.abs(draft.images[0].astype(int) - full.images[0].astype(int)).mean() < 8
+    assert np.array_equal(draft.masks, full.masks)
+    assert (len(list((tmp_path / "cache").glob("*-full-*.npz"))) == 1
+            and len(list((tmp_path / "cache").glob("*.npz"))) == 2)

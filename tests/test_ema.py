@@ -1,9 +1,8 @@
 """The exponential moving average of the weights (--ema-decay): the average against an independent recursion, a run
-that saves the average (not the network that trains), updated once a step, a resume that equals an uninterrupted run, and bad
-options refused in one line."""
+that saves the average (not the network that trains), updated once a step, a resume that equals an uninterrupted run,
+and bad options refused in one line."""
 import pytest
 import torch
-from test_engine import interrupted_and_resumed, smoke
 
 from labseg.batches import steps_per_epoch
 from labseg.checkpoint import load_checkpoint
@@ -11,6 +10,7 @@ from labseg.config import RunConfig
 from labseg.ema import ExponentialAverage
 from labseg.engine import train
 from labseg.models import build_model
+from test_engine import interrupted_and_resumed, smoke
 
 
 def test_the_average_follows_the_warmed_up_recursion():
@@ -51,7 +51,8 @@ def test_a_run_saves_the_average_and_resumes_exactly(toy_root, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         train(cut_cfg, progress=False, log=stop_after_two)
     mid = load_checkpoint(cut / "last.pt")
-    assert mid["ema"]["updates"] == 2 * steps_per_epoch(14, 0, 6)  # one update per optimiser step (14 images, 6 a batch)
+    # one update per optimiser step (14 images, 6 a batch)
+    assert mid["ema"]["updates"] == 2 * steps_per_epoch(14, 0, 6)
     key = next(k for k, v in mid["model"].items() if v.ndim == 4)
     assert not torch.equal(mid["model"][key], mid["ema"]["training"][key])  # the average is what is saved
     assert load_checkpoint(tmp_path / "full" / "best.pt")["config"]["ema_decay"] == 0.9

@@ -1,5 +1,6 @@
-"""The report's figures printed at A4: every text at least 7 pt at its printed size, legends off the data, at most
-eight series per panel, each in a colour of its own."""
+"""The report's figures (labseg.figures) printed at A4: every text at least 7 pt at its printed size, legends off the
+data, at most eight series per panel, each in a colour of its own; what the prediction grids and the dice-vs-time
+plot show, and the grids' titles and legends redrawn without touching their panels."""
 import json
 
 import matplotlib
@@ -18,8 +19,10 @@ def write_run(results, name, seed, shift):
     run = results / "runs" / name
     run.mkdir(parents=True)
     epochs = range(1, 11)
-    pd.DataFrame({"epoch": epochs, "train_loss": [1 / e + shift for e in epochs], "val_loss": [1.2 / e + shift for e in epochs],
-                  "val_dice": [0.5 + 0.03 * e - shift for e in epochs], "val_pixel_acc": [0.6 + 0.02 * e for e in epochs]}
+    pd.DataFrame({"epoch": epochs, "train_loss": [1 / e + shift for e in epochs],
+                  "val_loss": [1.2 / e + shift for e in epochs],
+                  "val_dice": [0.5 + 0.03 * e - shift for e in epochs],
+                  "val_pixel_acc": [0.6 + 0.02 * e for e in epochs]}
                  ).to_csv(run / "history.csv", index=False)
     (run / "config.json").write_text(json.dumps({"seed": seed}))
 
@@ -112,3 +115,82 @@ def test_prediction_grids_print_at_7pt_or_more(tmp_path, toy_root, count):
     shown_in = min(figures.PAGE_WIDTH_IN, box.width * figures.SAVE_DPI / 96, high * box.width / box.height)
     photo_in = shown[0].get_window_extent().width / fig.dpi * shown_in / box.width
     assert photo_in * 2.54 >= 3.5
+
+
+def test_prediction_grid_titles_give_the_test_metric_and_ignored_pixels_are_no_errors(toy_root, tmp_path):
+    import numpy as np
+
+    from labseg.config import profile_config
+    from labseg.data import load_split_arrays
+    from labseg.engine import train
+
+    cfg = profile_config("smoke", data=str(toy_root), out_dir=str(tmp_path / "run"), image_size=40, epochs=1, width=4,
+                         train_subset=12, amp="off", channels_last=False, boundary="ignore")
+    train(cfg, progress=False, log=lambda m: None)
+    scores = pd.read_csv(tmp_path / "run" / "test_per_image.csv").set_index("name")
+    names = list(scores.index[:3])
+    fig = figures.prediction_grid(tmp_path / "run", names)
+    masks = load_split_arrays(toy_root, "test", 40, "ignore").subset(range(3)).masks
+    assert (masks == 255).any()
+    for row, name in enumerate(names):
+        title = fig.axes[4 * row + 2].get_title()
+        assert title == f"prediction (dice {scores.loc[name, 'dice']:.3f})"
+        errors = np.asarray(fig.axes[4 * row + 3].images[0].get_array())
+        assert not errors[masks[row] == 255].any()
+
+
+def test_retitle_grid_moves_the_title_off_the_first_row_and_keeps_the_panels(tmp_path):
+    """A grid whose title was drawn over its first row's panel titles: the panels' pixels stay as they were, the
+    title moves to a strip of its own and each panel title is written centred over its panel again."""
+    import numpy as np
+    from PIL import Image
+
+    from labseg.figures import retitle_grid
+
+    grid = np.full((300, 862, 3), 255, np.uint8)
+    lefts = [11, 227, 443, 659]  # four 192-px panels, 216 px apart, from y = 29 (as 02's grids are drawn)
+    grid[29:221, 11:203] = np.random.default_rng(0).integers(0, 255, (192, 192, 3), dtype=np.uint8)
+    for x in lefts[1:]:
+        grid[29:221, x:x + 192] = 0
+    grid[29:60, 227:419] = 255  # a pet touching the top edge: the truth panel's first rows are white
+    grid[10:24, 300:560] = 90  # the old title, over the first row's panel titles
+    Image.fromarray(grid).save(tmp_path / "g.png")
+    retitle_grid(tmp_path / "g.png", "UNet: the 12 worst test images", ["Bengal_58", "truth", "prediction", "errors"])
+    out = np.asarray(Image.open(tmp_path / "g.png").convert("RGB"))
+    assert out.shape == (330, 862, 3) and np.array_equal(out[59:], grid[29:])  # a 30-px strip on top, panels kept
+    ink = (out < 128).all(axis=2)
+    assert ink[:28, 300:560].any() and not ink[:28, :250].any()  # the title: centred, in the new strip
+    for x in lefts:  # each panel title over the middle of its panel, in the band above the panels
+        assert ink[30:59, x + 66:x + 126].any() and not ink[30:59, x - 10:x].any(), x
+    Image.fromarray(np.full((50, 400, 3), 255, np.uint8)).save(tmp_path / "no_grid.png")
+    with pytest.raises(ValueError, match="no row of black mask panels"):
+        retitle_grid(tmp_path / "no_grid.png", "t", ["a"])
+
+
+def test_add_error_legend_keeps_the_grid_and_adds_both_colours(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from labseg.figures import FALSE_NEGATIVE, FALSE_POSITIVE, add_error_legend
+
+    for width in (880, 400):  # a 4-column grid as the notebooks draw it, and a narrow one
+        grid = np.random.default_rng(0).integers(0, 200, (120, width, 3), dtype=np.uint8)
+        Image.fromarray(grid).save(tmp_path / "g.png")
+        add_error_legend(tmp_path / "g.png")
+        out = np.asarray(Image.open(tmp_path / "g.png").convert("RGB"))
+        assert out.shape[1] == width and out.shape[0] > 120 and np.array_equal(out[:120], grid)
+        strip = out[120:].reshape(-1, 3)
+        for colour in (FALSE_POSITIVE, FALSE_NEGATIVE):
+            assert (np.abs(strip.astype(int) - colour).sum(axis=1) < 10).sum() > 20, (width, colour)
+
+
+def test_dice_vs_time_draws_one_series_per_arm_and_the_time_limit():
+    runs = pd.DataFrame({"arm": ["unet, 25", "unet, 25", "resnet, 100"], "train_seconds": [120.0, 125.0, 1500.0],
+                         "test_dice": [0.84, 0.85, 0.83]})
+    fig = figures.plot_dice_vs_time(runs, "arm", "t", limit_s=900)
+    ax = fig.axes[0]
+    points = [c.get_offsets().tolist() for c in ax.collections]
+    assert points == [[[120.0, 0.84], [125.0, 0.85]], [[1500.0, 0.83]]]
+    vertical = [line for line in ax.lines if list(line.get_xdata()) == [900, 900]]
+    assert len(vertical) == 1 and "15 min" in vertical[0].get_label()
+    assert not figures.plot_dice_vs_time(runs, "arm", "t").axes[0].lines

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from servers import free_port, wait_until_serving
 
 try:

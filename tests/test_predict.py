@@ -1,6 +1,10 @@
 """`labseg predict` on folders: the streamed path (decode ahead, one forward per image, PNGs written by threads)
-gives the masks and overlays of the plain per-image reference, on real photos and odd inputs."""
+gives the masks and overlays of the plain per-image reference, on real photos and odd inputs; without a checkpoint it
+uses the shipped UNet and says so."""
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -73,7 +77,8 @@ def test_streamed_predict_equals_the_per_image_reference_on_odd_inputs(checkpoin
     assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == sorted(p.name for p in masks_only)
     assert all(p.name.endswith("_mask.png") for p in masks_only) and len(masks_only) == len(files)
     for f in files:
-        assert (tmp_path / "masks" / f"{f.stem}_mask.png").read_bytes() == (tmp_path / "out" / f"{f.stem}_mask.png").read_bytes()
+        assert ((tmp_path / "masks" / f"{f.stem}_mask.png").read_bytes()
+                == (tmp_path / "out" / f"{f.stem}_mask.png").read_bytes())
     jpgs = predict(checkpoint, [tmp_path / "in"], tmp_path / "jpg", log=lambda m: None, overlay_side=0)
     assert sorted(p.name for p in jpgs if p.suffix == ".jpg") == sorted(f"{f.stem}_overlay.jpg" for f in files)
     big = next(f for f in files if f.stem == "big")  # a smooth 3-MP image (the others are noise: JPEG's worst case)
@@ -110,3 +115,13 @@ def test_a_broken_file_in_a_folder_does_not_stop_the_others(checkpoint, tmp_path
         predict(checkpoint, [tmp_path / "in"], tmp_path / "out", log=lambda m: None, overlay_format="png")
     check_same(checkpoint, files, tmp_path / "out")
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+@pytest.mark.slow
+def test_predict_without_a_checkpoint_uses_the_shipped_model_and_says_so(tmp_path):
+    Image.new("RGB", (90, 60), (120, 80, 40)).save(tmp_path / "cat.jpg")
+    proc = subprocess.run([sys.executable, "-m", "labseg", "predict", str(tmp_path / "cat.jpg"), "--out",
+                           str(tmp_path / "out")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].startswith("no checkpoint given: using the shipped UNet (width 16)")
+    assert Image.open(tmp_path / "out" / "cat_mask.png").size == (90, 60)

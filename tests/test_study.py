@@ -1,468 +1,16 @@
-"""The report's tables and generated sentences, from hand-made run tables (no training)."""
-from pathlib import Path
+"""The studies as the notebooks run them (labseg.study): where a study lies, its arms, another CPU family's results;
+read-back by default and retraining only when asked (LABSEG_RETRAIN none|missing|all); the last epoch's scores."""
+import json
+import os
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from labseg import dataset_stats, figures, prose, recipe_choice, results, stats, study, study_arms
-
-
-def runs_table(rows):
-    return pd.DataFrame(rows, columns=["run", "model", "flip", "seed", "test_dice", "test_pixel_acc"])
-
-
-def test_arm_summary_gives_mean_and_sample_spread():
-    runs = runs_table([("a", "unet", "none", 0, 0.80, 0.9), ("b", "unet", "none", 1, 0.84, 0.9),
-                       ("c", "unet", "hflip", 0, 0.70, 0.8)])
-    t = stats.arm_summary(runs, "flip", ("test_dice",))
-    assert t.loc["none", "test_dice_mean"] == pytest.approx(0.82)
-    assert t.loc["none", "test_dice_std"] == pytest.approx(0.0282842712)  # sample std of 0.80, 0.84
-    assert t.loc["hflip", "test_dice_std"] == 0.0 and t.loc["hflip", "seeds"] == 1
-
-
-def test_rankings_are_claimed_only_beyond_the_seed_spread():
-    close = runs_table([(f"u{s}", "unet", "hflip", s, d, 0.9) for s, d in enumerate((0.80, 0.84, 0.82))]
-                       + [(f"i{s}", "unet", "independent", s, d, 0.9) for s, d in enumerate((0.79, 0.83, 0.81))])
-    text = " ".join(prose.discussion(close))
-    assert "-0.0100" in text and "no ranking is claimed" in text
-    far = close.assign(test_dice=[0.80, 0.81, 0.82, 0.60, 0.61, 0.62])
-    text = " ".join(prose.discussion(far))
-    assert "-0.2000" in text and "more than the spread across seeds (0.0100)" in text
-    single = close.iloc[[0, 3]]
-    assert "from a single seed" in " ".join(prose.discussion(single))
-
-
-def test_all_background_accuracy_from_counts():
-    per_image = pd.DataFrame({"tp": [30, 0], "fp": [10, 0], "fn": [10, 50], "tn": [50, 50]})
-    # image 1: background pixels (fp + tn) 60 of 100; image 2: 50 of 100
-    assert dataset_stats.all_background_accuracy(per_image) == pytest.approx(0.55)
-
-
-def test_environment_summary_counts_each_machine_and_code_version(tmp_path):
-    import json
-
-    def run(name, commit, device="cpu", finished=True):
-        d = tmp_path / "runs" / name
-        d.mkdir(parents=True)
-        (d / "env.json").write_text(json.dumps({"device": device, "bf16": True, "torch": "2.14.1",
-                                                "cpu_threads": 2, "git_commit": commit}))
-        if finished:
-            (d / "metrics.json").write_text("{}")
-
-    run("a", "aaa1111")
-    run("b", "bbb2222")
-    run("c", "bbb2222")
-    run("d", "ccc3333", device="cuda", finished=False)  # unfinished: not part of the report
-    assert results.environment_summary(tmp_path) == (
-        "device: cpu (bf16 autocast: True), torch 2.14.1, 2 CPU threads (3 runs)\n"
-        "code: labseg commit bbb2222 (2 runs); aaa1111 (1 run)")
-    assert results.environment_summary(tmp_path / "nothing") == "no finished runs"
-
-
-def test_prediction_grid_titles_give_the_test_metric_and_ignored_pixels_are_no_errors(toy_root, tmp_path):
-    import numpy as np
-
-    from labseg.config import profile_config
-    from labseg.data import load_split_arrays
-    from labseg.engine import train
-
-    cfg = profile_config("smoke", data=str(toy_root), out_dir=str(tmp_path / "run"), image_size=40, epochs=1, width=4,
-                         train_subset=12, amp="off", channels_last=False, boundary="ignore")
-    train(cfg, progress=False, log=lambda m: None)
-    scores = pd.read_csv(tmp_path / "run" / "test_per_image.csv").set_index("name")
-    names = list(scores.index[:3])
-    fig = figures.prediction_grid(tmp_path / "run", names)
-    masks = load_split_arrays(toy_root, "test", 40, "ignore").subset(range(3)).masks
-    assert (masks == 255).any()
-    for row, name in enumerate(names):
-        title = fig.axes[4 * row + 2].get_title()
-        assert title == f"prediction (dice {scores.loc[name, 'dice']:.3f})"
-        errors = np.asarray(fig.axes[4 * row + 3].images[0].get_array())
-        assert not errors[masks[row] == 255].any()
-
-
-def test_retitle_grid_moves_the_title_off_the_first_row_and_keeps_the_panels(tmp_path):
-    """A grid whose title was drawn over its first row's panel titles: the panels' pixels stay as they were, the
-    title moves to a strip of its own and each panel title is written centred over its panel again."""
-    import numpy as np
-    from PIL import Image
-
-    from labseg.figures import retitle_grid
-
-    grid = np.full((300, 862, 3), 255, np.uint8)
-    lefts = [11, 227, 443, 659]  # four 192-px panels, 216 px apart, from y = 29 (as 02's grids are drawn)
-    grid[29:221, 11:203] = np.random.default_rng(0).integers(0, 255, (192, 192, 3), dtype=np.uint8)
-    for x in lefts[1:]:
-        grid[29:221, x:x + 192] = 0
-    grid[29:60, 227:419] = 255  # a pet touching the top edge: the truth panel's first rows are white
-    grid[10:24, 300:560] = 90  # the old title, over the first row's panel titles
-    Image.fromarray(grid).save(tmp_path / "g.png")
-    retitle_grid(tmp_path / "g.png", "UNet: the 12 worst test images", ["Bengal_58", "truth", "prediction", "errors"])
-    out = np.asarray(Image.open(tmp_path / "g.png").convert("RGB"))
-    assert out.shape == (330, 862, 3) and np.array_equal(out[59:], grid[29:])  # a 30-px strip on top, panels kept
-    ink = (out < 128).all(axis=2)
-    assert ink[:28, 300:560].any() and not ink[:28, :250].any()  # the title: centred, in the new strip
-    for x in lefts:  # each panel title over the middle of its panel, in the band above the panels
-        assert ink[30:59, x + 66:x + 126].any() and not ink[30:59, x - 10:x].any(), x
-    Image.fromarray(np.full((50, 400, 3), 255, np.uint8)).save(tmp_path / "no_grid.png")
-    with pytest.raises(ValueError, match="no row of black mask panels"):
-        retitle_grid(tmp_path / "no_grid.png", "t", ["a"])
-
-
-def test_add_error_legend_keeps_the_grid_and_adds_both_colours(tmp_path):
-    import numpy as np
-    from PIL import Image
-
-    from labseg.figures import FALSE_NEGATIVE, FALSE_POSITIVE, add_error_legend
-
-    for width in (880, 400):  # a 4-column grid as the notebooks draw it, and a narrow one
-        grid = np.random.default_rng(0).integers(0, 200, (120, width, 3), dtype=np.uint8)
-        Image.fromarray(grid).save(tmp_path / "g.png")
-        add_error_legend(tmp_path / "g.png")
-        out = np.asarray(Image.open(tmp_path / "g.png").convert("RGB"))
-        assert out.shape[1] == width and out.shape[0] > 120 and np.array_equal(out[:120], grid)
-        strip = out[120:].reshape(-1, 3)
-        for colour in (FALSE_POSITIVE, FALSE_NEGATIVE):
-            assert (np.abs(strip.astype(int) - colour).sum(axis=1) < 10).sum() > 20, (width, colour)
-
-
-def _study_csv(path, index_name, rows):
-    """rows: arm -> (seeds, mean, std) of test dice, as arm_table writes them."""
-    pd.DataFrame([{index_name: arm, "seeds": n, "test_dice_mean": m, "test_dice_std": s} for arm, (n, m, s) in
-                  rows.items()]).to_csv(path, index=False)
-
-
-def test_best_recipe_adopts_an_arm_only_beyond_the_seed_spread(tmp_path):
-    # augmentation: color leads by 0.004 with spreads up to 0.005 -> kept; loss: focal leads by 0.02 -> adopted
-    _study_csv(tmp_path / "augmentation_study.csv", "augment",
-               {"flip": (3, 0.820, 0.004), "color": (3, 0.824, 0.005), "scale": (3, 0.80, 0.01)})
-    _study_csv(tmp_path / "loss_study.csv", "loss", {"bce_dice": (3, 0.820, 0.004), "focal": (3, 0.840, 0.006)})
-    recipe, why = recipe_choice.factor_recipe(tmp_path)
-    assert recipe["augment"] == "flip" and recipe["loss"] == "focal"
-    assert recipe["schedule"] == "constant" and recipe["optimizer"] == "adam"  # schedule study not run: baseline
-    assert "within the seed spread 0.0050" in why[0] and "+0.0200, beyond the seed spread 0.0060" in why[1]
-    assert "schedule_study.csv not made yet" in why[2]
-    # a schedule arm sets all four of its settings; one seed is never enough to adopt anything
-    _study_csv(tmp_path / "schedule_study.csv", "arm",
-               {"constant": (3, 0.82, 0.004), "adamw-cosine": (3, 0.85, 0.004), "onecycle": (1, 0.9, 0.0)})
-    recipe, _ = recipe_choice.factor_recipe(tmp_path)  # onecycle has the best mean, but from a single seed
-    assert {k: recipe[k] for k in ("optimizer", "schedule", "warmup_epochs", "weight_decay")} == \
-        {"optimizer": "adamw", "schedule": "cosine", "warmup_epochs": 1.0, "weight_decay": 1e-2}
-
-
-def test_recipe_epochs_is_the_best_budget_that_fits_the_time_limit(tmp_path):
-    assert recipe_choice.recipe_epochs(tmp_path)[0] is None
-    rows = [("unet", 25, 0.82, 150), ("unet", 50, 0.84, 300), ("unet", 100, 0.86, 600),
-            ("resnet34_unet", 25, 0.80, 330), ("resnet34_unet", 50, 0.83, 660), ("resnet34_unet", 100, 0.85, 1320)]
-    pd.DataFrame([{"model": m, "epochs": e, "seeds": 3, "test_dice_mean": d, "train_s_per_run": t}
-                  for m, e, d, t in rows]).to_csv(tmp_path / "budget_study.csv", index=False)
-    epochs, why = recipe_choice.recipe_epochs(tmp_path, max_seconds=900)
-    assert epochs == 50 and "0.8350" in why and "not 100" in why  # 100 epochs: the ResNet34-UNet takes 22 min
-    assert recipe_choice.recipe_epochs(tmp_path, max_seconds=1400)[0] == 100
-    assert recipe_choice.recipe_epochs(tmp_path, max_seconds=100)[0] is None
-
-
-def test_the_factor_recipe_is_the_cpu_best_profiles_own():
-    """The 06-08 recipe (recipe_choice.recipe_summary on the committed real-subset tables) is the cpu-best profile's own
-    settings, what a network without settings of its own in PROFILE_MODELS trains with (the UNet's and the
-    ResNet34-UNet's are chosen across more studies: the test below)."""
-    from labseg.config import PROFILE_MODELS, RunConfig, profile_config
-
-    committed = Path(__file__).resolve().parents[1] / "results" / "oxford-pet-subset-cpu"
-    if not (committed / "budget_study.csv").is_file():
-        pytest.skip("the budget study (08) has not been committed for the real subset")
-    best, why, table = recipe_choice.recipe_summary(committed, profile_config("cpu"))
-    assert "vgg16_bn_unet" not in PROFILE_MODELS["cpu-best"]
-    profile = profile_config("cpu-best", model="vgg16_bn_unet")
-    changed = [f for f in ("image_size", "width", "batch_size", "repeats", *results.FACTORS)
-               if getattr(best, f) != getattr(profile, f)]
-    assert not changed, (changed, why)
-    assert profile.schedule != RunConfig().schedule or profile.epochs != profile_config("cpu").epochs
-    assert set(table.index) == {"unet", "resnet34_unet"}
-
-
-def _arm_csv(path, index, rows, typical=False):
-    """rows: arm -> (seeds, mean, std, seconds per run), as arm_table writes them (seconds as train_s_typical too)."""
-    frame = pd.DataFrame([{**dict(zip(index, arm if isinstance(arm, tuple) else (arm,))), "seeds": n,
-                           "test_dice_mean": m, "test_dice_std": sd, "train_s_per_run": t * (3 if typical else 1),
-                           **({"train_s_typical": t} if typical else {})} for arm, (n, m, sd, t) in rows.items()])
-    frame.to_csv(path, index=False)
-
-
-def test_best_recipe_is_the_best_whole_recipe_within_the_time_limit(tmp_path):
-    """Across 08's budgets, 08's augmentation at 2x and 10's arms: the best 3-seed mean that trains within the
-    limit wins, whichever table it is in; too slow or too few seeds never wins; per model."""
-    assert recipe_choice.best_recipe(tmp_path, "unet")[0] is None
-    _study_csv(tmp_path / "schedule_study.csv", "arm", {"constant": (3, 0.82, 0.004), "onecycle": (3, 0.84, 0.002)})
-    _arm_csv(tmp_path / "budget_study.csv", ["model", "epochs"],
-             {("unet", 25): (3, 0.842, 0.002, 120), ("unet", 50): (3, 0.847, 0.003, 240), ("unet", 100): (3, 0.860, 0.01, 1000),
-              ("resnet34_unet", 25): (3, 0.824, 0.001, 330), ("resnet34_unet", 50): (3, 0.829, 0.005, 650)})
-    recipe, why = recipe_choice.best_recipe(tmp_path, "unet", max_seconds=900)
-    assert recipe == {"augment": "flip", "loss": "bce_dice", "optimizer": "adam", "schedule": "onecycle",
-                      "warmup_epochs": 0.0, "weight_decay": 0.0, "epochs": 50}  # 100 epochs: 0.860 but too slow
-    assert "08 budget: 50 epochs, test dice 0.8470" in why
-    _arm_csv(tmp_path / "augment_at_budget.csv", ["arm"], {"flip": (3, 0.847, 0.003, 240), "rotate": (3, 0.852, 0.004, 270)})
-    _arm_csv(tmp_path / "recipe_study.csv", ["arm"], {"strong": (3, 0.855, 0.003, 530), "fp32": (3, 0.858, 0.004, 1050),
-                                                      "crop-2x": (2, 0.870, 0.001, 540)}, typical=True)
-    recipe, why = recipe_choice.best_recipe(tmp_path, "unet", max_seconds=900)
-    assert recipe == {**study_arms.STRONG_RECIPE, "epochs": 100}  # fp32 too slow, crop-2x has 2 seeds
-    assert "10 recipe: strong" in why and "(8.8 min a run)" in why  # typical seconds, not the 3x mean
-    assert "next: 08 augmentation at 2x: rotate, 0.8520 (+0.0030, within the seed spread 0.0040)" in why
-    slow = recipe_choice.best_recipe(tmp_path, "unet", max_seconds=1100)[0]  # now 08's 100 epochs (0.860) fit, and win
-    assert (slow["schedule"], slow["epochs"]) == ("onecycle", 100)
-    assert len(recipe_choice.recipe_candidates(tmp_path, 25).query("model == 'unet'")) == 7  # 08's flips at 2x counted once
-    assert recipe_choice.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)[0]["epochs"] == 50
-
-
-def test_the_budget_table_names_each_arm_and_its_epochs(tmp_path):
-    """10's budget table (recipe_budget.csv) holds any arm of RECIPE_ARMS at other budgets, labelled
-    "<arm>, <n> epochs"; each row's settings are that arm's, at those epochs, and compete like any recipe."""
-    combo = "crop-2x + mild-affine"
-    assert combo in study_arms.RECIPE_BUDGETS
-    for name, parts in study_arms.RECIPE_COMBINATIONS.items():  # a combination's settings are its parts' settings
-        assert set(parts) < set(study_arms.RECIPE_ARMS) and len(parts) > 1
-        assert study_arms.RECIPE_ARMS[name] == {k: v for part in parts for k, v in study_arms.RECIPE_ARMS[part].items()}, name
-    _arm_csv(tmp_path / "recipe_budget.csv", ["arm"],
-             {"strong, 50 epochs": (3, 0.817, 0.006, 270), "strong, 150 epochs": (3, 0.850, 0.004, 800),
-              f"{combo}, 100 epochs": (3, 0.863, 0.002, 440), f"{combo}, 150 epochs": (3, 0.866, 0.003, 700),
-              f"{combo}, 200 epochs": (3, 0.880, 0.003, 950)}, typical=True)
-    table = recipe_choice.recipe_candidates(tmp_path, 25)
-    settings = dict(zip(table["source"], table["settings"]))
-    assert settings[f"10 budget: {combo}, 150 epochs"] == {**study_arms.STRONG_RECIPE, "affine_p": 0.5, "affine_shift": 0.05,
-                                                           "augment_source": "2x", "epochs": 150}
-    assert settings["10 budget: strong, 50 epochs"] == {**study_arms.STRONG_RECIPE, "epochs": 50}
-    recipe, why = recipe_choice.best_recipe(tmp_path, "unet", max_seconds=900)  # 200 epochs: 0.880 but over 900 s
-    assert recipe == settings[f"10 budget: {combo}, 150 epochs"] and "(11.7 min a run)" in why
-    assert study_arms.resnet_recipe_settings("strong + crop-2x + mild-affine", {}) == {**study_arms.STRONG_RECIPE,
-                                                                                   **study_arms.RECIPE_ARMS[combo]}
-    # the averaging arm's phase is a share of its epochs: 15 of the cpu profile's 75, 1 of the smoke profile's 6
-    swa = "08 recipe + rotate + mild-affine + swa"
-    assert study_arms.resnet_recipe_settings(swa, {"schedule": "onecycle"}, 75) == {
-        "schedule": "onecycle", "augment": "rotate", "affine_p": 0.5, "affine_shift": 0.05, "swa_epochs": 15}
-    assert study_arms.resnet_recipe_settings(swa, {}, 6)["swa_epochs"] == 1
-    with pytest.raises(ValueError, match="pass epochs"):
-        study_arms.resnet_recipe_settings(swa, {})
-
-
-def test_a_table_with_last_epoch_scores_offers_the_same_runs_with_select_last(tmp_path):
-    """Where 10's tables score each run's last epoch too, best_recipe chooses between best-by-val and the last
-    epoch like between any two recipes (plain test dice; the last epoch's flip-TTA figure goes with it)."""
-    rows = {"strong": (0.849, 0.003, 0.851, 0.002, 0.856), "crop-2x + mild-affine": (0.863, 0.002, 0.868, 0.001, 0.874),
-            "fp32": (0.843, 0.007, float("nan"), float("nan"), float("nan"))}
-    pd.DataFrame([{"arm": a, "seeds": 3, "test_dice_mean": m, "test_dice_std": sd, "tta_test_dice_mean": m + 0.005,
-                   "tta_test_dice_std": 0.001, "last_test_dice_mean": lm, "last_test_dice_std": lsd,
-                   "last_tta_test_dice_mean": lt, "last_tta_test_dice_std": 0.002, "train_s_per_run": 900,
-                   "train_s_typical": 450} for a, (m, sd, lm, lsd, lt) in rows.items()]).to_csv(
-        tmp_path / "recipe_study.csv", index=False)
-    table = recipe_choice.recipe_candidates(tmp_path, 25).set_index("source")
-    assert len(table) == 5 and "10 recipe: fp32, last epoch" not in table.index  # no last-epoch score: no row
-    last = table.loc["10 recipe: crop-2x + mild-affine, last epoch"]
-    assert last["settings"] == {**table.loc["10 recipe: crop-2x + mild-affine", "settings"], "select": "last"}
-    assert (last["test_dice_mean"], last["test_dice_std"], last["tta_test_dice_mean"]) == (0.868, 0.001, 0.874)
-    recipe, why = recipe_choice.best_recipe(tmp_path, "unet")
-    assert recipe["select"] == "last" and recipe["augment_source"] == "2x" and recipe["epochs"] == 100
-    assert "next: 10 recipe: crop-2x + mild-affine, 0.8630 (+0.0050, beyond the seed spread 0.0020)" in why
-
-
-def test_the_resnet_recipe_table_and_the_targets(tmp_path):
-    """10's ResNet34-UNet table (recipe_resnet34_unet.csv) adds the strong recipe for that model only; its row of
-    08's recipe is the 08 budget run, counted once; recipe_target says reached or by how much it is missed."""
-    _study_csv(tmp_path / "schedule_study.csv", "arm", {"constant": (3, 0.82, 0.004), "onecycle": (3, 0.84, 0.002)})
-    _arm_csv(tmp_path / "budget_study.csv", ["model", "epochs"],
-             {("unet", 50): (3, 0.847, 0.003, 240), ("resnet34_unet", 50): (3, 0.829, 0.005, 650)})
-    _arm_csv(tmp_path / "recipe_resnet34_unet.csv", ["arm"],
-             {"08 recipe, 50 epochs": (3, 0.829, 0.005, 520), "strong, 50 epochs": (3, 0.853, 0.002, 560),
-              "08 recipe + rotate, 50 epochs": (3, 0.84, 0.002, 530)}, typical=True)
-    table = recipe_choice.recipe_candidates(tmp_path, 25)
-    assert len(table.query("model == 'resnet34_unet'")) == 3 and len(table.query("model == 'unet'")) == 1
-    rotate = table[table["source"] == "10 ResNet34-UNet: 08 recipe + rotate, 50 epochs"]["settings"].iloc[0]
-    assert rotate == {"augment": "rotate", "loss": "bce_dice", "optimizer": "adam", "schedule": "onecycle",
-                      "warmup_epochs": 0.0, "weight_decay": 0.0, "epochs": 50}
-    recipe, why = recipe_choice.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)
-    assert recipe == {**study_arms.STRONG_RECIPE, "epochs": 50} and "10 ResNet34-UNet: strong, 50 epochs" in why
-    choice = recipe_choice.recipe_choice_table(tmp_path, 25)
-    assert recipe_choice.recipe_target(choice, "resnet34_unet") == ("Target 0.85: reached by the chosen recipe's 3-seed mean "
-                                                           "of plain test dice.")
-    assert "not reached (-0.0230)" in recipe_choice.recipe_target(choice, "unet")
-    assert recipe_choice.recipe_target(choice, "vgg16_bn_unet") is None  # no target, nothing chosen
-    assert recipe_choice.best_recipe(tmp_path, "resnet34_unet", max_seconds=500)[0] is None  # neither fits 500 s
-    # the abstract adds 10's fresh seeds of a chosen recipe where they have run (here the ResNet34-UNet's only)
-    pd.DataFrame([("resnet34_unet", "chosen on", 0, 0.853, 0.86), ("resnet34_unet", "fresh", 3, 0.84, 0.85),
-                  ("resnet34_unet", "fresh", 4, 0.85, 0.86)], columns=["model", "group", "seed", "test_dice",
-                                                                       "tta_test_dice"]).to_csv(
-        tmp_path / "recipe_fresh_seeds.csv", index=False)
-    runs = pd.DataFrame({"model": ["unet"], "flip": ["hflip"], "test_dice": [0.82]})
-    text = " ".join(prose.abstract_sentences(runs, tmp_path, study.profile_config("cpu")))
-    assert ("(target 0.85: reached). On 2 fresh seeds, trained after the choice, it scores 0.8450 ± 0.0071 (target "
-            "not reached).") in text and text.count("fresh seed") == 1
-    # fresh seeds of an earlier choice (10 names the recipe its runs are of) are not cited for this one
-    chosen = recipe_choice.chosen_recipe(choice, "resnet34_unet")
-    assert chosen == "10 ResNet34-UNet: strong, 50 epochs" and recipe_choice.chosen_recipe(choice, "vgg16_bn_unet") is None
-    row = recipe_choice.chosen_row(choice, "resnet34_unet")  # the row the three lookups share: named by its recipe
-    assert row.name == chosen and row["chosen"] == "chosen"
-    assert row["test_dice_mean"] == choice.loc[("resnet34_unet", chosen), "test_dice_mean"]
-    assert recipe_choice.chosen_row(choice.iloc[:0], "unet") is None and recipe_choice.chosen_row(choice, "vgg16_bn_unet") is None
-    for recipe, cited in ((chosen, 1), ("10 ResNet34-UNet: strong, 25 epochs", 0)):
-        pd.read_csv(tmp_path / "recipe_fresh_seeds.csv").assign(recipe=recipe).to_csv(
-            tmp_path / "recipe_fresh_seeds.csv", index=False)
-        text = " ".join(prose.abstract_sentences(runs, tmp_path, study.profile_config("cpu")))
-        assert text.count("fresh seed") == cited
-
-
-def test_a_resnet_arm_at_a_longer_budget_is_a_recipe_of_its_own(tmp_path):
-    """10's ResNet34-UNet budgets (RESNET_RECIPE_BUDGETS: 60 epochs with the cpu profile) are rows of the same table,
-    read back with their arm's settings and their own epochs, and chosen like any other recipe within the limit."""
-    arm = "08 recipe + rotate + mild-affine"
-    assert set(study_arms.RESNET_RECIPE_BUDGETS) <= set(study_arms.RESNET_RECIPE_ARMS)
-    assert [round(k * 25) for k in study_arms.RESNET_RECIPE_BUDGETS[arm]] == [50, 60, 70]
-    _study_csv(tmp_path / "schedule_study.csv", "arm", {"constant": (3, 0.82, 0.004), "onecycle": (3, 0.84, 0.002)})
-    _arm_csv(tmp_path / "recipe_resnet34_unet.csv", ["arm"],
-             {f"{arm}, 50 epochs": (3, 0.845, 0.008, 600), f"{arm}, 60 epochs": (3, 0.851, 0.004, 720),
-              f"{arm}, 75 epochs": (3, 0.856, 0.003, 910)}, typical=True)
-    table = recipe_choice.recipe_candidates(tmp_path, 25).set_index("source")
-    at_60 = table.loc[f"10 ResNet34-UNet: {arm}, 60 epochs", "settings"]
-    assert at_60 == {**table.loc[f"10 ResNet34-UNet: {arm}, 50 epochs", "settings"], "epochs": 60}
-    assert at_60["augment"] == "rotate" and at_60["affine_p"] == 0.5 and at_60["schedule"] == "onecycle"
-    recipe, why = recipe_choice.best_recipe(tmp_path, "resnet34_unet", max_seconds=900)  # 75 epochs: 0.856 but over 900 s
-    assert recipe == at_60 and "(12.0 min a run)" in why
-
-
-def test_the_other_cpu_familys_runs_change_the_choice_only_within_their_own_family(tmp_path):
-    """10's other-family table (recipe_resnet34_unet_other_cpu.csv) gives candidates named by their CPU; one replaces
-    this study's choice only where, on that family, it leads this study's choice by more than the seed spread (both
-    with 3 seeds) and this study has not measured it with 3 seeds itself. Its absolute mean never competes with this
-    family's: a recipe ahead there only because that family scores higher is not chosen."""
-    arm, wd = "08 recipe + rotate + mild-affine", "08 recipe + rotate + mild-affine + adamw-wd-0.05"
-    _study_csv(tmp_path / "schedule_study.csv", "arm", {"constant": (3, 0.82, 0.004), "onecycle": (3, 0.84, 0.002)})
-    _arm_csv(tmp_path / "recipe_resnet34_unet.csv", ["arm"], {f"{arm}, 60 epochs": (3, 0.848, 0.001, 620)},
-             typical=True)
-
-    def other(rows):
-        _arm_csv(tmp_path / "recipe_resnet34_unet_other_cpu.csv", ["arm"], rows, typical=True)
-        frame = pd.read_csv(tmp_path / "recipe_resnet34_unet_other_cpu.csv")
-        frame.assign(cpu="AMD EPYC (AVX512-BF16)").to_csv(tmp_path / "recipe_resnet34_unet_other_cpu.csv", index=False)
-
-    here = recipe_choice.best_recipe(tmp_path, "resnet34_unet")[0]
-    other({f"{arm}, 60 epochs": (3, 0.843, 0.004, 430), f"{wd}, 60 epochs": (3, 0.851, 0.002, 440)})
-    table = recipe_choice.recipe_candidates(tmp_path, 25).set_index("source")
-    amd = table.loc[f"10 ResNet34-UNet on AMD EPYC (AVX512-BF16): {wd}, 60 epochs"]
-    assert amd["family"] == "AMD EPYC (AVX512-BF16)" and amd["settings"] == {**here, "optimizer": "adamw",
-                                                                              "weight_decay": 0.05}
-    assert table["family"].isna().sum() == 1  # this study's one recipe
-    row, why = recipe_choice.best_recipe_row(tmp_path, "resnet34_unet")
-    assert "the best of 1 recipes with 3+ seeds" not in why  # the choice is the other family's: its own sentence
-    assert row["source"] == amd.name
-    assert ("ahead on AMD EPYC (AVX512-BF16) of the recipe this study's runs choose (10 ResNet34-UNet: "
-            f"{arm}, 60 epochs: 0.8430 ± 0.0040 on AMD EPYC (AVX512-BF16), 0.8480 ± 0.0010 here) by +0.0080, beyond "
-            "the seed spread 0.0040; not yet measured with 3 seeds on this study's CPU family") in why
-    choice = recipe_choice.recipe_choice_table(tmp_path, 25)
-    assert recipe_choice.chosen_recipe(choice, "resnet34_unet") == amd.name
-    assert list(choice["chosen"]).count("chosen") == 1
-    assert recipe_choice.recipe_target(choice, "resnet34_unet") == (
-        "Target 0.85: reached by the chosen recipe's 3-seed mean of plain test dice on AMD EPYC (AVX512-BF16), where "
-        "it was measured.")
-    # within the spread there (+0.0030 against 0.0040): this study's choice stands
-    other({f"{arm}, 60 epochs": (3, 0.848, 0.004, 430), f"{wd}, 60 epochs": (3, 0.851, 0.002, 440)})
-    assert recipe_choice.best_recipe(tmp_path, "resnet34_unet")[0] == here
-    assert ("the best of 1 recipes with 3+ seeds within 15 min a run (0 others too slow or with fewer seeds; 2 run on "
-            "the other CPU family)") in recipe_choice.best_recipe(tmp_path, "resnet34_unet")[1]  # counted apart, never ranked
-    # ahead only because the other family scores higher overall (no run there of this study's choice): not compared
-    other({f"{wd}, 60 epochs": (3, 0.870, 0.002, 440)})
-    assert recipe_choice.best_recipe(tmp_path, "resnet34_unet")[0] == here
-    # two seeds there are not enough
-    other({f"{arm}, 60 epochs": (3, 0.843, 0.004, 430), f"{wd}, 60 epochs": (2, 0.851, 0.002, 440)})
-    assert recipe_choice.best_recipe(tmp_path, "resnet34_unet")[0] == here
-    # measured with 3 seeds here too (and behind here): this study's own runs decide
-    other({f"{arm}, 60 epochs": (3, 0.843, 0.004, 430), f"{wd}, 60 epochs": (3, 0.851, 0.002, 440)})
-    _arm_csv(tmp_path / "recipe_resnet34_unet.csv", ["arm"], {f"{arm}, 60 epochs": (3, 0.848, 0.001, 620),
-                                                              f"{wd}, 60 epochs": (3, 0.846, 0.002, 630)}, typical=True)
-    assert recipe_choice.best_recipe(tmp_path, "resnet34_unet")[0] == here
-
-
-def test_the_fresh_seed_summary_against_numpy(tmp_path):
-    """10's chosen recipes on fresh seeds: per model, the seeds it was chosen on, the fresh ones, and all together
-    (only where a model has both), in that order, with means and sample stds computed here by hand."""
-    import numpy as np
-
-    assert recipe_choice.fresh_seed_summary(tmp_path) is None
-    rows = [("unet", "chosen on", 0, 0.869, 0.878), ("unet", "chosen on", 1, 0.874, 0.881),
-            ("unet", "chosen on", 2, 0.870, 0.877), ("unet", "fresh", 3, 0.866, 0.875), ("unet", "fresh", 4, 0.871, 0.879),
-            ("resnet34_unet", "chosen on", 0, 0.838, 0.841), ("resnet34_unet", "chosen on", 1, 0.845, 0.849)]
-    pd.DataFrame(rows, columns=["model", "group", "seed", "test_dice", "tta_test_dice"]).to_csv(
-        tmp_path / "recipe_fresh_seeds.csv", index=False)
-    table = recipe_choice.fresh_seed_summary(tmp_path)
-    assert list(table.index) == [("unet", "chosen on"), ("unet", "fresh"), ("unet", "all"),
-                                 ("resnet34_unet", "chosen on")]
-    assert list(table["seeds"]) == [3, 2, 5, 2]
-    every = np.array([0.869, 0.874, 0.870, 0.866, 0.871])
-    assert table.loc[("unet", "all"), "test_dice_mean"] == pytest.approx(every.mean())
-    assert table.loc[("unet", "all"), "test_dice_std"] == pytest.approx(every.std(ddof=1))
-    assert table.loc[("unet", "fresh"), "tta_test_dice_mean"] == pytest.approx(0.877)
-    assert table.loc[("resnet34_unet", "chosen on"), "test_dice_std"] == pytest.approx(np.std([0.838, 0.845], ddof=1))
-    assert "recipe" not in table  # a table written before 10 named the recipe
-    runs = pd.read_csv(tmp_path / "recipe_fresh_seeds.csv")
-    runs.insert(1, "recipe", runs["model"].map({"unet": "10 budget: crop-2x", "resnet34_unet": "10 ResNet34-UNet: r"}))
-    runs.to_csv(tmp_path / "recipe_fresh_seeds.csv", index=False)
-    named = recipe_choice.fresh_seed_summary(tmp_path)
-    assert list(named["recipe"]) == ["10 budget: crop-2x"] * 3 + ["10 ResNet34-UNet: r"]
-    pd.testing.assert_frame_equal(named.drop(columns="recipe"), table)
-
-
-def test_the_cpu_best_profile_is_each_models_best_recipe():
-    """cpu-best (with its settings per model) = recipe_choice.best_recipe on the committed real-subset tables, for both
-    models of the report."""
-    from labseg.config import profile_config
-
-    committed = Path(__file__).resolve().parents[1] / "results" / "oxford-pet-subset-cpu"
-    if not (committed / "budget_study.csv").is_file():
-        pytest.skip("the budget study (08) has not been committed for the real subset")
-    for model in ("unet", "resnet34_unet"):
-        recipe, why = recipe_choice.best_recipe(committed, model, profile_epochs=profile_config("cpu").epochs)
-        assert recipe is not None, why
-        profile = profile_config("cpu-best", model=model)
-        expected = profile_config("cpu", model=model, **recipe)
-        changed = [f for f in ("image_size", "width", "batch_size", "repeats", *results.FACTORS)
-                   if getattr(expected, f) != getattr(profile, f)]
-        assert not changed, (model, changed, why)
-
-
-def test_dice_vs_time_draws_one_series_per_arm_and_the_time_limit():
-    runs = pd.DataFrame({"arm": ["unet, 25", "unet, 25", "resnet, 100"], "train_seconds": [120.0, 125.0, 1500.0],
-                         "test_dice": [0.84, 0.85, 0.83]})
-    fig = figures.plot_dice_vs_time(runs, "arm", "t", limit_s=900)
-    ax = fig.axes[0]
-    points = [c.get_offsets().tolist() for c in ax.collections]
-    assert points == [[[120.0, 0.84], [125.0, 0.85]], [[1500.0, 0.83]]]
-    vertical = [line for line in ax.lines if list(line.get_xdata()) == [900, 900]]
-    assert len(vertical) == 1 and "15 min" in vertical[0].get_label()
-    assert not figures.plot_dice_vs_time(runs, "arm", "t").axes[0].lines
-
-
-def test_arm_table_carries_flip_tta_dice_only_where_the_runs_have_it():
-    runs = pd.DataFrame({"arm": ["a", "a", "b"], "test_dice": [0.80, 0.84, 0.70], "tta_test_dice": [0.81, 0.87, 0.72],
-                         "test_iou": [0.7, 0.7, 0.6], "train_seconds": [10.0, 12.0, 9.0],
-                         "train_images_per_s": [50.0, 40.0, 45.0], "best_epoch": [5, 6, 4], "cpu": ["x", "x", "x"]})
-    t = stats.arm_table(runs, "arm", ["b", "a"])
-    assert list(t.index) == ["b", "a"]
-    assert list(t.columns[:7]) == ["seeds", "test_dice_mean", "test_dice_std", "tta_test_dice_mean",
-                                   "tta_test_dice_std", "test_iou_mean", "test_iou_std"]
-    assert t.loc["a", "tta_test_dice_mean"] == pytest.approx(0.84)
-    assert t.loc["a", "tta_test_dice_std"] == pytest.approx(0.0424264069)  # sample std of 0.81, 0.87
-    assert t.loc["a", "train_s_per_run"] == pytest.approx(11.0)
-    plain = stats.arm_table(runs.drop(columns="tta_test_dice"), "arm", ["a", "b"])
-    assert not any(c.startswith("tta") for c in plain.columns)
-
-
-def test_best_arm_within_takes_the_best_three_seed_arm_that_fits_the_time_limit():
-    table = pd.DataFrame({"seeds": [3, 3, 2, 3], "test_dice_mean": [0.85, 0.87, 0.90, 0.88],
-                          "test_dice_std": [0.004, 0.003, 0.001, 0.002], "train_s_per_run": [600, 880, 500, 1000]},
-                         index=["strong", "fp32", "wd-0", "full-decode"])
-    best, why = recipe_choice.best_arm_within(table)
-    assert best == "fp32" and "0.8700 ± 0.0030" in why and "not eligible: full-decode, wd-0" in why
-    assert recipe_choice.best_arm_within(table, max_seconds=700)[0] == "strong"
-    assert recipe_choice.best_arm_within(table, min_seeds=2)[0] == "wd-0"
-    assert recipe_choice.best_arm_within(table, max_seconds=100)[0] is None
+from labseg import figures, study
+from labseg.config import profile_config
+from labseg.saved_masks import FILE, load_masks, save_masks
 
 
 def test_select_arms_keeps_the_studys_order_and_refuses_unknown_names():
@@ -478,7 +26,8 @@ def test_select_arms_keeps_the_studys_order_and_refuses_unknown_names():
 def test_a_study_lies_under_its_out_dir_named_by_data_and_profile(tmp_path):
     cfg = study.profile_config("cpu", data=str(tmp_path / "data" / "pets"), out_dir=str(tmp_path / "results"))
     S = study.Study.under(cfg)
-    assert (S.results, S.figures, S.key) == (tmp_path / "results" / "pets-cpu", tmp_path / "figures" / "pets-cpu", "pets-cpu")
+    assert (S.results, S.figures, S.key) == (tmp_path / "results" / "pets-cpu", tmp_path / "figures" / "pets-cpu",
+                                             "pets-cpu")
     assert S.run_dir("unet-hflip-s0") == tmp_path / "results" / "pets-cpu" / "runs" / "unet-hflip-s0"
     assert not (tmp_path / "results").exists() and not (tmp_path / "figures").exists()  # nothing created
 
@@ -496,12 +45,126 @@ def test_other_study_reads_another_results_folder_and_refuses_a_missing_one(tmp_
     assert not S2.results.exists()  # read back only: no folder made
 
 
-def test_typical_seconds_times_an_averaging_phase_apart():
-    """The 10th-percentile epoch times the epochs, per phase where a run averages weights (its averaging epochs also
-    measure BatchNorm statistics, so they are slower than the fastest tenth of the whole run)."""
-    plain = pd.DataFrame({"seconds": [10.0] * 8 + [30.0, 50.0]})
-    assert results.typical_seconds(plain) == pytest.approx(100.0)
-    averaged = pd.DataFrame({"seconds": [10.0] * 8 + [13.0, 14.0, 13.0, 40.0],
-                             "swa_averaged": [0] * 8 + [1, 2, 3, 4]})
-    expected = 10.0 * 8 + np.quantile([13.0, 14.0, 13.0, 40.0], 0.1) * 4
-    assert results.typical_seconds(averaged) == pytest.approx(expected) and expected > 10.0 * 12
+@pytest.mark.slow
+def test_the_last_epoch_scores_of_a_study_run_are_those_of_select_last(toy_root, tmp_path, monkeypatch):
+    """study.last_epoch_run scores a run's last.pt, plain and with flip TTA, without training it again: the plain
+    figure is the test dice of the same run trained with --select last; an older cache without the TTA figure is
+    completed, not trusted."""
+    import json
+
+    from labseg import study
+    from labseg.batches import load_datasets
+    from labseg.checkpoint import load_checkpoint, model_from_checkpoint
+    from labseg.engine import evaluate, train
+
+    monkeypatch.delenv("LABSEG_NOTEBOOK_OVERRIDES", raising=False)  # this study's own parameters, not nbval's
+    small = dict(image_size=40, epochs=3, width=4, batch_size=6, train_subset=14, amp="off")
+    S = study.setup(profile="smoke", data=str(toy_root), out_dir=str(tmp_path / "results"), **small)
+    last = study.last_epoch_run(S)
+    cfg = profile_config("smoke", data=str(toy_root), out_dir=str(tmp_path / "again"), select="last", **small)
+    assert last["last_test_dice"] == pytest.approx(train(cfg, progress=False, log=lambda m: None)["test_dice"],
+                                                   rel=1e-9)
+    assert last["last_epoch"] == 3 and last["test_dice"] == study.run(S)["test_dice"]
+    path = S.run_dir(last["run"]) / "last.pt"
+    model, run_cfg = model_from_checkpoint(load_checkpoint(path), path)
+    tta, _ = evaluate(model, load_datasets(run_cfg, ("test",))["test"], run_cfg, tta=True)
+    assert last["last_tta_test_dice"] == pytest.approx(tta["dice"], rel=1e-9) != last["last_test_dice"]
+    # a chosen recipe's run scored as its select says (10's fresh seeds and other CPU family)
+    scored = study.recipe_scores(False, S, "last")
+    assert scored == {"run": last["run"], "test_dice": last["last_test_dice"],
+                      "tta_test_dice": last["last_tta_test_dice"]}
+    best = study.recipe_scores(False, S)
+    assert best["test_dice"] == last["test_dice"] and best["tta_test_dice"] == study.tta_run(S)["tta_test_dice"]
+    assert study.recipe_scores(False, S, seed=7) is None and not S.run_dir(study.name(S, seed=7)).exists()
+    cache = path.parent / "metrics_last.json"
+    old = {k: v for k, v in last.items() if not k.startswith("last_tta")}
+    cache.write_text(json.dumps({**old, "last_test_dice": 0.5}))  # a cache of an earlier version: completed, its
+    assert study.last_epoch_run(S) == {**last, "last_test_dice": 0.5} == json.loads(cache.read_text())  # figures kept
+    # train=False never trains: without checkpoints (a fresh clone) and caches it gives {} and changes no file
+    folder = path.parent
+    for f in ("metrics_last.json", "metrics_tta.json", "best.pt", "last.pt"):
+        (folder / f).unlink(missing_ok=True)
+    before = {f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()}
+    assert study.last_epoch_run(S, train=False) == {} and study.tta_run(S, train=False) == {}
+    assert (np.isnan(study.recipe_scores(False, S, "last")["test_dice"])
+            and np.isnan(study.recipe_scores(False, S)["tta_test_dice"]))
+    assert {f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()} == before
+
+
+@pytest.fixture
+def smoke_study(toy_root, tmp_path):
+    cfg = profile_config("smoke", data=str(toy_root), out_dir=str(tmp_path / "results"), image_size=32, epochs=1,
+                         width=4, train_subset=12, amp="off", channels_last=False)
+    return study.Study.under(cfg)
+
+
+@pytest.mark.slow
+def test_retrain_modes(smoke_study, monkeypatch):
+    S = smoke_study
+    monkeypatch.setenv(study.RETRAIN_ENV, "none")
+    with pytest.raises(study.MissingRunError, match="RETRAIN=missing"):
+        study.run(S, seed=0)
+    assert study.run_if(True, S, seed=0) is None and not S.results.exists()  # nothing trained, nothing written
+
+    monkeypatch.setenv(study.RETRAIN_ENV, "missing")
+    made = study.run(S, seed=0)
+    folder = S.run_dir(made["run"])
+    masks = load_masks(folder / FILE)
+    per_image = pd.read_csv(folder / "test_per_image.csv")
+    assert list(masks) == per_image["name"].tolist()
+    for name in ("best.pt", "last.pt"):  # a clone: the checkpoints are not committed
+        (folder / name).unlink()
+    stamp = (folder / "metrics.json").stat().st_mtime_ns
+
+    monkeypatch.setenv(study.RETRAIN_ENV, "none")
+    assert study.run(S, seed=0)["test_dice"] == made["test_dice"]
+    assert study.tta_run(S, seed=0) == {}  # a score that needs the checkpoint is not made by training
+    fig = figures.prediction_grid(study.masks_dir(S, made["run"]), per_image["name"][:2].tolist())
+    assert len(fig.axes) == 8 and (folder / "metrics.json").stat().st_mtime_ns == stamp
+    assert not (folder / "best.pt").exists()
+
+    monkeypatch.setenv(study.RETRAIN_ENV, "all")
+    since = time.time()
+    os.utime(folder / "metrics.json", (since - 10, since - 10))  # made before this retrain began
+    monkeypatch.setenv(study.RETRAIN_SINCE_ENV, str(since))
+    again = study.run(S, seed=0)  # made again, once, and then read back
+    assert (folder / "best.pt").is_file() and (folder / "metrics.json").stat().st_mtime >= since
+    assert study.run(S, seed=0)["test_dice"] == again["test_dice"]
+    assert "1 of 1 runs made" in study.retrain_progress(S, "next")
+
+
+def test_masks_come_from_the_same_run_made_again_elsewhere(smoke_study, tmp_path):
+    S = smoke_study
+    name = "unet-hflip-s0"
+    (S.run_dir(name)).mkdir(parents=True)
+    with pytest.raises(study.MissingRunError, match="no saved test masks for unet-hflip-s0"):
+        study.masks_dir(S, name)
+    other = S.results.parent / "remade-elsewhere" / S.key / "runs" / name
+    other.mkdir(parents=True)
+    save_masks(other / FILE, ["a"], np.ones((1, 4, 4), bool))
+    (other / "env.json").write_text(json.dumps({"cpu": "AMD EPYC (AVX512-BF16)"}))
+    (other / "metrics.json").write_text(json.dumps({"test_dice": 0.5}))
+    assert study.masks_dir(S, name) == other
+    assert study.masks_note(S, other) == "the same run made again on AMD EPYC (AVX512-BF16), test dice 0.5000"
+    assert study.masks_note(S, S.run_dir(name)) == ""
+
+
+def test_encoder_cost_is_read_back(smoke_study, monkeypatch):
+    S = smoke_study
+    S.results.mkdir(parents=True)
+    pd.DataFrame({"params": [1.0], "gflops": [2.0]}, index=["unet"]).to_csv(S.results / "encoder_cost.csv")
+    monkeypatch.setenv(study.RETRAIN_ENV, "none")
+    cost, where = study.encoder_cost(S, ["unet"])
+    assert cost.loc["unet", "gflops"] == 2.0 and where.startswith("read back")
+
+
+def test_prediction_figures_keep_committed_figures_of_runs_without_masks(smoke_study, capsys):
+    S = smoke_study
+    S.run_dir("unet-hflip-s0").mkdir(parents=True)
+    with pytest.raises(study.MissingRunError, match="no saved test masks"):  # nothing to keep: a clear error
+        study.prediction_figures(S, "unet-hflip-s0", {"02_unet_worst12": ("t", lambda r: r["name"][:2])})
+    S.figures.mkdir(parents=True)
+    (S.figures / "02_unet_worst12.png").write_bytes(b"committed")
+    assert study.prediction_figures(S, "unet-hflip-s0", {"02_unet_worst12": ("t", lambda r: r["name"][:2])}) is None
+    assert "committed prediction figures stay" in capsys.readouterr().out
+    assert (S.figures / "02_unet_worst12.png").read_bytes() == b"committed"

@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
-import study_snapshot as old
 
+import study_snapshot as old
 from labseg import study, study_arms
 from labseg.study_files import StudyFileError, glossary_markdown, load_studies, read_study_file
 
@@ -31,7 +31,8 @@ def code_strings(path: Path) -> set[str]:
     docs = {id(node.body[0].value) for node in ast.walk(tree)
             if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body
             and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
-    return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs}
+    return {n.value for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs}
 
 
 def test_no_arm_is_defined_in_python():
@@ -39,35 +40,6 @@ def test_no_arm_is_defined_in_python():
         strings = code_strings(module)
         for arm in ("mild-affine", "adamw-cosine", "08 recipe + rotate", "floor-0.05", "crop-2x + mild-affine"):
             assert not any(arm in s for s in strings), (module.name, arm)
-
-
-REPO = Path(__file__).resolve().parents[1]
-MAIN = REPO / "results" / "oxford-pet-subset-cpu"
-# Runs of 10's fresh-seed cell: seeds 3-5 of the recipe recipe_choice.best_recipe chose from the results (the UNet's
-# "crop-2x + mild-affine" at 6x; on AMD EPYC an earlier choice, "... + adamw-wd-0.05 + swa at 0.3x"). The choice is
-# made from the results, so no study file lists them; everything else committed is an arm + seed of a file.
-FRESH_SEED_RUNS = {
-    "results": [f"unet-hflip-augment-all-optimizer-adamw-weight_decay-0.01-schedule-cosine-warmup_epochs-2-epochs-150-"
-                f"affine_p-0.5-affine_shift-0.05-augment_source-2x-s{s}" for s in (3, 4, 5)],
-    "results/amd-epyc": [f"resnet34_unet-hflip-augment-rotate-optimizer-adamw-weight_decay-0.05-schedule-onecycle-"
-                         f"epochs-75-swa_epochs-15-swa_lr-0.3-affine_p-0.5-affine_shift-0.05-s{s}" for s in (3, 4, 5)]}
-
-
-@pytest.mark.parametrize("out_dir", ["results", "results/amd-epyc"])
-def test_every_committed_run_is_an_arm_and_seed_of_a_study_file(out_dir, monkeypatch):
-    from labseg.study_runs import plan, study_of
-
-    monkeypatch.chdir(REPO)
-    studies = load_studies()
-    planned = {}
-    for st in studies.values():
-        if st.profile == "cpu":  # 10 reads 06-08's recipe from this CPU family's study, as notebook 10 does
-            planned.update({r.name: r for r in plan(studies, st, study_of(st, out_dir=out_dir), recipe_from=MAIN)})
-    runs = REPO / out_dir / "oxford-pet-subset-cpu" / "runs"
-    committed = sorted(p.name for p in runs.iterdir() if (p / "metrics.json").is_file())
-    assert len(committed) > 20
-    assert [c for c in committed if c not in planned] == FRESH_SEED_RUNS[out_dir]
-    assert all(planned[c].state == "done" for c in committed if c in planned)
 
 
 HEAD = 'title = "t"\nprofile = "smoke"\ndata = "data/toy-pets"\n[p]\nwhy = "w"\n'

@@ -4,7 +4,6 @@ uninterrupted run."""
 import numpy as np
 import pytest
 import torch
-from test_engine import interrupted_and_resumed, smoke
 from torch import nn
 
 from labseg.checkpoint import load_checkpoint
@@ -12,6 +11,7 @@ from labseg.config import RunConfig
 from labseg.engine import train
 from labseg.models import build_model
 from labseg.swa import WeightAverage
+from test_engine import interrupted_and_resumed, smoke
 
 
 def test_the_average_is_the_mean_of_the_weights_it_was_given():

@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 from PIL import Image
 
@@ -50,3 +52,15 @@ def test_existing_folders_are_kept(tmp_path):
     else:
         raise AssertionError("an existing folder was overwritten")
     assert (other / "notes.txt").read_text() == "precious"
+
+
+def test_synth_folders_follow_the_users_umask(tmp_path):
+    from labseg.synthetic import write_toy_pets
+
+    old = os.umask(0o022)
+    try:
+        root = write_toy_pets(tmp_path / "pets", per_breed=2)
+    finally:
+        os.umask(old)
+    assert root.stat().st_mode & 0o777 == 0o755
+    assert (root / "images").stat().st_mode & 0o777 == 0o755

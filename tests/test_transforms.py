@@ -1,6 +1,10 @@
 import torch
 
+from labseg.batch_augment import BatchAugment
+from labseg.config import RunConfig
+from labseg.data import sample_generator
 from labseg.transforms import build_train_transform
+from test_batch_augment import S, blobs  # the same synthetic blob images
 
 
 def pair():
@@ -85,3 +89,62 @@ def test_color_preset_changes_the_image_only_and_is_deterministic():
 def test_unknown_preset_names_the_option():
     with pytest.raises(ValueError, match="--augment blur"):
         build_train_transform("hflip", "blur", 64)
+
+
+def per_sample(transform, images, masks, seed=0, epoch=0):
+    out = [transform(images[k], masks[k], sample_generator(seed, epoch, k)) for k in range(len(images))]
+    return torch.stack([o[0] for o in out]), torch.stack([o[1] for o in out])
+
+
+def test_the_default_strength_draws_exactly_as_the_committed_runs():
+    images, masks = blobs(12)
+    plain = per_sample(build_train_transform("hflip", "all", S), images, masks)
+    explicit = per_sample(build_train_transform("hflip", "all", S, crop_scale=0.5, affine_p=1.0, affine_shift=0.1,
+                                                color_strength=0.3), images, masks)
+    assert torch.equal(plain[0], explicit[0]) and torch.equal(plain[1], explicit[1])
+
+
+def test_affine_p_zero_leaves_only_the_flips_and_one_half_applies_about_half():
+    images, masks = blobs(40, seed=3)
+    flips = per_sample(build_train_transform("hflip", "flip", S), images, masks)
+    never = per_sample(build_train_transform("hflip", "rotate", S, affine_p=0.0), images, masks)
+    assert torch.equal(never[0], flips[0]) and torch.equal(never[1], flips[1])  # the flips' draws come first
+    half = per_sample(build_train_transform("hflip", "rotate", S, affine_p=0.5), images, masks)
+    moved = sum(not torch.equal(half[1][k], flips[1][k]) for k in range(40))
+    assert 10 <= moved <= 30, moved
+
+
+def test_rotate_color_is_the_affine_map_then_the_colour_jitter():
+    """Masks as --augment rotate moves them (colour draws after the affine map and leaves masks alone); images as
+    rotate's, then jittered: the jitter with strength 0 leaves rotate's images exactly."""
+    images, masks = blobs(12, seed=4)
+    rotate = per_sample(build_train_transform("hflip", "rotate", S, affine_p=0.5, affine_shift=0.05), images, masks)
+    both = per_sample(build_train_transform("hflip", "rotate-color", S, affine_p=0.5, affine_shift=0.05), images, masks)
+    still = per_sample(build_train_transform("hflip", "rotate-color", S, affine_p=0.5, affine_shift=0.05,
+                                             color_strength=0.0), images, masks)
+    assert torch.equal(both[1], rotate[1]) and not torch.equal(both[0], rotate[0])
+    assert torch.equal(still[0], rotate[0]) and torch.equal(still[1], rotate[1])
+    assert not torch.equal(rotate[1], masks)  # the affine map moved some masks
+    RunConfig(augment="rotate-color", affine_p=0.5, affine_shift=0.05, color_strength=0.1).validate()
+
+
+def test_scale_rotate_is_all_without_the_colour_jitter():
+    """--augment scale-rotate draws the crop, then the affine map, as all does, and jitters nothing: all with colour
+    strength 0 gives the same images and masks; the crops make them differ from rotate's."""
+    images, masks = blobs(12, seed=5)
+    kw = dict(affine_p=0.5, affine_shift=0.05)
+    both = per_sample(build_train_transform("hflip", "scale-rotate", S, **kw), images, masks)
+    grey = per_sample(build_train_transform("hflip", "all", S, color_strength=0.0, **kw), images, masks)
+    rotate = per_sample(build_train_transform("hflip", "rotate", S, **kw), images, masks)
+    assert torch.equal(both[0], grey[0]) and torch.equal(both[1], grey[1])
+    assert not torch.equal(both[1], rotate[1])
+    RunConfig(augment="scale-rotate", augment_source="2x", crop_scale=0.6, **kw).validate()
+
+
+def test_batch_path_with_affine_p_draws_what_the_per_sample_path_draws():
+    images, masks = blobs(24, seed=5)
+    ref_x, ref_y = per_sample(build_train_transform("hflip", "rotate", S, affine_p=0.5), images, masks, 0, 2)
+    x, y = BatchAugment("hflip", "rotate", S, seed=0, affine_p=0.5)(images, masks, list(range(24)), 2)
+    agree = (y == ref_y).float().mean(dim=(1, 2, 3))
+    assert agree.min() > 0.97, agree
+    assert (x - ref_x.float() / 255).abs().mean() < 0.02

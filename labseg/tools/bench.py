@@ -325,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device(args.device)
     print(f"machine: {cpu_name()}, {torch.get_num_threads()} threads, device {device}, "
           f"torch {torch.__version__}, amp={args.amp} (bf16 used: {use_bf16(args.amp, device)}), "
-          f"channels_last={args.channels_last}, batch {args.batch}, timed >= {args.iters} steps and >= {args.min_seconds}s")
+          f"channels_last={args.channels_last}, batch {args.batch}, "
+          f"timed >= {args.iters} steps and >= {args.min_seconds}s")
     rows = []
     header = (f"{'model':20s} {'size':>4s} {'params':>11s} {'GFLOPs/img':>10s} {'train img/s':>11s} "
               f"{'infer img/s':>11s} {'train GFLOP/s':>13s} {'infer GFLOP/s':>13s} {'peak MiB':>9s} "
@@ -361,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         shown = shown_path(root)
         print(f"end-to-end epoch on {shown} ({e2e['images']} images, {args.e2e_size}px, UNet width {args.e2e_width}, "
               f"batch {args.batch}, fastest of {args.e2e_repeats}): naive {e2e['naive_s']:.1f}s (decoding and batching "
-              f"{e2e['naive_data_s']:.2f}s), labseg {e2e['labseg_s']:.1f}s (waiting for data {e2e['data_wait_s']:.2f}s); "
+              f"{e2e['naive_data_s']:.2f}s), labseg {e2e['labseg_s']:.1f}s "
+              f"(waiting for data {e2e['data_wait_s']:.2f}s); "
               f"all epochs: naive {[round(t, 2) for t in e2e['naive_all_s']]}, "
               f"labseg {[round(t, 2) for t in e2e['labseg_all_s']]}")
         print(f"compute floor of that epoch: {e2e['train_gflops']:.0f} GFLOP of training at the matmul peak "
@@ -463,7 +465,8 @@ def main(argv: list[str] | None = None) -> int:
         ratios[f"predict_masks_only_vs_naive_{size}"] = (predicted["folder_labseg_masks_only_images_per_s"]
                                                          / predicted["folder_naive_images_per_s"])
         if "12mp_naive_images_per_s" in predicted:
-            ratios["predict_12mp_vs_naive"] = predicted["12mp_labseg_images_per_s"] / predicted["12mp_naive_images_per_s"]
+            ratios["predict_12mp_vs_naive"] = (predicted["12mp_labseg_images_per_s"]
+                                               / predicted["12mp_naive_images_per_s"])
     if e2e is not None:
         ratios["epoch_speedup_vs_naive"] = e2e["naive_s"] / e2e["labseg_s"]
         ratios["epoch_speedup_bound_at_matmul_peak"] = e2e["naive_s"] / floor
@@ -471,8 +474,10 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in ratios.items():
         print(f"ratio {k}: {v:.3f}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "matmul_peak_gflops": {"bf16": peak_bf16, "fp32": peak_fp32},
-                                               "end_to_end": e2e, "loader": loader, "amp_quality": quality, "predict": predicted,
+        Path(args.json).write_text(json.dumps({"rows": rows,
+                                               "matmul_peak_gflops": {"bf16": peak_bf16, "fp32": peak_fp32},
+                                               "end_to_end": e2e, "loader": loader, "amp_quality": quality,
+                                               "predict": predicted,
                                                "ratios": ratios},
                                               indent=2) + "\n")
     return 0

@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         try:
             with contextlib.redirect_stdout(buffer):
-                bench(["--device", "cuda", "--sizes", *map(str, args.sizes), "--models", *models, "--width", "64", "--no-onnx", "--min-seconds", "4",
+                bench(["--device", "cuda", "--sizes", *map(str, args.sizes), "--models", *models, "--width", "64",
+                       "--no-onnx", "--min-seconds", "4",
                        "--data", str(data), "--e2e-images", "160", "--quality-seeds", "0", "--predict-images", "60",
                        "--predict-big", "1"])
             ok = True

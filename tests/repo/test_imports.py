@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "labseg"
+PACKAGE = Path(__file__).resolve().parents[2] / "labseg"
 
 # docs/architecture.md's layers, lowest first: a module imports from its own layer or the ones below it
 LAYERS = {

@@ -3,11 +3,11 @@ an independent computation of the kept and the dropped block, the drop frequency
 run that resumes exactly, and the bad values refused in one line."""
 import pytest
 import torch
-from test_engine import interrupted_and_resumed
 
 from labseg.config import RunConfig
 from labseg.models import build_model
 from labseg.models.resnet_unet import BasicBlock
+from test_engine import interrupted_and_resumed
 
 
 def blocks(model):
@@ -64,7 +64,8 @@ def test_a_run_with_stochastic_depth_learns_and_resumes_exactly(toy_root, tmp_pa
     assert cfg.drop_path == 0.2 and history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
 
 
-@pytest.mark.parametrize("kw, msg", [(dict(model="resnet34_unet", drop_path=1.0), r"--drop-path 1.0: must be a number in \[0, 1\)"),
+@pytest.mark.parametrize("kw, msg", [(dict(model="resnet34_unet", drop_path=1.0),
+                                      r"--drop-path 1.0: must be a number in \[0, 1\)"),
                                      (dict(model="resnet34_unet", drop_path=-0.1), "--drop-path -0.1"),
                                      (dict(model="resnet34_unet", drop_path=True), "--drop-path True"),
                                      (dict(model="resnet34_unet", drop_path="0.1"), "--drop-path 0.1"),

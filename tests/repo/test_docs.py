@@ -1,5 +1,5 @@
 """docs/cli.md holds every subcommand's --help as labseg prints it: a changed option fails here until the page
-follows (LABSEG_UPDATE_DOCS=1 pytest tests/test_docs.py rewrites the blocks)."""
+follows (LABSEG_UPDATE_DOCS=1 pytest tests/repo/test_docs.py rewrites the blocks)."""
 from __future__ import annotations
 
 import os
@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CLI_DOC = REPO / "docs" / "cli.md"
 BLOCK = re.compile(r"(## `labseg ([a-z -]+)`\n.*?```text\n)(.*?)(```)", re.S)
 
@@ -30,4 +30,4 @@ def test_cli_reference_is_every_subcommands_current_help():
     fresh = BLOCK.sub(lambda m: m.group(1) + help_text(m.group(2)) + m.group(4), text)
     if os.environ.get("LABSEG_UPDATE_DOCS") == "1":
         CLI_DOC.write_text(fresh)
-    assert fresh == text, "docs/cli.md is stale: LABSEG_UPDATE_DOCS=1 pytest tests/test_docs.py rewrites it"
+    assert fresh == text, "docs/cli.md is stale: LABSEG_UPDATE_DOCS=1 pytest tests/repo/test_docs.py rewrites it"

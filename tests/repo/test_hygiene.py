@@ -13,7 +13,7 @@ import pytest
 
 from labseg.pipeline import INTERACTIVE_OUT, NOTEBOOKS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # Roots under which an absolute path names somebody's machine (home folders, work trees, temp files).
 MACHINE_PATH = re.compile(r"(?<![\w.~-])/(?:work|root|home|Users|tmp|var|opt|mnt|srv|private|media|scratch)/")
 

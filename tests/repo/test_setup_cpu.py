@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("setup_cpu", ROOT / "tools" / "setup_cpu.py")
 setup_cpu = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(setup_cpu)

@@ -12,7 +12,7 @@ import torch
 
 from labseg import recipe_choice
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 # The README's demo figures are measured with torch's default threads on this machine kind's 2 cores: the thread
@@ -148,8 +148,8 @@ def test_readme_is_a_landing_page():
 
 def test_readme_headline_table_is_the_committed_studies():
     """Each row of the README's results table is a row of what the notebooks wrote, to the decimals shown: the
-    report's recipe from report_models.csv (05), `cpu-best` the recipe recipe_choice.best_recipe chooses per model from the
-    committed tables (08, 10). A re-made study with other numbers fails here until the README follows."""
+    report's recipe from report_models.csv (05), `cpu-best` the recipe recipe_choice.best_recipe chooses per model from
+    the committed tables (08, 10). A re-made study with other numbers fails here until the README follows."""
     import pandas as pd
 
 
@@ -159,7 +159,8 @@ def test_readme_headline_table_is_the_committed_studies():
     for model, recipe, seeds, dice, std, tta, seconds in rows:
         if recipe.endswith("(10)") or "(10):" in recipe:  # notebook 10's arms: "<arm> (10)", as its tables name them
             arm = recipe.split(" (10)")[0]
-            tables = [t for t in (pd.read_csv(RESULTS / f, index_col=0) for f in ("recipe_study.csv", "recipe_budget.csv"))
+            tables = [t for t in (pd.read_csv(RESULTS / f, index_col=0)
+                                  for f in ("recipe_study.csv", "recipe_budget.csv"))
                       if arm in t.index]
             assert tables, f"{arm!r} is no arm of notebook 10's tables"
             row = tables[0].loc[arm]

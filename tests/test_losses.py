@@ -1,5 +1,5 @@
-"""Focal, soft Jaccard and Lovász hinge losses against independent computations: values, gradients,
-empty masks and ignored pixels."""
+"""The losses against independent computations: soft dice, BCE and their sum; focal, soft Jaccard and Lovász
+hinge (values, gradients, empty masks and ignored pixels); dice over the whole batch."""
 from __future__ import annotations
 
 import itertools
@@ -7,10 +7,11 @@ import itertools
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torchvision.ops import sigmoid_focal_loss
 
 from labseg.config import LOSSES
-from labseg.losses import SegmentationLoss, focal_loss, lovasz_hinge_loss, soft_jaccard_loss
+from labseg.losses import SegmentationLoss, bce_loss, focal_loss, lovasz_hinge_loss, soft_dice_loss, soft_jaccard_loss
 
 
 def _batch(seed=0, n=3, h=5, w=4, ignore=True):
@@ -131,3 +132,52 @@ def test_combinations_are_sums_and_unknown_names_are_refused():
     assert combo.item() == pytest.approx(parts.item())
     with pytest.raises(ValueError, match="--loss hinge: unknown loss"):
         SegmentationLoss("hinge")
+
+
+def test_soft_dice_loss_takes_logits():
+    target = torch.tensor([[[[1, 1, 0, 0]]]], dtype=torch.uint8)
+    logits = torch.tensor([[[[0.0, 2.0, -1.0, 0.5]]]])
+    p = torch.sigmoid(logits)
+    expected = 1 - (2 * (p * target).sum() + 1) / (p.sum() + target.sum() + 1)
+    assert soft_dice_loss(logits, target).item() == pytest.approx(expected.item())
+    assert soft_dice_loss(torch.tensor([[[[20.0, 20.0, -20.0, -20.0]]]]), target).item() < 1e-6
+
+
+def test_bce_matches_torch_and_ignores_marked_pixels():
+    logits = torch.randn(2, 1, 5, 5)
+    target = (torch.rand(2, 1, 5, 5) > 0.5).to(torch.uint8)
+    assert bce_loss(logits, target).item() == pytest.approx(
+        F.binary_cross_entropy_with_logits(logits, target.float()).item(), rel=1e-6)
+    marked = target.clone()
+    marked[:, :, 0] = 255
+    expected = F.binary_cross_entropy_with_logits(logits[:, :, 1:], target[:, :, 1:].float())
+    assert bce_loss(logits, marked).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_combined_loss_is_the_sum():
+    logits, target = torch.randn(2, 1, 6, 6), (torch.rand(2, 1, 6, 6) > 0.5).to(torch.uint8)
+    total = SegmentationLoss("bce_dice")(logits, target)
+    assert total.item() == pytest.approx((bce_loss(logits, target) + soft_dice_loss(logits, target)).item())
+    with pytest.raises(ValueError, match="logits"):
+        SegmentationLoss("dice", from_logits=False)
+
+
+def test_batch_dice_is_one_region_over_the_whole_batch():
+    torch.manual_seed(0)
+    logits = torch.randn(3, 1, 8, 8)
+    target = (torch.rand(3, 1, 8, 8) > 0.6).to(torch.uint8)
+    target[0, 0, :2] = 255  # ignored pixels count neither way
+    target[2] = 0  # an image without pet: the per-image mean and the batch region differ most here
+    p = 1 / (1 + np.exp(-logits.numpy().astype(np.float64)))
+    t = target.numpy().astype(np.float64)
+    valid = t != 255
+    p, t = p * valid, np.where(valid, t, 0)
+    batch = 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1)
+    per_image = np.mean([1 - (2 * (p[i] * t[i]).sum() + 1) / (p[i].sum() + t[i].sum() + 1) for i in range(3)])
+    assert soft_dice_loss(logits, target, reduction="batch").item() == pytest.approx(batch, rel=1e-6)
+    assert soft_dice_loss(logits, target).item() == pytest.approx(per_image, rel=1e-6)
+    assert abs(batch - per_image) > 0.02
+    combined = SegmentationLoss("bce_dice", dice_reduction="batch")(logits, target)
+    assert combined.item() == pytest.approx((bce_loss(logits, target)).item() + batch, rel=1e-6)
+    with pytest.raises(ValueError, match="--dice-reduction pixel"):
+        SegmentationLoss("bce_dice", dice_reduction="pixel")

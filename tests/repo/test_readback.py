@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 KEY = "toy-pets-toy"
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("pdftoppm")),
