@@ -122,6 +122,7 @@ def _verdict(a: pd.Series, b: pd.Series) -> str:
     return f"within the spread across seeds ({spread:.4f}), so no ranking is claimed"
 
 
-def mean_std(s: pd.Series) -> str:
-    """Mean ± sample std over seeds as the report's tables show it (the mean alone for one seed)."""
-    return f"{s.mean():.4f} ± {s.std(ddof=1):.4f}" if len(s) > 1 else f"{s.mean():.4f}"
+def mean_std(s: pd.Series, one: str = "") -> str:
+    """Mean ± sample std over seeds as the report's tables show it (the mean alone for one seed, followed by
+    ``one``: e.g. " (1 seed)" where a sentence says so)."""
+    return f"{s.mean():.4f} ± {s.std(ddof=1):.4f}" if len(s) > 1 else f"{s.mean():.4f}{one}"

@@ -227,13 +227,19 @@ def retrain_command(study: Study) -> str:
     return " ".join([*parts, "RETRAIN=missing"])
 
 
+def check_train_missing(train_missing) -> bool:
+    """A notebook's ``train_missing`` parameter, refused in one line where it is not True or False."""
+    if not isinstance(train_missing, bool):
+        raise ValueError(f"train_missing = {train_missing!r}: True (train what is missing) or False (report only "
+                         "finished runs)")
+    return train_missing
+
+
 def run_if(train_missing: bool, study: Study, need_checkpoint: bool = False, **changes) -> dict | None:
     """:func:`run`, or, with ``train_missing=False`` (or :func:`retrain_mode` ``none``), the run's metrics only where
     it has finished (None where it has not: nothing is trained), so that a study notebook can publish the arms that
     are done."""
-    if not isinstance(train_missing, bool):
-        raise ValueError(f"train_missing = {train_missing!r}: True (train what is missing) or False (report only "
-                         "finished runs)")
+    check_train_missing(train_missing)
     if not may_train(train_missing) and not (study.run_dir(name(study, **changes)) / "metrics.json").is_file():
         return None
     return run(study, need_checkpoint=need_checkpoint, **changes)
