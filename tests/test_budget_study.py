@@ -3,8 +3,8 @@ against numbers computed here; and the committed budget tables, made again from 
 import numpy as np
 import pandas as pd
 import pytest
-
 from fake_runs import REPO, committed_study, cpu_study, write_run
+
 from labseg import budget_study, recipe_choice, stats, study, study_arms
 
 

@@ -3,8 +3,8 @@ against numbers computed here; and the committed recipe tables, made again from 
 import numpy as np
 import pandas as pd
 import pytest
-
 from fake_runs import REPO, committed_study, cpu_study, write_run
+
 from labseg import recipe_study, stats, study, study_arms
 
 ARMS = ["strong", "fp32", "crop-2x", "mild-affine", "crop-2x + mild-affine", "crop-2x + mild-affine + wd-0.05"]
@@ -106,11 +106,12 @@ def test_the_budget_arms_reuse_the_study_budget_and_compare_with_the_shortest(un
     assert every == {f"{arm}, {k * 25} epochs": (arm, k * 25) for arm, ks in study_arms.RECIPE_BUDGETS.items()
                      for k in ks}
     labels = recipe_study.budget_labels({a: study_arms.RECIPE_ARMS[a] for a in ARMS}, 25)
+    pair = "crop-2x + mild-affine"
     assert labels == {"strong, 50 epochs": ("strong", 50), "strong, 100 epochs": ("strong", 100),
-                      "strong, 150 epochs": ("strong", 150), "crop-2x + mild-affine, 100 epochs":
-                      ("crop-2x + mild-affine", 100), "crop-2x + mild-affine, 150 epochs": ("crop-2x + mild-affine", 150)}
+                      "strong, 150 epochs": ("strong", 150), f"{pair}, 100 epochs": (pair, 100),
+                      f"{pair}, 150 epochs": (pair, 150)}
     write_arm(S, "strong", epochs=50)
-    write_arm(S, "crop-2x + mild-affine", epochs=150, seeds=(0, 1))  # strong at 150: not made
+    write_arm(S, pair, epochs=150, seeds=(0, 1))  # strong at 150: not made
     budget = recipe_study.budget_runs(False, S, runs, labels, 100)
     table = recipe_study.budget_table(budget, labels)
     assert list(table.index) == ["strong, 50 epochs", "strong, 100 epochs", "crop-2x + mild-affine, 100 epochs",
@@ -120,7 +121,7 @@ def test_the_budget_arms_reuse_the_study_budget_and_compare_with_the_shortest(un
     assert table.loc["strong, 100 epochs", "test_dice_mean"] == pytest.approx(at100.mean())  # the study's own runs
     assert table.loc["strong, 50 epochs", "test_dice_mean"] == pytest.approx(at100.mean() - 0.025)
     sentences = recipe_study.budget_verdicts(budget, labels)
-    assert [s.split(":")[0] for s in sentences] == ["arm = strong, 100 epochs", "arm = crop-2x + mild-affine, 150 epochs"]
+    assert [s.split(":")[0] for s in sentences] == ["arm = strong, 100 epochs", f"arm = {pair}, 150 epochs"]
     assert "against" in sentences[0] and "for strong, 50 epochs (3 and 3 seeds), +0.0250" in sentences[0]
     longer = recipe_study.other_budgets(budget, labels, 100)
     assert sorted(set(longer["arm"])) == ["crop-2x + mild-affine, 150 epochs", "strong, 50 epochs"]
