@@ -29,8 +29,9 @@ from .study_files import load_studies
 FLIP_ARMS = tuple(STUDIES["baselines"].parts["flip"])  # 04's arms, from its study file
 OVERRIDES_ENV = "LABSEG_NOTEBOOK_OVERRIDES"
 # Notebook parameters that are not RunConfig fields: they choose which arms of a study run, never a setting of a
-# run (each notebook checks its value with the function named here).
-SELECTION_PARAMETERS = {"arms": "select_arms", "train_missing": "recipe_scores", "other_cpu": "other_study"}
+# run (each notebook checks its value with the function named here, as module.function).
+SELECTION_PARAMETERS = {"arms": "study.select_arms", "train_missing": "recipe_study.arm_runs",
+                        "other_cpu": "study.other_study"}
 
 
 def select_arms(arms, known: dict) -> dict:
