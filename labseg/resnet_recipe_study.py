@@ -38,6 +38,7 @@ class ResnetArms:
         return f"{arm}, {round(multiple * self.profile_epochs)} epochs"
 
     def settings(self, label: str) -> dict:
+        """Every setting an arm's runs train with (an averaging share turned into its epochs)."""
         arm, epochs = self.labels[label]
         return study_arms.resnet_recipe_settings(arm, self.base, epochs)
 
@@ -94,9 +95,11 @@ class ResnetArms:
                 and not runs[(runs["arm"] == a) & (runs["seed"] == seed)].empty]
 
     def run_name(self, st: study.Study, label: str, seed: int) -> str:
+        """The name of an arm's run of ``seed`` in ``st``."""
         return study.name(st, model=MODEL, epochs=self.labels[label][1], seed=seed, **self.settings(label))
 
     def run_names(self, st: study.Study, labels: list[str], seed: int) -> list[str]:
+        """:meth:`run_name` of each of ``labels`` (their learning curves)."""
         return [self.run_name(st, a, seed) for a in labels]
 
     def other_table(self, other: pd.DataFrame | None, here: pd.DataFrame | None) -> pd.DataFrame | None:
