@@ -134,6 +134,7 @@ def format_mean_std(mean, std=None) -> str:
     return f"{mean:.4f} ± {std:.4f}"
 
 
-def mean_std(s: pd.Series) -> str:
-    """Mean ± sample std of a series of per-seed scores (the mean alone for one seed)."""
-    return format_mean_std(s.mean(), s.std(ddof=1) if len(s) > 1 else None)
+def mean_std(s: pd.Series, one: str = "") -> str:
+    """Mean ± sample std of a series of per-seed scores (the mean alone for one seed, followed by ``one``: e.g.
+    " (1 seed)" where a sentence says so)."""
+    return format_mean_std(s.mean(), s.std(ddof=1)) if len(s) > 1 else f"{format_mean_std(s.mean())}{one}"

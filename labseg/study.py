@@ -29,8 +29,9 @@ from .study_files import load_studies
 FLIP_ARMS = tuple(STUDIES["baselines"].parts["flip"])  # 04's arms, from its study file
 OVERRIDES_ENV = "LABSEG_NOTEBOOK_OVERRIDES"
 # Notebook parameters that are not RunConfig fields: they choose which arms of a study run, never a setting of a
-# run (each notebook checks its value with the function named here).
-SELECTION_PARAMETERS = {"arms": "select_arms", "train_missing": "recipe_scores", "other_cpu": "other_study"}
+# run (each notebook checks its value with the function named here, as module.function).
+SELECTION_PARAMETERS = {"arms": "study.select_arms", "train_missing": "recipe_study.arm_runs",
+                        "other_cpu": "study.other_study"}
 
 
 def select_arms(arms, known: dict) -> dict:
@@ -237,13 +238,19 @@ def retrain_command(study: Study) -> str:
     return " ".join([*parts, "RETRAIN=missing"])
 
 
+def check_train_missing(train_missing) -> bool:
+    """A notebook's ``train_missing`` parameter, refused in one line where it is not True or False."""
+    if not isinstance(train_missing, bool):
+        raise ValueError(f"train_missing = {train_missing!r}: True (train what is missing) or False (report only "
+                         "finished runs)")
+    return train_missing
+
+
 def run_if(train_missing: bool, study: Study, need_checkpoint: bool = False, **changes) -> dict | None:
     """:func:`run`, or, with ``train_missing=False`` (or :func:`retrain_mode` ``none``), the run's metrics only where
     it has finished (None where it has not: nothing is trained), so that a study notebook can publish the arms that
     are done."""
-    if not isinstance(train_missing, bool):
-        raise ValueError(f"train_missing = {train_missing!r}: True (train what is missing) or False (report only "
-                         "finished runs)")
+    check_train_missing(train_missing)
     if not may_train(train_missing) and not (study.run_dir(name(study, **changes)) / "metrics.json").is_file():
         return None
     return run(study, need_checkpoint=need_checkpoint, **changes)

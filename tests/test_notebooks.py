@@ -32,7 +32,7 @@ def test_parameters_are_config_fields_and_literals(name):
     assert names and set(names) <= set(field_names()) | set(SELECTION_PARAMETERS), set(names) - set(field_names())
     code = "".join(c.source for c in nb.cells if c.cell_type == "code")
     for p in set(names) & set(SELECTION_PARAMETERS):  # a selection parameter is checked where it is used
-        assert f"study.{SELECTION_PARAMETERS[p]}({p}" in code, p
+        assert f"{SELECTION_PARAMETERS[p]}({p}" in code, p
     assert "study.setup(" in "".join(c.source for c in nb.cells if c.cell_type == "code")
 
 

@@ -18,7 +18,8 @@ LAYERS = {
     "training and inference": ["inference", "batches", "optim", "run_folder", "tensorboard_log", "engine",
                                "experiments", "fullsize", "predict", "cost"],
     "studies": ["study_files", "study_arms", "results", "stats", "recipe_choice", "dataset_stats", "figures", "study",
-                "study_runs", "executors", "cluster"],
+                "study_runs", "executors", "cluster", "budget_study", "recipe_study",
+                "resnet_recipe_study", "recipe_check"],
     "documents and commands": ["prose", "document", "report", "pipeline", "app", "cli", "cli_study", "__main__"],
 }
 
