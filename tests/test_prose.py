@@ -14,3 +14,42 @@ def test_rankings_are_claimed_only_beyond_the_seed_spread():
     assert "-0.2000" in text and "more than the spread across seeds (0.0100)" in text
     single = close.iloc[[0, 3]]
     assert "from a single seed" in " ".join(prose.discussion(single))
+
+
+def _study_table(path, index, rows):
+    import pandas as pd
+
+    pd.DataFrame([{index: arm, "seeds": n, "test_dice_mean": m, "test_dice_std": s, "cpu": cpu}
+                  for arm, (n, m, s, cpu) in rows.items()]).to_csv(path, index=False)
+
+
+def test_section_3_4_in_words_names_the_best_other_arm_and_its_verdict(tmp_path):
+    amx = "Intel(R) Xeon(R) Processor (AMX)"
+    _study_table(tmp_path / "loss_study.csv", "loss", {"bce_dice": (3, 0.820, 0.004, "not recorded"),
+                                                       "focal": (3, 0.823, 0.005, amx),
+                                                       "dice": (1, 0.900, 0.0, amx)})  # one seed: never ranked
+    _study_table(tmp_path / "schedule_study.csv", "arm", {"constant": (3, 0.820, 0.004, "not recorded"),
+                                                          "onecycle": (3, 0.842, 0.002, amx)})
+    text = prose.question_sentences(tmp_path)
+    assert text == ["The loss (Section 3.4): the best other arm, focal, scores 0.8230 against 0.8200 for bce dice, "
+                    "+0.0030, within the seed spread (0.0050); best-by-validation checkpoint, Intel AMX.",
+                    "Optimiser and schedule (Section 3.4): the best other arm, onecycle, scores 0.8420 against 0.8200 "
+                    "for constant, +0.0220, more than the seed spread (0.0040); best-by-validation checkpoint, "
+                    "Intel AMX."]
+
+
+def test_the_limits_name_every_cpu_family_of_the_runs(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from labseg.config import profile_config
+
+    pd.DataFrame({"species": ["cat", "total"], "breed": ["Bengal", None], "train": [90, 90], "val": [10, 10],
+                  "test": [100, 100], "total": [200, 200]}).to_csv(tmp_path / "data_counts.csv", index=False)
+    for name, cpu in (("a", "AMD EPYC (AVX512-BF16)"), ("b", None)):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "env.json").write_text(json.dumps({"cpu": cpu}))
+    text = " ".join(prose.limit_sentences(tmp_path, profile_config("cpu")))
+    assert "The test set is 100 photos of 1 breeds" in text and "10 validation images" in text
+    assert "made on: AMD EPYC; CPU not recorded." in text and "chosen on test dice" in text

@@ -36,3 +36,10 @@ def test_typical_seconds_times_an_averaging_phase_apart():
                              "swa_averaged": [0] * 8 + [1, 2, 3, 4]})
     expected = 10.0 * 8 + np.quantile([13.0, 14.0, 13.0, 40.0], 0.1) * 4
     assert results.typical_seconds(averaged) == pytest.approx(expected) and expected > 10.0 * 12
+
+
+@pytest.mark.parametrize("cpu, family", [("Intel(R) Xeon(R) Processor (AMX)", "Intel AMX"),
+                                         ("AMD EPYC (AVX512-BF16)", "AMD EPYC"), (None, "CPU not recorded"),
+                                         ("not recorded", "CPU not recorded"), ("Apple M3", "Apple M3")])
+def test_a_cpu_is_named_by_its_family(cpu, family):
+    assert results.cpu_family(cpu) == family
