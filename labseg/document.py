@@ -131,6 +131,15 @@ class Document:
                     f'{_inline(caption)} {" ".join(extra)}</caption><thead><tr>{head}</tr></thead>'
                     f"<tbody>{body}</tbody></table>")
 
+    def subsection(self, heading: str, table: pd.DataFrame | None, caption: str, missing: str,
+                   columns: list[str] | None = None, figure: str | Path | None = None,
+                   figure_caption: str = "") -> list[Html]:
+        """A numbered-subsection heading, its table and, where the table is there, its figure (in that order)."""
+        parts = [markdown(f"#### {heading}"), self.table(table, caption, columns=columns, missing=missing)]
+        if figure is not None and table is not None:
+            parts.append(self.figure(figure, figure_caption))
+        return parts
+
     def figure(self, path: str | Path, caption: str, missing: str = "", tall: bool = False) -> Html:
         """A numbered figure with the PNG embedded (the document opens from disk on its own)."""
         path = Path(path)
