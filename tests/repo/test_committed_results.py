@@ -50,13 +50,14 @@ def test_the_cpu_best_profile_is_each_models_best_recipe():
 
 
 # Runs of 10's fresh-seed cell: seeds 3-5 of the recipe recipe_choice.best_recipe chose from the results (the UNet's
-# "crop-2x + mild-affine" at 6x; on AMD EPYC an earlier choice, "... + adamw-wd-0.05 + swa at 0.3x"). The choice is
+# "crop-2x + mild-affine" at 6x; on AMD EPYC "... + adamw-wd-0.05 + swa" at 0.3x, then at 0.5x). The choice is
 # made from the results, so no study file lists them; everything else committed is an arm + seed of a file.
 FRESH_SEED_RUNS = {
     "results": [f"unet-hflip-augment-all-optimizer-adamw-weight_decay-0.01-schedule-cosine-warmup_epochs-2-epochs-150-"
                 f"affine_p-0.5-affine_shift-0.05-augment_source-2x-s{s}" for s in (3, 4, 5)],
     "results/amd-epyc": [f"resnet34_unet-hflip-augment-rotate-optimizer-adamw-weight_decay-0.05-schedule-onecycle-"
-                         f"epochs-75-swa_epochs-15-swa_lr-0.3-affine_p-0.5-affine_shift-0.05-s{s}" for s in (3, 4, 5)]}
+                         f"epochs-75-swa_epochs-15-swa_lr-{lr}-affine_p-0.5-affine_shift-0.05-s{s}"
+                         for lr in ("0.3", "0.5") for s in (3, 4, 5)]}
 
 
 @pytest.mark.parametrize("out_dir", ["results", "results/amd-epyc"])
@@ -72,5 +73,6 @@ def test_every_committed_run_is_an_arm_and_seed_of_a_study_file(out_dir, monkeyp
     runs = REPO / out_dir / "oxford-pet-subset-cpu" / "runs"
     committed = sorted(p.name for p in runs.iterdir() if (p / "metrics.json").is_file())
     assert len(committed) > 20
-    assert [c for c in committed if c not in planned] == FRESH_SEED_RUNS[out_dir]
+    unplanned = [c for c in committed if c not in planned]  # fresh seeds are run as they finish, one at a time
+    assert unplanned and set(unplanned) <= set(FRESH_SEED_RUNS[out_dir])
     assert all(planned[c].state == "done" for c in committed if c in planned)
