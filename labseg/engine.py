@@ -10,8 +10,10 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -95,6 +97,30 @@ def train_step(model: nn.Module, optimizer, criterion: nn.Module, x: torch.Tenso
     return loss
 
 
+@dataclass
+class _Training:
+    """What a run trains and keeps: the network, its optimiser, schedule and loss, the averages, the record so far."""
+
+    model: nn.Module
+    optimizer: Any
+    scheduler: Any
+    criterion: nn.Module
+    average: WeightAverage | None
+    ema: ExponentialAverage | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_dice: float = -math.inf
+    start_epoch: int = 0
+
+
+class _Steps(NamedTuple):
+    """An epoch's training steps: summed loss (times images), images seen, the last step's rate, seconds."""
+
+    loss_sum: float
+    seen: int
+    lr: float
+    seconds: float
+
+
 def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progress: bool = True,
           log=print) -> dict[str, Any]:
     """Train ``cfg.model`` on the train split, select by val dice, score the best on test.
@@ -115,44 +141,12 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
     bf16 = use_bf16(cfg.amp, device)
     check_layout(cfg.data)
     read_split(cfg.data, "test")  # scored at the end: a missing test.txt is found now, not after training
-
-    ckpt = None
-    if resume and last_path.exists():
-        ckpt = load_checkpoint(last_path)
-        diff = settings_diff(ckpt["config"], cfg)
-        if diff:
-            raise CheckpointError(f"{last_path} was trained with other settings ({', '.join(diff)}); "
-                                  "resume with the same settings, or use another --out.")
+    ckpt = _checkpoint_to_resume(cfg, last_path) if resume and last_path.exists() else None
     datasets = load_datasets(cfg, ("train", "val"))
-    train_ds, val_ds = datasets["train"], datasets["val"]
-    torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model, **cfg.model_options()).to(device)
-    if cfg.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(model, cfg.lr, cfg.weight_decay, device, cfg.optimizer)
-    scheduler = make_scheduler(optimizer, cfg, steps_per_epoch(len(train_ds), cfg.seed, cfg.batch_size))
-    criterion = SegmentationLoss(cfg.loss, ignore_index=255, dice_reduction=cfg.dice_reduction)
-    history: list[dict[str, Any]] = []
-    best_dice, start_epoch = -math.inf, 0
-    average = WeightAverage(model) if cfg.swa_epochs else None
-    ema = ExponentialAverage(model, cfg.ema_decay) if cfg.ema_decay else None
+    training = _start_training(cfg, len(datasets["train"]), device)
     if ckpt is not None:
-        if "swa" in ckpt:  # cut off in the averaging phase: "model" is the average, "swa" the network that trains
-            model.load_state_dict(ckpt["swa"]["training"])
-            average = WeightAverage(model, ckpt["swa"]["averaged"], ckpt["model"])
-        elif "ema" in ckpt:  # "model" is the moving average, "ema" the network that trains
-            model.load_state_dict(ckpt["ema"]["training"])
-            ema = ExponentialAverage(model, cfg.ema_decay, ckpt["ema"]["updates"], ckpt["model"])
-        else:
-            model.load_state_dict(ckpt["model"])
-        if "optimizer" in ckpt:  # a finished run's last.pt has none: nothing trains past its last epoch
-            optimizer.load_state_dict(ckpt["optimizer"])
-        if "scheduler" in ckpt:
-            scheduler.load_state_dict(ckpt["scheduler"])
-        history, best_dice, start_epoch = ckpt["history"], ckpt["best_dice"], ckpt["epoch"]
-        if "rng" in ckpt:
-            torch.set_rng_state(ckpt["rng"])
-        log(f"Resuming {out} from epoch {start_epoch}/{cfg.epochs}")
+        _restore(training, ckpt, cfg)
+        log(f"Resuming {out} from epoch {training.start_epoch}/{cfg.epochs}")
 
     # Everything is checked: from here on files are written.
     created = not out.exists()
@@ -165,91 +159,164 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
     try:
         cfg.save(out / "config.json")
         write_json(out / "env.json", {**environment(), "device": str(device), "bf16": bf16})
-        return _train_epochs(cfg, model, optimizer, scheduler, criterion, train_ds, val_ds, device, bf16, history,
-                             best_dice, start_epoch, progress, log, average, ema)
+        return _train_epochs(cfg, training, datasets["train"], datasets["val"], device, bf16, progress, log)
     except BaseException:
         if created and not last_path.exists():  # not one epoch finished: nothing worth keeping
             shutil.rmtree(out, ignore_errors=True)
         raise
 
 
-def _train_epochs(cfg: RunConfig, model: nn.Module, optimizer, scheduler, criterion: nn.Module, train_ds: PetDataset,
-                  val_ds: PetDataset, device: torch.device, bf16: bool, history: list[dict[str, Any]],
-                  best_dice: float, start_epoch: int, progress: bool, log,
-                  average: WeightAverage | None = None, ema: ExponentialAverage | None = None) -> dict[str, Any]:
+def _checkpoint_to_resume(cfg: RunConfig, last_path: Path) -> dict[str, Any]:
+    """``last_path`` read, once its settings are found to be ``cfg``'s."""
+    ckpt = load_checkpoint(last_path)
+    diff = settings_diff(ckpt["config"], cfg)
+    if diff:
+        raise CheckpointError(f"{last_path} was trained with other settings ({', '.join(diff)}); "
+                              "resume with the same settings, or use another --out.")
+    return ckpt
+
+
+def _start_training(cfg: RunConfig, train_images: int, device: torch.device) -> _Training:
+    """The seeded network, its optimiser, schedule, loss and averages, as at the start of epoch 1."""
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model, **cfg.model_options()).to(device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(model, cfg.lr, cfg.weight_decay, device, cfg.optimizer)
+    scheduler = make_scheduler(optimizer, cfg, steps_per_epoch(train_images, cfg.seed, cfg.batch_size))
+    criterion = SegmentationLoss(cfg.loss, ignore_index=255, dice_reduction=cfg.dice_reduction)
+    average = WeightAverage(model) if cfg.swa_epochs else None
+    ema = ExponentialAverage(model, cfg.ema_decay) if cfg.ema_decay else None
+    return _Training(model, optimizer, scheduler, criterion, average, ema)
+
+
+def _restore(training: _Training, ckpt: dict[str, Any], cfg: RunConfig) -> None:
+    """Continue from ``ckpt`` (a last.pt): the network that trains, the averages, optimiser, schedule, record, RNG."""
+    if "swa" in ckpt:  # cut off in the averaging phase: "model" is the average, "swa" the network that trains
+        training.model.load_state_dict(ckpt["swa"]["training"])
+        training.average = WeightAverage(training.model, ckpt["swa"]["averaged"], ckpt["model"])
+    elif "ema" in ckpt:  # "model" is the moving average, "ema" the network that trains
+        training.model.load_state_dict(ckpt["ema"]["training"])
+        training.ema = ExponentialAverage(training.model, cfg.ema_decay, ckpt["ema"]["updates"], ckpt["model"])
+    else:
+        training.model.load_state_dict(ckpt["model"])
+    if "optimizer" in ckpt:  # a finished run's last.pt has none: nothing trains past its last epoch
+        training.optimizer.load_state_dict(ckpt["optimizer"])
+    if "scheduler" in ckpt:
+        training.scheduler.load_state_dict(ckpt["scheduler"])
+    training.history, training.best_dice, training.start_epoch = ckpt["history"], ckpt["best_dice"], ckpt["epoch"]
+    if "rng" in ckpt:
+        torch.set_rng_state(ckpt["rng"])
+
+
+def _train_epochs(cfg: RunConfig, training: _Training, train_ds: PetDataset, val_ds: PetDataset,
+                  device: torch.device, bf16: bool, progress: bool, log) -> dict[str, Any]:
+    """Each epoch from ``training.start_epoch`` on: train, score on val, record, checkpoint and log it; then
+    :func:`finish` scores the selected checkpoint on the test split."""
     out = Path(cfg.out_dir)
-    last_path, best_path = out / "last.pt", out / "best.pt"
-    tb = TensorBoardLog(out, cfg.tensorboard, cfg.epochs, start_epoch, log)
+    tb = TensorBoardLog(out, cfg.tensorboard, cfg.epochs, training.start_epoch, log)
     batch_augment = (BatchAugment(cfg.flip, cfg.augment, cfg.image_size, cfg.seed, **strength_options(cfg))
                      if cfg.augment_on == "device" else None)
+    batches = partial(train_batches, cfg, train_ds, device=device, batch_augment=batch_augment)
     swa_start = cfg.epochs - cfg.swa_epochs  # epochs from here on train at a constant rate and are averaged
     steps = steps_per_epoch(len(train_ds), cfg.seed, cfg.batch_size)
     try:
-        for epoch in range(start_epoch, cfg.epochs):
-            model.train()
+        for epoch in range(training.start_epoch, cfg.epochs):
+            training.model.train()
             in_swa = epoch >= swa_start
             if in_swa:  # the schedule has run its course: a constant rate (the scheduler is not stepped)
-                for group in optimizer.param_groups:
+                for group in training.optimizer.param_groups:
                     group["lr"] = cfg.swa_lr * cfg.lr
-            t0, loss_sum, seen = time.perf_counter(), 0.0, 0
-            bar = tqdm(train_batches(cfg, train_ds, epoch, device, batch_augment),
-                       total=steps,
-                       desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not progress)
-            for x, y in bar:
-                loss = train_step(model, optimizer, criterion, x, y, device, bf16)
-                lr_used = optimizer.param_groups[0]["lr"]  # the rate of this step (history: the epoch's last)
-                if not in_swa:
-                    scheduler.step()
-                if ema is not None:
-                    ema.update(model)
-                loss_sum += float(loss.detach()) * len(x)
-                seen += len(x)
-                bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
-            train_seconds = time.perf_counter() - t0
-            evaluated = model if ema is None else ema.model
-            if in_swa:  # the average of this phase's epochs, with its BatchNorm statistics measured on this epoch
-                average.update(model)
-                average.measure_batchnorm((x for x, _ in train_batches(cfg, train_ds, epoch, device, batch_augment)),
-                                          device, bf16)
-                evaluated = average.model
-            val, _ = evaluate(evaluated, val_ds, cfg, device, criterion)
-            row = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "val_loss": val["loss"],
-                   "val_dice": val["dice"], "val_iou": val["iou"], "val_pixel_acc": val["pixel_acc"],
-                   "val_global_dice": val["global_dice"], "train_seconds": train_seconds,
-                   "seconds": time.perf_counter() - t0, "train_images_per_s": seen / max(train_seconds, 1e-9),
-                   "lr": lr_used}
-            if cfg.swa_epochs:
-                row["swa_averaged"] = average.averaged  # epochs in the average whose val scores the row holds (0: none)
-            history.append(row)
-            improved = row["val_dice"] > best_dice
-            best_dice = max(best_dice, row["val_dice"])
-            state = dict(model=evaluated.state_dict(), config=cfg.to_dict(), epoch=epoch + 1, metrics=row,
-                         history=history, best_dice=best_dice)
-            if improved:
-                save_checkpoint(best_path, **state)
-            # what a resume needs (optimizer moments: twice the weights' size with Adam; in the averaging phase, the
-            # network that trains on), except after the last epoch: a finished run's last.pt keeps the weights it
-            # evaluated (for --select last and last-epoch scoring) only
-            resume_state = ({} if epoch + 1 == cfg.epochs else
-                            dict(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                                 rng=torch.get_rng_state(),
-                                 **({"swa": dict(training=model.state_dict(), averaged=average.averaged)}
-                                    if in_swa else {}),
-                                 **({"ema": dict(training=model.state_dict(), updates=ema.updates)}
-                                    if ema is not None else {})))
-            save_checkpoint(last_path, **state, **resume_state)
-            pd.DataFrame(history).to_csv(out / "history.csv", index=False)
+            t0 = time.perf_counter()
+            bar = tqdm(batches(epoch), total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                       disable=not progress)
+            done = _train_steps(training, bar, in_swa, device, bf16, t0)
+            evaluated = _evaluated_model(training, in_swa, batches, epoch, device, bf16)
+            val, _ = evaluate(evaluated, val_ds, cfg, device, training.criterion)
+            row = _history_row(cfg, training, epoch, done, val, t0)
+            training.history.append(row)
+            improved = row["val_dice"] > training.best_dice
+            training.best_dice = max(training.best_dice, row["val_dice"])
+            _save_checkpoints(cfg, training, evaluated, row, in_swa, improved)
+            pd.DataFrame(training.history).to_csv(out / "history.csv", index=False)
             tb.epoch(row, row["lr"])
             tb.predictions(epoch + 1, evaluated, val_ds, device, cfg.channels_last, bf16)
-            log(f"epoch {epoch + 1:3d}/{cfg.epochs}  train_loss {row['train_loss']:.4f}  "
-                f"val_loss {row['val_loss']:.4f}  "
-                f"val_dice {row['val_dice']:.4f}  val_iou {row['val_iou']:.4f}  "
-                f"val_acc {row['val_pixel_acc']:.4f}  {row['seconds']:.1f}s" + ("  *best" if improved else "")
-                + (f"  (average of {average.averaged})" if in_swa else ""))
-
+            log(_epoch_line(cfg, row, improved, training.average.averaged if in_swa else None))
     finally:
         tb.close()
     return finish(cfg, device, log=log)
+
+
+def _train_steps(training: _Training, bar, in_swa: bool, device: torch.device, bf16: bool, t0: float) -> _Steps:
+    """One optimisation step per batch of ``bar`` (the schedule stepped outside the averaging phase, the EMA after
+    each step), its running loss on the bar; ``t0``: when the epoch started."""
+    loss_sum, seen = 0.0, 0
+    for x, y in bar:
+        loss = train_step(training.model, training.optimizer, training.criterion, x, y, device, bf16)
+        lr_used = training.optimizer.param_groups[0]["lr"]  # the rate of this step (history: the epoch's last)
+        if not in_swa:
+            training.scheduler.step()
+        if training.ema is not None:
+            training.ema.update(training.model)
+        loss_sum += float(loss.detach()) * len(x)
+        seen += len(x)
+        bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
+    return _Steps(loss_sum, seen, lr_used, time.perf_counter() - t0)
+
+
+def _evaluated_model(training: _Training, in_swa: bool, batches, epoch: int, device: torch.device,
+                     bf16: bool) -> nn.Module:
+    """The weights an epoch is scored and saved with: in the averaging phase the average, this epoch's weights added
+    and its BatchNorm statistics measured on ``batches(epoch)``; else the moving average where one is kept, else
+    the network that trains."""
+    evaluated = training.model if training.ema is None else training.ema.model
+    if in_swa:
+        training.average.update(training.model)
+        training.average.measure_batchnorm((x for x, _ in batches(epoch)), device, bf16)
+        evaluated = training.average.model
+    return evaluated
+
+
+def _history_row(cfg: RunConfig, training: _Training, epoch: int, done: _Steps, val: dict[str, Any],
+                 t0: float) -> dict[str, Any]:
+    """The epoch's row of history.csv: train loss, val scores, times, speed, the rate of its last step."""
+    row = {"epoch": epoch + 1, "train_loss": done.loss_sum / max(done.seen, 1), "val_loss": val["loss"],
+           "val_dice": val["dice"], "val_iou": val["iou"], "val_pixel_acc": val["pixel_acc"],
+           "val_global_dice": val["global_dice"], "train_seconds": done.seconds,
+           "seconds": time.perf_counter() - t0, "train_images_per_s": done.seen / max(done.seconds, 1e-9),
+           "lr": done.lr}
+    if cfg.swa_epochs:
+        row["swa_averaged"] = training.average.averaged  # epochs in the average the val scores are of (0: none)
+    return row
+
+
+def _save_checkpoints(cfg: RunConfig, training: _Training, evaluated: nn.Module, row: dict[str, Any], in_swa: bool,
+                      improved: bool) -> None:
+    """best.pt if the epoch improved val dice; last.pt always, with what a resume needs (optimizer moments: twice
+    the weights' size with Adam; in the averaging phase, the network that trains on), except after the last epoch:
+    a finished run's last.pt keeps the weights it evaluated (for --select last and last-epoch scoring) only."""
+    out = Path(cfg.out_dir)
+    state = dict(model=evaluated.state_dict(), config=cfg.to_dict(), epoch=row["epoch"], metrics=row,
+                 history=training.history, best_dice=training.best_dice)
+    if improved:
+        save_checkpoint(out / "best.pt", **state)
+    resume_state = ({} if row["epoch"] == cfg.epochs else
+                    dict(optimizer=training.optimizer.state_dict(), scheduler=training.scheduler.state_dict(),
+                         rng=torch.get_rng_state(),
+                         **({"swa": dict(training=training.model.state_dict(), averaged=training.average.averaged)}
+                            if in_swa else {}),
+                         **({"ema": dict(training=training.model.state_dict(), updates=training.ema.updates)}
+                            if training.ema is not None else {})))
+    save_checkpoint(out / "last.pt", **state, **resume_state)
+
+
+def _epoch_line(cfg: RunConfig, row: dict[str, Any], improved: bool, averaged: int | None) -> str:
+    """The epoch's log line; ``averaged``: the epochs in the SWA average it scored (None outside that phase)."""
+    return (f"epoch {row['epoch']:3d}/{cfg.epochs}  train_loss {row['train_loss']:.4f}  "
+            f"val_loss {row['val_loss']:.4f}  "
+            f"val_dice {row['val_dice']:.4f}  val_iou {row['val_iou']:.4f}  "
+            f"val_acc {row['val_pixel_acc']:.4f}  {row['seconds']:.1f}s" + ("  *best" if improved else "")
+            + (f"  (average of {averaged})" if averaged is not None else ""))
 
 
 def finish(cfg: RunConfig, device: torch.device | None = None, log=print) -> dict[str, Any]:

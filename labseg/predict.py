@@ -123,6 +123,21 @@ def predict(checkpoint: str | Path | None, inputs: list[str | Path], out_dir: st
     predictor = load_predictor(checkpoint, device, network_threads(workers) if threads is None else threads, tta, log)
     files = list_inputs(inputs)
     out = Path(out_dir)
+    kinds = {"mask": "png", "overlay": overlay_format} if overlays else {"mask": "png"}
+    _check_outputs(files, out, kinds, overwrite)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    bar = _progress(len(files), progress)
+    written, failed = _predict_files(predictor, files, out, kinds, overlay_side, workers, bar, log)
+    bar.close()
+    if failed:
+        _fail(failed, len(files), out, remove=created and not written)
+    return written
+
+
+def _check_outputs(files: list[Path], out: Path, kinds: dict[str, str], overwrite: bool) -> None:
+    """No two inputs share a name stem, ``out`` can be a folder of outputs, and (unless ``overwrite``) none of the
+    outputs (``<stem>_<kind>.<ext>`` for each of ``kinds``) exists already."""
     stems: dict[str, Path] = {}
     for f in files:
         if f.stem in stems:
@@ -130,31 +145,23 @@ def predict(checkpoint: str | Path | None, inputs: list[str | Path], out_dir: st
                              "rename one or predict them into different --out folders.")
         stems[f.stem] = f
     check_output_dir(out)
-    kinds = {"mask": "png", "overlay": overlay_format} if overlays else {"mask": "png"}
     targets = [out / f"{stem}_{kind}.{ext}" for stem in stems for kind, ext in kinds.items()]
     existing = [t for t in targets if t.exists()]
     if existing and not overwrite:
         raise FileExistsError(f"{len(existing)} output file(s) already exist, e.g. {existing[0]}; "
                               "pass --overwrite to replace them, or choose another --out.")
-    created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
+
+
+def _predict_files(predictor, files: list[Path], out: Path, kinds: dict[str, str], overlay_side: int | None,
+                   workers: int, bar, log) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Each file decoded ahead in threads, predicted (one image at a time) and written by threads, in order:
+    (the paths written, (file, why) for each file that could not be decoded)."""
+    overlays = "overlay" in kinds
     written, failed = [], []
-    bar = _progress(len(files), progress)
     with ThreadPoolExecutor(workers, thread_name_prefix="decode") as decoder, \
             ThreadPoolExecutor(workers, thread_name_prefix="write") as writer:
-        ahead = deque()  # decodes in flight, at most 2 per worker (12-megapixel images are 36 MB each)
-        todo = iter(files)
         writes = deque()
-        for f in todo:
-            ahead.append((f, decoder.submit(decode_for_predict, f, predictor.image_size, overlays, overlay_side)))
-            if len(ahead) >= 2 * workers:
-                break
-        while ahead:
-            f, job = ahead.popleft()
-            nxt = next(todo, None)
-            if nxt is not None:
-                ahead.append((nxt, decoder.submit(decode_for_predict, nxt, predictor.image_size, overlays,
-                                                   overlay_side)))
+        for f, job in _decode_ahead(decoder, files, predictor.image_size, overlays, overlay_side, 2 * workers):
             try:
                 small, image, own = job.result()
             except DataError as exc:
@@ -174,15 +181,36 @@ def predict(checkpoint: str | Path | None, inputs: list[str | Path], out_dir: st
                 log(f"{f} -> {', '.join(p.name for p in paths)} ({100 * mask.mean():.1f}% pet)")
         for job in writes:
             job.result()
-    bar.close()
-    if failed:
-        if created and not written:
-            out.rmdir()
-        names = ", ".join(str(f) for f, _ in failed)
-        raise PredictionFailures(f"{len(failed)} of {len(files)} image(s) could not be decoded and were skipped: "
-                                 f"{names}; the other {len(files) - len(failed)} were predicted into {out}. "
-                                 "Replace or remove the unreadable files.")
-    return written
+    return written, failed
+
+
+def _decode_ahead(decoder: ThreadPoolExecutor, files: list[Path], image_size: int, overlays: bool,
+                  overlay_side: int | None, limit: int):
+    """(file, its decode's future) for each file in order, with at most ``limit`` decodes in flight: the next file's
+    decode starts before the current one's is handed over."""
+    ahead = deque()  # decodes in flight (12-megapixel images are 36 MB each)
+    todo = iter(files)
+    for f in todo:
+        ahead.append((f, decoder.submit(decode_for_predict, f, image_size, overlays, overlay_side)))
+        if len(ahead) >= limit:
+            break
+    while ahead:
+        f, job = ahead.popleft()
+        nxt = next(todo, None)
+        if nxt is not None:
+            ahead.append((nxt, decoder.submit(decode_for_predict, nxt, image_size, overlays, overlay_side)))
+        yield f, job
+
+
+def _fail(failed: list[tuple[Path, str]], total: int, out: Path, remove: bool):
+    """Raise PredictionFailures naming the images that could not be decoded; ``remove``: first remove ``out`` (made by
+    this call, left empty)."""
+    if remove:
+        out.rmdir()
+    names = ", ".join(str(f) for f, _ in failed)
+    raise PredictionFailures(f"{len(failed)} of {total} image(s) could not be decoded and were skipped: "
+                             f"{names}; the other {total - len(failed)} were predicted into {out}. "
+                             "Replace or remove the unreadable files.")
 
 
 def _progress(total: int, progress: bool | None):

@@ -281,7 +281,8 @@ def amp_quality(data: Path, seeds: list[int], work: Path) -> dict[str, list[floa
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The benchmark's command line."""
     p = argparse.ArgumentParser(prog="python -m labseg.tools.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
@@ -321,12 +322,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--predict-big", dest="predict_big", type=int, default=3,
                    help="synthesised 12-megapixel JPEGs timed apart (default 3)")
     p.add_argument("--json", help="also write all figures to this JSON file")
-    args = p.parse_args(argv)
-    device = resolve_device(args.device)
+    return p
+
+
+def print_machine(args: argparse.Namespace, device: torch.device) -> None:
+    """Print the machine and the settings every timing runs with."""
     print(f"machine: {cpu_name()}, {torch.get_num_threads()} threads, device {device}, "
           f"torch {torch.__version__}, amp={args.amp} (bf16 used: {use_bf16(args.amp, device)}), "
           f"channels_last={args.channels_last}, batch {args.batch}, "
           f"timed >= {args.iters} steps and >= {args.min_seconds}s")
+
+
+def model_table(args: argparse.Namespace) -> list[dict]:
+    """Measure and print the throughput table: one row per image size and model."""
     rows = []
     header = (f"{'model':20s} {'size':>4s} {'params':>11s} {'GFLOPs/img':>10s} {'train img/s':>11s} "
               f"{'infer img/s':>11s} {'train GFLOP/s':>13s} {'infer GFLOP/s':>13s} {'peak MiB':>9s} "
@@ -345,96 +353,114 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['infer_images_per_s']:11.2f} {r['train_gflops_per_s']:13.1f} {r['infer_gflops_per_s']:13.1f} "
                   f"{r['peak_mib']:9.0f} {f'{fp32:.2f}' if fp32 else '-':>10s} {f'{ort_:.2f}' if ort_ else '-':>9s}",
                   flush=True)
+    return rows
+
+
+def matmul_peaks(device: torch.device) -> tuple[float, float]:
+    """Measure and print the large-matmul peak: (bf16, fp32) GFLOP/s."""
     peak_bf16 = matmul_peak(device, torch.bfloat16)
     peak_fp32 = matmul_peak(device, torch.float32)
     print(f"matmul peak (2048^3, best of 5 timings): bf16 {peak_bf16:.0f} GFLOP/s, fp32 {peak_fp32:.0f} GFLOP/s")
+    return peak_bf16, peak_fp32
 
-    peak = peak_bf16 if use_bf16(args.amp, device) else peak_fp32
-    e2e = floor = None
-    if args.e2e:
-        root = Path(args.data) if args.data else None
-        if root is None:
-            real = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oxford-pet-subset"
-            root = real if real.is_dir() else Path("data/toy-pets")
-        e2e = end_to_end(root, args.e2e_size, args.batch, args.e2e_images, args.e2e_width, device, args.amp,
-                         repeats=args.e2e_repeats)
-        floor = e2e["train_gflops"] / peak
-        shown = shown_path(root)
-        print(f"end-to-end epoch on {shown} ({e2e['images']} images, {args.e2e_size}px, UNet width {args.e2e_width}, "
-              f"batch {args.batch}, fastest of {args.e2e_repeats}): naive {e2e['naive_s']:.1f}s (decoding and batching "
-              f"{e2e['naive_data_s']:.2f}s), labseg {e2e['labseg_s']:.1f}s "
-              f"(waiting for data {e2e['data_wait_s']:.2f}s); "
-              f"all epochs: naive {[round(t, 2) for t in e2e['naive_all_s']]}, "
-              f"labseg {[round(t, 2) for t in e2e['labseg_all_s']]}")
-        print(f"compute floor of that epoch: {e2e['train_gflops']:.0f} GFLOP of training at the matmul peak "
-              f"({peak:.0f} GFLOP/s) = {floor:.2f}s, so no pipeline on this device beats naive/floor = "
-              f"{e2e['naive_s'] / floor:.2f}x")
 
-    loader = []
-    if args.loader:
-        print(f"input pipeline alone (uint8 arrays -> augmented, normalised batch of {args.loader_batch} on {device}; "
-              f"hflip + preset): per-sample = torchvision v2 in the DataLoader, batch = --augment-on device")
-        for size in args.sizes:
-            for augment in args.loader_augment:
-                row = {"size": size, "augment": augment, **{
-                    f"{where}_images_per_s": loader_throughput(size, augment, where, device, args.loader_batch,
-                                                               min_seconds=args.loader_seconds)
-                    for where in ("loader", "device")}}
-                loader.append(row)
-                print(f"loader {size:4d}px {augment:6s}: per-sample {row['loader_images_per_s']:9.0f} img/s, "
-                      f"batch {row['device_images_per_s']:9.0f} img/s", flush=True)
-
-    predicted = None
-    if args.predict:
-        import tempfile
-
-        from ..data import image_path, read_split
-
+def epoch_lines(args: argparse.Namespace, device: torch.device, peak: float) -> tuple[dict, float]:
+    """Time and print the end-to-end epoch of both pipelines and its compute floor at ``peak`` GFLOP/s:
+    (the figures of :func:`end_to_end`, the floor in seconds)."""
+    root = Path(args.data) if args.data else None
+    if root is None:
         real = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oxford-pet-subset"
-        if args.data:
-            root = Path(args.data)
-        else:
-            from ..synthetic import write_toy_pets
+        root = real if real.is_dir() else Path("data/toy-pets")
+    e2e = end_to_end(root, args.e2e_size, args.batch, args.e2e_images, args.e2e_width, device, args.amp,
+                     repeats=args.e2e_repeats)
+    floor = e2e["train_gflops"] / peak
+    shown = shown_path(root)
+    print(f"end-to-end epoch on {shown} ({e2e['images']} images, {args.e2e_size}px, UNet width {args.e2e_width}, "
+          f"batch {args.batch}, fastest of {args.e2e_repeats}): naive {e2e['naive_s']:.1f}s (decoding and batching "
+          f"{e2e['naive_data_s']:.2f}s), labseg {e2e['labseg_s']:.1f}s "
+          f"(waiting for data {e2e['data_wait_s']:.2f}s); "
+          f"all epochs: naive {[round(t, 2) for t in e2e['naive_all_s']]}, "
+          f"labseg {[round(t, 2) for t in e2e['labseg_all_s']]}")
+    print(f"compute floor of that epoch: {e2e['train_gflops']:.0f} GFLOP of training at the matmul peak "
+          f"({peak:.0f} GFLOP/s) = {floor:.2f}s, so no pipeline on this device beats naive/floor = "
+          f"{e2e['naive_s'] / floor:.2f}x")
+    return e2e, floor
 
-            root = real if real.is_dir() else write_toy_pets("data/toy-pets")
-        files = [image_path(root, s.name) for s in read_split(root, "test")][:args.predict_images]
-        shown = shown_path(root)
-        with tempfile.TemporaryDirectory() as work:
-            predicted = predict_speed(files, args.e2e_size, args.e2e_width, Path(work), args.predict_big)
-        pr = predicted
-        print(f"predict, {len(files)} test photos of {shown} ({args.e2e_size}px UNet width {args.e2e_width}, "
-              f"untrained): naive (mask + overlay PNGs) {pr['folder_naive_images_per_s']:.1f} img/s, naive at 1 "
-              f"thread {pr['folder_naive_1_thread_images_per_s']:.1f} img/s, labseg (defaults: mask PNG + JPEG "
-              f"overlay) {pr['folder_labseg_images_per_s']:.1f} img/s, PNG overlays "
-              f"{pr['folder_labseg_png_overlay_images_per_s']:.1f} img/s, masks only "
-              f"{pr['folder_labseg_masks_only_images_per_s']:.1f} img/s; bytes labseg/naive "
-              f"{pr['folder_labseg_bytes'] / pr['folder_naive_bytes']:.2f}", flush=True)
-        if args.predict_big:
-            print(f"predict, {args.predict_big} synthesised 12-megapixel JPEGs: naive "
-                  f"{1 / pr['12mp_naive_images_per_s']:.2f} s/img, naive at 1 thread "
-                  f"{1 / pr['12mp_naive_1_thread_images_per_s']:.2f} s/img, labseg "
-                  f"{1 / pr['12mp_labseg_images_per_s']:.2f} s/img, PNG overlays "
-                  f"{1 / pr['12mp_labseg_png_overlay_images_per_s']:.2f} s/img, masks only "
-                  f"{1 / pr['12mp_labseg_masks_only_images_per_s']:.2f} s/img; bytes labseg/naive "
-                  f"{pr['12mp_labseg_bytes'] / pr['12mp_naive_bytes']:.2f}; labseg app's handler "
-                  f"{pr['app_12mp_seconds']:.2f} s (best of 3)", flush=True)
 
-    quality = None
-    if args.quality_seeds:
-        import tempfile
+def loader_lines(args: argparse.Namespace, device: torch.device) -> list[dict]:
+    """Time and print the input pipeline alone, per image size and augmentation preset: one row each."""
+    loader = []
+    print(f"input pipeline alone (uint8 arrays -> augmented, normalised batch of {args.loader_batch} on {device}; "
+          f"hflip + preset): per-sample = torchvision v2 in the DataLoader, batch = --augment-on device")
+    for size in args.sizes:
+        for augment in args.loader_augment:
+            row = {"size": size, "augment": augment, **{
+                f"{where}_images_per_s": loader_throughput(size, augment, where, device, args.loader_batch,
+                                                           min_seconds=args.loader_seconds)
+                for where in ("loader", "device")}}
+            loader.append(row)
+            print(f"loader {size:4d}px {augment:6s}: per-sample {row['loader_images_per_s']:9.0f} img/s, "
+                  f"batch {row['device_images_per_s']:9.0f} img/s", flush=True)
+    return loader
 
+
+def predict_lines(args: argparse.Namespace) -> dict:
+    """Time and print `labseg predict` against the naive loop (:func:`predict_speed`): its figures."""
+    import tempfile
+
+    from ..data import image_path, read_split
+
+    real = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oxford-pet-subset"
+    if args.data:
+        root = Path(args.data)
+    else:
         from ..synthetic import write_toy_pets
 
-        toy = write_toy_pets("data/toy-pets")
-        with tempfile.TemporaryDirectory() as work:
-            quality = amp_quality(toy, list(range(args.quality_seeds)), Path(work))
-        for amp, dice in quality.items():
-            t = torch.tensor(dice)
-            print(f"final test dice, toy profile UNet, amp={amp}: {t.mean():.4f} +- {t.std() if len(t) > 1 else 0:.4f} "
-                  f"over seeds {list(range(args.quality_seeds))}: {[round(d, 4) for d in dice]}")
+        root = real if real.is_dir() else write_toy_pets("data/toy-pets")
+    files = [image_path(root, s.name) for s in read_split(root, "test")][:args.predict_images]
+    shown = shown_path(root)
+    with tempfile.TemporaryDirectory() as work:
+        pr = predict_speed(files, args.e2e_size, args.e2e_width, Path(work), args.predict_big)
+    print(f"predict, {len(files)} test photos of {shown} ({args.e2e_size}px UNet width {args.e2e_width}, "
+          f"untrained): naive (mask + overlay PNGs) {pr['folder_naive_images_per_s']:.1f} img/s, naive at 1 "
+          f"thread {pr['folder_naive_1_thread_images_per_s']:.1f} img/s, labseg (defaults: mask PNG + JPEG "
+          f"overlay) {pr['folder_labseg_images_per_s']:.1f} img/s, PNG overlays "
+          f"{pr['folder_labseg_png_overlay_images_per_s']:.1f} img/s, masks only "
+          f"{pr['folder_labseg_masks_only_images_per_s']:.1f} img/s; bytes labseg/naive "
+          f"{pr['folder_labseg_bytes'] / pr['folder_naive_bytes']:.2f}", flush=True)
+    if args.predict_big:
+        print(f"predict, {args.predict_big} synthesised 12-megapixel JPEGs: naive "
+              f"{1 / pr['12mp_naive_images_per_s']:.2f} s/img, naive at 1 thread "
+              f"{1 / pr['12mp_naive_1_thread_images_per_s']:.2f} s/img, labseg "
+              f"{1 / pr['12mp_labseg_images_per_s']:.2f} s/img, PNG overlays "
+              f"{1 / pr['12mp_labseg_png_overlay_images_per_s']:.2f} s/img, masks only "
+              f"{1 / pr['12mp_labseg_masks_only_images_per_s']:.2f} s/img; bytes labseg/naive "
+              f"{pr['12mp_labseg_bytes'] / pr['12mp_naive_bytes']:.2f}; labseg app's handler "
+              f"{pr['app_12mp_seconds']:.2f} s (best of 3)", flush=True)
+    return pr
 
+
+def quality_lines(args: argparse.Namespace) -> dict[str, list[float]]:
+    """Train and print the fp32-vs-bf16 check (:func:`amp_quality`) on the toy pets: test dice per amp and seed."""
+    import tempfile
+
+    from ..synthetic import write_toy_pets
+
+    toy = write_toy_pets("data/toy-pets")
+    with tempfile.TemporaryDirectory() as work:
+        quality = amp_quality(toy, list(range(args.quality_seeds)), Path(work))
+    for amp, dice in quality.items():
+        t = torch.tensor(dice)
+        print(f"final test dice, toy profile UNet, amp={amp}: {t.mean():.4f} +- {t.std() if len(t) > 1 else 0:.4f} "
+              f"over seeds {list(range(args.quality_seeds))}: {[round(d, 4) for d in dice]}")
+    return quality
+
+
+def model_ratios(sizes: list[int], rows: list[dict], peak_bf16: float, peak_fp32: float) -> dict[str, float]:
+    """The throughput table's ratios: labseg's models against their smp references and the matmul peak, and
+    onnxruntime against PyTorch fp32, per image size."""
     ratios = {}
-    for size in args.sizes:
+    for size in sizes:
         by = {r["model"]: r for r in rows if r["size"] == size}
         for ref_name, (encoder, ours_name) in SMP_REFERENCES.items():
             if ours_name not in by or ref_name not in by:
@@ -451,6 +477,13 @@ def main(argv: list[str] | None = None) -> int:
             if r.get("infer_onnxruntime_images_per_s"):
                 ratios[f"onnxruntime_vs_torch_fp32_infer_{name}_{size}"] = (
                     r["infer_onnxruntime_images_per_s"] / r["infer_fp32_images_per_s"])
+    return ratios
+
+
+def pipeline_ratios(loader: list[dict], predicted: dict | None, e2e: dict | None,
+                    floor: float | None) -> dict[str, float]:
+    """The ratios of the input-pipeline lines, the predict lines and the end-to-end epoch (where measured)."""
+    ratios = {}
     for row in loader:
         ratios[f"loader_batch_vs_per_sample_{row['augment']}_{row['size']}"] = (
             row["device_images_per_s"] / row["loader_images_per_s"])
@@ -471,15 +504,42 @@ def main(argv: list[str] | None = None) -> int:
         ratios["epoch_speedup_vs_naive"] = e2e["naive_s"] / e2e["labseg_s"]
         ratios["epoch_speedup_bound_at_matmul_peak"] = e2e["naive_s"] / floor
         ratios["data_wait_fraction"] = e2e["data_wait_s"] / e2e["labseg_s"]
+    return ratios
+
+
+def print_ratios(ratios: dict[str, float]) -> None:
+    """One ``ratio <name>: <value>`` line per headline ratio."""
     for k, v in ratios.items():
         print(f"ratio {k}: {v:.3f}")
+
+
+def write_figures(path: str, rows: list[dict], peak_bf16: float, peak_fp32: float, e2e: dict | None,
+                  loader: list[dict], quality: dict | None, predicted: dict | None, ratios: dict[str, float]) -> None:
+    """Every figure of the run, in one JSON file."""
+    Path(path).write_text(json.dumps({"rows": rows,
+                                      "matmul_peak_gflops": {"bf16": peak_bf16, "fp32": peak_fp32},
+                                      "end_to_end": e2e, "loader": loader, "amp_quality": quality,
+                                      "predict": predicted,
+                                      "ratios": ratios},
+                                     indent=2) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark's sections in order (each one its command line leaves on); 0."""
+    args = parser().parse_args(argv)
+    device = resolve_device(args.device)
+    print_machine(args, device)
+    rows = model_table(args)
+    peak_bf16, peak_fp32 = matmul_peaks(device)
+    peak = peak_bf16 if use_bf16(args.amp, device) else peak_fp32
+    e2e, floor = epoch_lines(args, device, peak) if args.e2e else (None, None)
+    loader = loader_lines(args, device) if args.loader else []
+    predicted = predict_lines(args) if args.predict else None
+    quality = quality_lines(args) if args.quality_seeds else None
+    ratios = {**model_ratios(args.sizes, rows, peak_bf16, peak_fp32), **pipeline_ratios(loader, predicted, e2e, floor)}
+    print_ratios(ratios)
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows,
-                                               "matmul_peak_gflops": {"bf16": peak_bf16, "fp32": peak_fp32},
-                                               "end_to_end": e2e, "loader": loader, "amp_quality": quality,
-                                               "predict": predicted,
-                                               "ratios": ratios},
-                                              indent=2) + "\n")
+        write_figures(args.json, rows, peak_bf16, peak_fp32, e2e, loader, quality, predicted, ratios)
     return 0
 
 

@@ -54,12 +54,78 @@ def resume_matches(data: Path, work: Path) -> tuple[bool, str]:
     return diff <= 1e-3, f"largest history difference {diff:.2e} over {len(a)} epochs"
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The check's command line."""
     p = argparse.ArgumentParser(prog="python -m labseg.tools.gpu_check", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=str(REPO / "benchmarks" / "latest-cuda.txt"), help="the log to write")
     p.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
-    args = p.parse_args(argv)
+    return p
+
+
+def training_checks(data: Path, work: Path, say) -> list[bool]:
+    """A smoke and a 5-epoch toy training on the GPU, each said in one verdict line: passed or not, each."""
+    verdicts = []
+    for name, overrides in (("smoke training", dict(augment="all")),
+                            ("toy training, 5 epochs", dict(profile="toy", epochs=5, augment="all"))):
+        t0 = time.perf_counter()
+        try:
+            folder = work / name.replace(" ", "-").replace(",", "")
+            metrics = train_on_gpu(data, folder, **overrides)
+            saved = json.loads((folder / "env.json").read_text())
+            ok = saved.get("device", "").startswith("cuda") and saved.get("bf16") is True
+            verdicts.append(ok)
+            say(f"check {name}: {'PASS' if ok else 'FAIL'}: test dice {metrics['test_dice']:.4f}, "
+                f"{time.perf_counter() - t0:.0f} s, device {saved.get('device')}, bf16 {saved.get('bf16')}")
+        except Exception as exc:  # noqa: BLE001 - a check that fails says so and the others still run
+            verdicts.append(False)
+            say(f"check {name}: FAIL: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    return verdicts
+
+
+def resume_check(data: Path, work: Path, say) -> bool:
+    """:func:`resume_matches`, said in one verdict line: passed or not."""
+    try:
+        ok, why = resume_matches(data, work / "resume")
+    except Exception as exc:  # noqa: BLE001
+        ok, why = False, f"{type(exc).__name__}: {exc}"
+    say(f"check resume on CUDA: {'PASS' if ok else 'FAIL'}: {why}")
+    return ok
+
+
+def benchmark_check(data: Path, sizes: list[int], say) -> bool:
+    """The benchmark on the GPU at ``sizes`` (with the smp rows where labseg[bench] is installed): each line it
+    prints, then one verdict line: whether it ran through."""
+    import importlib.util
+
+    from .bench import main as bench
+
+    models = ["unet", "resnet34_unet", "vgg16_bn_unet"]
+    if importlib.util.find_spec("segmentation_models_pytorch"):  # labseg[bench]
+        models.insert(2, "smp_unet_resnet34")
+    else:
+        say("note: segmentation_models_pytorch is not installed (pip install -e '.[bench]'): no smp rows")
+    buffer = io.StringIO()
+    t0 = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(buffer):
+            bench(["--device", "cuda", "--sizes", *map(str, sizes), "--models", *models, "--width", "64",
+                   "--no-onnx", "--min-seconds", "4",
+                   "--data", str(data), "--e2e-images", "160", "--quality-seeds", "0", "--predict-images", "60",
+                   "--predict-big", "1"])
+        ok = True
+    except Exception as exc:  # noqa: BLE001
+        ok = False
+        buffer.write(f"benchmark failed: {type(exc).__name__}: {exc}\n")
+    for line in buffer.getvalue().splitlines():
+        say(line)
+    say(f"check benchmark on CUDA: {'PASS' if ok else 'FAIL'}: {time.perf_counter() - t0:.0f} s")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the checks, say each verdict and write the log; 0 if all passed (or there is no CUDA GPU), else 1."""
+    args = parser().parse_args(argv)
     import torch
 
     if not torch.cuda.is_available():
@@ -78,55 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     env = environment()
     say(f"# python -m labseg.tools.gpu_check   ({time.strftime('%Y-%m-%d')}, labseg {env['git_commit']}, GPU {gpu}, "
         f"torch {torch.__version__}, CPU {env['cpu']})")
-    verdicts = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         data = write_toy_pets(work / "toy-pets", per_breed=40)
-        for name, overrides in (("smoke training", dict(augment="all")),
-                                ("toy training, 5 epochs", dict(profile="toy", epochs=5, augment="all"))):
-            t0 = time.perf_counter()
-            try:
-                folder = work / name.replace(" ", "-").replace(",", "")
-                metrics = train_on_gpu(data, folder, **overrides)
-                saved = json.loads((folder / "env.json").read_text())
-                ok = saved.get("device", "").startswith("cuda") and saved.get("bf16") is True
-                verdicts.append(ok)
-                say(f"check {name}: {'PASS' if ok else 'FAIL'}: test dice {metrics['test_dice']:.4f}, "
-                    f"{time.perf_counter() - t0:.0f} s, device {saved.get('device')}, bf16 {saved.get('bf16')}")
-            except Exception as exc:  # noqa: BLE001 - a check that fails says so and the others still run
-                verdicts.append(False)
-                say(f"check {name}: FAIL: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-        try:
-            ok, why = resume_matches(data, work / "resume")
-        except Exception as exc:  # noqa: BLE001
-            ok, why = False, f"{type(exc).__name__}: {exc}"
-        verdicts.append(ok)
-        say(f"check resume on CUDA: {'PASS' if ok else 'FAIL'}: {why}")
-        import importlib.util
-
-        from .bench import main as bench
-
-        models = ["unet", "resnet34_unet", "vgg16_bn_unet"]
-        if importlib.util.find_spec("segmentation_models_pytorch"):  # labseg[bench]
-            models.insert(2, "smp_unet_resnet34")
-        else:
-            say("note: segmentation_models_pytorch is not installed (pip install -e '.[bench]'): no smp rows")
-        buffer = io.StringIO()
-        t0 = time.perf_counter()
-        try:
-            with contextlib.redirect_stdout(buffer):
-                bench(["--device", "cuda", "--sizes", *map(str, args.sizes), "--models", *models, "--width", "64",
-                       "--no-onnx", "--min-seconds", "4",
-                       "--data", str(data), "--e2e-images", "160", "--quality-seeds", "0", "--predict-images", "60",
-                       "--predict-big", "1"])
-            ok = True
-        except Exception as exc:  # noqa: BLE001
-            ok = False
-            buffer.write(f"benchmark failed: {type(exc).__name__}: {exc}\n")
-        for line in buffer.getvalue().splitlines():
-            say(line)
-        verdicts.append(ok)
-        say(f"check benchmark on CUDA: {'PASS' if ok else 'FAIL'}: {time.perf_counter() - t0:.0f} s")
+        verdicts = training_checks(data, work, say)
+        verdicts.append(resume_check(data, work, say))
+        verdicts.append(benchmark_check(data, args.sizes, say))
     say(f"gpu-check: {sum(verdicts)} of {len(verdicts)} checks passed on {gpu}")
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"-> {args.out}")
