@@ -28,3 +28,30 @@ def test_ruff_finds_nothing():
         pytest.skip("ruff is not installed (the dev extra has it: pip install -e '.[dev]')")
     done = subprocess.run([*command, "check", "--no-cache", "."], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+
+
+MAX_FUNCTION_LINES = 60
+
+
+def long_functions(root: Path, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """'file:line name (N lines)' for each function or method under ``root`` longer than ``limit`` lines."""
+    import ast
+
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > limit:
+                    found.append(f"{path.relative_to(root.parent)}:{node.lineno} {node.name} ({length} lines)")
+    return found
+
+
+def test_the_length_check_finds_a_long_function(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "m.py").write_text("def short():\n    return 1\n\n\ndef long():\n" + "    x = 1\n" * 70)
+    assert long_functions(tmp_path / "pkg") == ["pkg/m.py:5 long (71 lines)"]
+
+
+def test_no_function_of_the_package_is_over_60_lines():
+    assert long_functions(REPO / "labseg") == []
