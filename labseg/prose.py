@@ -180,11 +180,9 @@ def recipe_sentences(runs: pd.DataFrame, results: str | Path, cfg: RunConfig) ->
 def limit_sentences(results: str | Path, cfg: RunConfig) -> list[str]:
     """What the study cannot say: its data, image size, hardware, how recipes were chosen and timed, and the CPU
     families behind its last digits."""
-    counts = Path(results) / "data_counts.csv"
-    if not counts.is_file():
+    c = _breed_counts(results)
+    if c is None:
         return []
-    c = pd.read_csv(counts)
-    c = c[c["species"] != "total"]
     families = sorted({cpu_family(json.loads(f.read_text()).get("cpu"))
                        for f in Path(results).glob("runs/*/env.json")})
     return [f"Limits. The test set is {int(c['test'].sum())} photos of {c['breed'].nunique()} breeds, and the "
@@ -230,12 +228,19 @@ def _recipe_words(recipe: str) -> str:
     return recipe.removesuffix(", last epoch").partition(": ")[2] or recipe
 
 
+def _breed_counts(results: str | Path) -> pd.DataFrame | None:
+    """Notebook 01's images per split and breed (``data_counts.csv``) without its total row; None before 01 ran."""
+    path = Path(results) / "data_counts.csv"
+    if not path.is_file():
+        return None
+    counts = pd.read_csv(path)
+    return counts[counts["species"] != "total"]
+
+
 def _data_sentence(results: str | Path, cfg: RunConfig) -> list[str]:
-    counts = Path(results) / "data_counts.csv"
-    if not counts.is_file():
+    c = _breed_counts(results)
+    if c is None:
         return []
-    c = pd.read_csv(counts)
-    c = c[c["species"] != "total"]
     return [f"Pet-versus-background segmentation on {int(c['total'].sum())} photos of {c['breed'].nunique()} breeds "
             f"({int(c['train'].sum())} train, {int(c['val'].sum())} val, {int(c['test'].sum())} test), at "
             f"{cfg.image_size} px on 2 CPU cores, {cfg.repeats} seed{'s' if cfg.repeats > 1 else ''} per arm; every "

@@ -125,14 +125,13 @@ def source_date(results: Path | None) -> int:
     of the newest commit that made a run of ``results`` or of the same study in a sibling results folder (runs made
     on another machine: ``results/amd-epyc/<key>``), as the title block says, else 0."""
     from .document import newest_run_commit
+    from .results import study_folders
 
     if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
         return int(os.environ["SOURCE_DATE_EPOCH"])
     if results is None:
         return 0
-    results = Path(results)
-    siblings = [p / results.name for p in sorted(results.parent.iterdir()) if (p / results.name).is_dir()]
-    newest = newest_run_commit(results, *siblings)
+    newest = newest_run_commit(*study_folders(results).values())
     return newest[0] if newest else 0
 
 

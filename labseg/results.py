@@ -165,3 +165,15 @@ def runs_family(runs: pd.DataFrame) -> str:
     """The CPU families of some runs, in words ("Intel AMX", "CPU not recorded", or both joined)."""
     names = sorted({cpu_family(c) for c in runs["cpu"]}) if "cpu" in runs else ["CPU not recorded"]
     return " and ".join(names) if names else "CPU not recorded"
+
+
+def study_folders(results: str | Path) -> dict[str, Path]:
+    """Every results folder that holds the study of ``results`` (a ``<root>/<key>`` folder): ``results`` first,
+    named by its key, then the same key under the root's other folders (runs made elsewhere:
+    ``results/amd-epyc/<key>``), named ``<folder>/<key>``."""
+    results = Path(results)
+    key, out = results.name, {results.name: results}
+    for parent in sorted(p for p in results.parent.iterdir() if p.is_dir()):
+        if (parent / key).is_dir() and parent / key != results:
+            out[f"{parent.name}/{key}"] = parent / key
+    return out

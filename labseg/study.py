@@ -21,7 +21,7 @@ import pandas as pd
 
 from .config import PROFILES, TOY_DATA, RunConfig, field_names, profile_config
 from .figures import prediction_grid, save
-from .results import FACTORS
+from .results import FACTORS, study_folders
 from .study_arms import STUDIES
 from .study_files import glossary as _glossary
 from .study_files import load_studies
@@ -82,11 +82,7 @@ def other_study(out_dir: str | None, like: Study) -> Study | None:
 def result_folders(study: Study) -> dict[str, Path]:
     """Every results folder that holds this study (its data and profile): the study's own first, then those of runs
     made elsewhere (``results/amd-epyc``, ``results/remade-amd-epyc``), named ``<folder>/<key>``."""
-    out = {study.key: study.results}
-    for parent in sorted(p for p in study.results.parent.iterdir() if p.is_dir()):
-        if (parent / study.key).is_dir() and parent / study.key != study.results:
-            out[f"{parent.name}/{study.key}"] = parent / study.key
-    return out
+    return study_folders(study.results)
 
 
 def study_key(data: str | Path, profile: str) -> str:
