@@ -30,6 +30,7 @@ from .device import autocast, prepare_batch, resolve_device, set_threads, use_bf
 from .ema import ExponentialAverage
 from .inference import forward, forward_tta
 from .losses import SegmentationLoss
+from .machine_load import LoadMeter, run_share
 from .metrics import SegmentationMeter, predict_mask
 from .models import build_model, canonical_model_name
 from .optim import make_optimizer, make_scheduler
@@ -227,13 +228,13 @@ def _train_epochs(cfg: RunConfig, training: _Training, train_ds: PetDataset, val
             if in_swa:  # the schedule has run its course: a constant rate (the scheduler is not stepped)
                 for group in training.optimizer.param_groups:
                     group["lr"] = cfg.swa_lr * cfg.lr
-            t0 = time.perf_counter()
+            t0, load = time.perf_counter(), LoadMeter()
             bar = tqdm(batches(epoch), total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
                        disable=not progress)
             done = _train_steps(training, bar, in_swa, device, bf16, t0)
             evaluated = _evaluated_model(training, in_swa, batches, epoch, device, bf16)
             val, _ = evaluate(evaluated, val_ds, cfg, device, training.criterion)
-            row = _history_row(cfg, training, epoch, done, val, t0)
+            row = _history_row(cfg, training, epoch, done, val, t0, load)
             training.history.append(row)
             improved = row["val_dice"] > training.best_dice
             training.best_dice = max(training.best_dice, row["val_dice"])
@@ -278,13 +279,14 @@ def _evaluated_model(training: _Training, in_swa: bool, batches, epoch: int, dev
 
 
 def _history_row(cfg: RunConfig, training: _Training, epoch: int, done: _Steps, val: dict[str, Any],
-                 t0: float) -> dict[str, Any]:
-    """The epoch's row of history.csv: train loss, val scores, times, speed, the rate of its last step."""
+                 t0: float, load: LoadMeter) -> dict[str, Any]:
+    """The epoch's row of history.csv: train loss, val scores, times, speed, the rate of its last step, and the
+    share of the machine's cores other processes used meanwhile (``other_cpu``: how far its time is an idle one)."""
     row = {"epoch": epoch + 1, "train_loss": done.loss_sum / max(done.seen, 1), "val_loss": val["loss"],
            "val_dice": val["dice"], "val_iou": val["iou"], "val_pixel_acc": val["pixel_acc"],
            "val_global_dice": val["global_dice"], "train_seconds": done.seconds,
            "seconds": time.perf_counter() - t0, "train_images_per_s": done.seen / max(done.seconds, 1e-9),
-           "lr": done.lr}
+           "lr": done.lr, "other_cpu": load.other_share()}
     if cfg.swa_epochs:
         row["swa_averaged"] = training.average.averaged  # epochs in the average the val scores are of (0: none)
     return row
@@ -319,6 +321,13 @@ def _epoch_line(cfg: RunConfig, row: dict[str, Any], improved: bool, averaged: i
             + (f"  (average of {averaged})" if averaged is not None else ""))
 
 
+def _other_cpu(history: pd.DataFrame) -> dict[str, float]:
+    """``train_other_cpu``: the share of the machine's cores other processes used while the run trained, averaged
+    over its epochs (see :mod:`labseg.machine_load`); left out where not recorded."""
+    share = run_share(history)
+    return {} if math.isnan(share) else {"train_other_cpu": round(share, 4)}
+
+
 def finish(cfg: RunConfig, device: torch.device | None = None, log=print) -> dict[str, Any]:
     """Score the selected checkpoint (``best.pt``, or ``last.pt`` with ``select="last"``) on the test split
     (standard masks, and with the boundary ignored); write metrics."""
@@ -346,7 +355,7 @@ def finish(cfg: RunConfig, device: torch.device | None = None, log=print) -> dic
     metrics = {"run": out.name, "model": cfg.model, "best_epoch": best_epoch,
                "best_val_dice": float(ckpt["best_dice"]), "epochs": cfg.epochs,
                **({"selected": "last", "selected_epoch": int(ckpt["epoch"])} if cfg.select == "last" else {}),
-               "train_seconds": float(history["seconds"].sum()),
+               "train_seconds": float(history["seconds"].sum()), **_other_cpu(history),
                "parameters": sum(p.numel() for p in model.parameters()),
                **{f"test_{k}": v for k, v in test.items()}, "complete": True}
     write_json(out / "metrics.json", metrics)
