@@ -105,7 +105,8 @@ def kill_a_training_worker(starts: list[int], runs: Path, driver: subprocess.Pop
     return {"killed": pid, "killed_run": name}
 
 
-def main(data: str, out: str, temp: str) -> dict:
+def main(data: str, out: str, temp: str, study: str = "smoke") -> dict:
+    """``study``: the study file the cluster runs (the test's longer copy of the smoke study)."""
     ray = str(Path(sys.executable).with_name("ray"))
     address = f"127.0.0.1:{PORT}"
     node = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--num-gpus", "0", "--object-store-memory",
@@ -125,13 +126,13 @@ def main(data: str, out: str, temp: str) -> dict:
         gpus = labseg("run", "smoke", "--executor", "ray", "--address", address, "--gpus-per-run", "0.5",
                       "--data", data, "--out-dir", out + "-gpu")
         seen["gpus"] = {"rc": gpus.returncode, "stderr": gpus.stderr, "out_exists": Path(out + "-gpu").exists()}
-        driver = subprocess.Popen([sys.executable, "-m", "labseg", "study", "run", "smoke", "--executor", "ray",
+        driver = subprocess.Popen([sys.executable, "-m", "labseg", "study", "run", study, "--executor", "ray",
                                    "--address", address, "--cpus-per-run", "1", "--data", data, "--out-dir", out],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         seen.update(kill_a_training_worker(starts, Path(out) / f"{Path(data).name}-smoke" / "runs", driver))
         stdout, stderr = driver.communicate(timeout=240)
         seen["run"] = {"rc": driver.returncode, "stdout": stdout, "stderr": stderr}
-        back = labseg("run", "smoke", "--executor", "ray", "--address", address, "--cpus-per-run", "1",
+        back = labseg("run", study, "--executor", "ray", "--address", address, "--cpus-per-run", "1",
                       "--transfer", "driver", "--data", data, "--out-dir", out + "-driver")
         seen["driver"] = {"rc": back.returncode, "stdout": back.stdout, "stderr": back.stderr}
     finally:
@@ -152,4 +153,4 @@ def main(data: str, out: str, temp: str) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(*sys.argv[1:4])))
+    print(json.dumps(main(*sys.argv[1:5])))
