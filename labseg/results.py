@@ -150,14 +150,15 @@ def own_cpu(results: str | Path) -> str:
 
 
 def cpu_family(cpu: str | None) -> str:
-    """A CPU as the report names its family: "Intel AMX", "AMD EPYC", or "CPU not recorded" (runs made before
-    labseg recorded the CPU); any other name as it is."""
+    """A CPU as the report names its family: "Intel AMX", "AMD EPYC" (with AVX512-BF16), "AMD EPYC without bf16"
+    (an EPYC whose bf16 is emulated: its runs train in fp32, other figures and about 3x the time), or "CPU not
+    recorded" (runs made before labseg recorded the CPU); any other name as it is."""
     if not cpu or cpu in ("not recorded", "this study's CPU"):
         return "CPU not recorded"
     if "AMX" in cpu or cpu.startswith("Intel"):
         return "Intel AMX"
     if "AMD" in cpu or "EPYC" in cpu:
-        return "AMD EPYC"
+        return "AMD EPYC" if "BF16" in cpu else "AMD EPYC without bf16"
     return cpu
 
 

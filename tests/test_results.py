@@ -39,7 +39,8 @@ def test_typical_seconds_times_an_averaging_phase_apart():
 
 
 @pytest.mark.parametrize("cpu, family", [("Intel(R) Xeon(R) Processor (AMX)", "Intel AMX"),
-                                         ("AMD EPYC (AVX512-BF16)", "AMD EPYC"), (None, "CPU not recorded"),
+                                         ("AMD EPYC (AVX512-BF16)", "AMD EPYC"), ("AMD EPYC", "AMD EPYC without bf16"),
+                                         (None, "CPU not recorded"),
                                          ("not recorded", "CPU not recorded"), ("Apple M3", "Apple M3")])
 def test_a_cpu_is_named_by_its_family(cpu, family):
     assert results.cpu_family(cpu) == family
