@@ -16,7 +16,8 @@ LABELS = {"test_dice": "test dice", "tta_test_dice": "test dice, flip TTA", "las
           "setting": "setting", "unet": "UNet", "resnet34_unet": "ResNet34-UNet",
           "resnet34_unet_seed": "report's ResNet34-UNet", "vgg16_bn_unet": "VGG16-BN-UNet",
           "train_seconds": "train s", "changes": "what it changes", "recipe": "recipe (notebook: arm)",
-          "minutes": "min / run", "train_s_typical": "train s / run (typical)", "fits": "within 15 min",
+          "minutes": "min / run", "timing": "how timed", "train_s_typical": "train s / run (typical)",
+          "fits": "within 15 min",
           "chosen": "chosen", "test_global_dice": "global dice", "runs": "runs", "commits": "commits",
           "threads": "threads"}
 MODEL_LABELS = {k: LABELS[k] for k in ("unet", "resnet34_unet", "resnet34_unet_seed", "vgg16_bn_unet")}

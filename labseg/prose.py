@@ -3,15 +3,18 @@ and its limits, the open questions, the networks' descriptions, and the original
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .config import RunConfig
 from .dataset_stats import all_background_accuracy
 from .labels import label
+from .machine_load import IDLE_SHARE
 from .models import build_model
-from .recipe_choice import _best_other_family, chosen_row, family_gap, fresh_seed_summary, recipe_choice_table
+from .recipe_choice import TYPICAL, _best_other_family, chosen_row, family_gap, fresh_seed_summary, recipe_choice_table
 from .results import cpu_family, load_per_image, own_cpu, runs_family
 from .stats import _verdict, format_mean_std, mean_std, verdict
 from .study_arms import RECIPE_TARGETS
@@ -177,6 +180,19 @@ def recipe_sentences(runs: pd.DataFrame, results: str | Path, cfg: RunConfig) ->
     return out
 
 
+def _idle_clause(results: str | Path) -> str:
+    """How many of a study's runs record how busy the machine was while they trained, and how many of those were
+    idle timings (:mod:`labseg.machine_load`)."""
+    shares = [json.loads(f.read_text()).get("train_other_cpu") for f in Path(results).glob("runs/*/metrics.json")]
+    shares = [x for x in shares if x is not None]
+    if not shares:
+        return ("; no run of this study records how busy its machine was (labseg now writes it as other_cpu in "
+                "history.csv), so none can count as one")
+    idle = sum(x <= IDLE_SHARE for x in shares)
+    return (f"; {len(shares)} run{'s' if len(shares) > 1 else ''} record how busy the machine was, {idle} of them "
+            f"idle (other processes at most {IDLE_SHARE:.0%} of the cores)")
+
+
 def limit_sentences(results: str | Path, cfg: RunConfig) -> list[str]:
     """What the study cannot say: its data, image size, hardware, how recipes were chosen and timed, and the CPU
     families behind its last digits."""
@@ -192,8 +208,9 @@ def limit_sentences(results: str | Path, cfg: RunConfig) -> list[str]:
             "the full 37-breed dataset, larger images or pretrained encoders only as hypotheses.",
             "Recipes are chosen on test dice, not on validation dice (30 images rank too coarsely): the chosen "
             "scores are optimistic, and the fresh seeds check only the seed. \"Within 15 minutes a run\" is judged "
-            "by typical times (the fastest tenth of a run's epochs times its epochs, since runs shared the cores), "
-            "not by an idle timing.",
+            "by typical times (the fastest tenth of a run's epochs times its epochs, since runs shared the cores) or, "
+            "where a table has none (notebook 08's), by the runs' measured mean, not by an idle timing"
+            + _idle_clause(results) + ".",
             "bf16 autocast sums products in another order on each CPU family, so a rerun lands on other digits there; "
             f"this study's runs were made on: {'; '.join(families)}. Arms are compared within one family only, and "
             "the runs of Sections 3.1-3.2 predate the CPU record (\"CPU not recorded\"), so their exact digits can "
@@ -311,6 +328,64 @@ def _recipe_sentences_abstract(results: str | Path, cfg: RunConfig, choice: pd.D
                      f"{format_mean_std(f['test_dice_mean'], f['test_dice_std'] if n > 1 else None)}")
         out.append(text + ".")
     return out
+
+
+def _runner_up(choice: pd.DataFrame, model: str, chosen: pd.Series) -> pd.Series | None:
+    """The best other recipe of ``model`` with 3 seeds or more within the time limit, measured on the chosen
+    recipe's CPU family (the chosen runs scored the other way, last epoch or best-by-validation, are not another
+    recipe)."""
+    rows = _eligible(choice, model, chosen["family"])
+    rows = rows[[_recipe_words(n) != _recipe_words(chosen.name) for n in rows.index]]
+    return None if rows.empty else rows.sort_values("test_dice_mean", ascending=False).iloc[0]
+
+
+def _eligible(choice: pd.DataFrame, model: str, family) -> pd.DataFrame:
+    """The recipes of ``model`` on ``family`` (a family name, or NaN: the study's own) with 3 seeds or more that fit
+    the time limit."""
+    rows = choice.loc[model]
+    same = [f == family or (not isinstance(f, str) and not isinstance(family, str)) for f in rows["family"]]
+    return rows[np.array(same) & (rows["seeds"] >= 3).to_numpy() & (rows["fits"] == "yes").to_numpy()]
+
+
+def chosen_recipe_sentences(results: str | Path, cfg: RunConfig, choice: pd.DataFrame) -> list[str]:
+    """Section 3.5's account of each network's chosen recipe in words: what it is, how it was scored and timed, on
+    which CPU family, the recipe behind it and whether the gap exceeds the seed spread, and the target per family."""
+    own, out = cpu_family(own_cpu(results)), []
+    for model, lead in (("unet", "UNet"), ("resnet34_unet", "ResNet34-UNet")):
+        r = chosen_row(choice, model)
+        if r is None:
+            continue
+        family = cpu_family(r["family"]) if isinstance(r.get("family"), str) else own
+        candidates = len(_eligible(choice, model, r["family"]))
+        text = (f"The {lead}'s recipe is \"{_recipe_words(r.name)}\", scored at the {_scoring(r.name)}: "
+                f"{format_mean_std(r['test_dice_mean'], r['test_dice_std'])} over {int(r['seeds'])} seeds on {family} "
+                f"({r['minutes']:.1f} min a {'typical run' if r['timing'] == TYPICAL else 'run, measured mean'}), "
+                f"the best of the {candidates} whole recipes with 3 seeds or "
+                f"more measured there that train within 15 minutes a run")
+        runner = _runner_up(choice, model, r)
+        if runner is not None:
+            gap = r["test_dice_mean"] - runner["test_dice_mean"]
+            spread = max(r["test_dice_std"], runner["test_dice_std"])
+            text += (f". Next on {family} is \"{_recipe_words(runner.name)}\" ({_scoring(runner.name)}), "
+                     f"{runner['test_dice_mean']:.4f}: {gap:.4f} lower, "
+                     + ("beyond" if gap > spread else "within") + f" the seed spread ({spread:.4f})")
+        target = RECIPE_TARGETS.get(model) if cfg.profile == "cpu" else None
+        if target is not None:
+            reached = "reached" if r["test_dice_mean"] >= target else "not reached"
+            text += f". Target {target:.2f}: {reached} on {family}"
+            other = _best_other_family(choice, model, r["family"] if isinstance(r.get("family"), str)
+                                       else own_cpu(results), own_cpu(results))
+            if other is not None:
+                text += (f"; on {cpu_family(other['family'])} the best 3-seed recipe, \"{_recipe_words(other.name)}\", "
+                         f"scores {format_mean_std(other['test_dice_mean'], other['test_dice_std'])}: "
+                         + ("reached" if other["test_dice_mean"] >= target else "not reached"))
+        out.append(text + ".")
+    return out
+
+
+def quoted_arms(sentences: list[str]) -> list[str]:
+    """The arm names a text quotes ("crop-2x + mild-affine, 150 epochs" -> crop-2x + mild-affine): its glossary."""
+    return [re.sub(r", \d+ epochs$", "", q) for s in sentences for q in re.findall(r'"([^"]+)"', s)]
 
 
 def _caveat_sentence(choice: pd.DataFrame) -> list[str]:

@@ -73,9 +73,16 @@ def factor_recipe(results: str | Path) -> tuple[dict, list[str]]:
     return recipe, why
 
 
-def _seconds(row) -> float:
+# how a recipe's minutes a run were made: see results.typical_seconds; "measured mean": its runs' own train seconds
+TYPICAL, MEASURED = "typical", "measured mean"
+
+
+def _seconds(row) -> tuple[float, str]:
+    """A table row's seconds a run and how they were made: typical where the table has them, else the measured mean."""
     typical = row.get("train_s_typical")
-    return float(typical) if typical is not None and typical == typical else float(row["train_s_per_run"])
+    if typical is not None and typical == typical:
+        return float(typical), TYPICAL
+    return float(row["train_s_per_run"]), MEASURED
 
 
 def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
@@ -97,7 +104,8 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
                      "seeds": int(row["seeds"]),
                      "test_dice_mean": row["test_dice_mean"], "test_dice_std": row["test_dice_std"],
                      "tta_test_dice_mean": row.get("tta_test_dice_mean", nan),
-                     "tta_test_dice_std": row.get("tta_test_dice_std", nan), "seconds": _seconds(row)})
+                     "tta_test_dice_std": row.get("tta_test_dice_std", nan),
+                     **dict(zip(("seconds", "timing"), _seconds(row)))})
         last = row.get("last_test_dice_mean", nan)
         if last == last:  # 10's tables score each run's last epoch too: the same runs with --select last
             rows.append({**rows[-1], "source": f"{source}, last epoch", "settings": {**settings, "select": "last"},
@@ -133,7 +141,7 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
             add("resnet34_unet", f"10 ResNet34-UNet{f' on {family}' if other else ''}: {arm}",
                 {**resnet_recipe_settings(name, base, n), "epochs": n}, row, family)
     return pd.DataFrame(rows, columns=["model", "source", "family", "settings", "seeds", "test_dice_mean",
-                                       "test_dice_std", "tta_test_dice_mean", "tta_test_dice_std", "seconds"])
+                                       "test_dice_std", "tta_test_dice_mean", "tta_test_dice_std", "seconds", "timing"])
 
 
 # 10's ResNet34-UNet arms as run on the other CPU family of this machine kind (its "other_cpu" section)
@@ -312,7 +320,8 @@ def recipe_choice_table(results: str | Path, profile_epochs: int, max_seconds: f
     order = {m: i for i, m in enumerate(models)}
     table = table.sort_values(["model", "test_dice_mean"], key=lambda c: c.map(order) if c.name == "model" else -c)
     return table.set_index(["model", "recipe"])[["seeds", "test_dice_mean", "test_dice_std", "tta_test_dice_mean",
-                                                  "tta_test_dice_std", "minutes", "fits", "chosen", "family"]]
+                                                  "tta_test_dice_std", "minutes", "timing", "fits", "chosen",
+                                                  "family"]]
 
 
 def _without_family(recipe: str) -> str:

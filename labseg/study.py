@@ -327,6 +327,27 @@ def glossary() -> list[dict]:
     return _glossary(load_studies())
 
 
+def glossary_split(study_name: str, used) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The glossary of one study file (arm -> builds on, changes) in two parts, each in the file's order: the arms
+    in ``used`` with every arm they build on or add, however deep (a reader meets these first), and the rest."""
+    rows = pd.DataFrame([r for r in glossary() if r["study"] == study_name])
+    if rows.empty:
+        return rows, rows
+    names = set(rows["arm"])
+    adds = {a.name: a.adds for a in load_studies()[study_name].arms()}
+    wanted, todo = set(), [u for u in used if u in names]
+    while todo:
+        arm = todo.pop()
+        if arm in wanted:
+            continue
+        wanted.add(arm)
+        bases = rows.loc[rows["arm"] == arm, "builds on"].str.rsplit("/", n=1).str[-1]
+        todo += [b for b in [*bases, *adds.get(arm, ())] if b in names]
+    alias = (rows["builds on"].str.rsplit("/", n=1).str[-1] == rows["arm"]).to_numpy()  # another part's arm, same name
+    first = rows["arm"].isin(wanted).to_numpy()
+    return rows[first & ~alias].set_index("arm"), rows[~first & ~alias].set_index("arm")
+
+
 def arm_names(study_name: str, part: str) -> list[str]:
     """The arm names of one part of a study file (``labseg/studies/<study_name>.toml``), in the file's order."""
     return list(load_studies()[study_name].parts[part])
