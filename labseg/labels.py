@@ -19,7 +19,9 @@ LABELS = {"test_dice": "test dice", "tta_test_dice": "test dice, flip TTA", "las
           "minutes": "min / run", "timing": "how timed", "train_s_typical": "train s / run (typical)",
           "fits": "within 15 min",
           "chosen": "chosen", "test_global_dice": "global dice", "runs": "runs", "commits": "commits",
-          "threads": "threads"}
+          "threads": "threads", "checkpoint": "checkpoint", "cpu_family": "CPU family",
+          "test_dice_128px": "test dice, 128 px", "fullsize_test_dice": "test dice, photo's own size",
+          "difference": "own size - 128 px"}
 MODEL_LABELS = {k: LABELS[k] for k in ("unet", "resnet34_unet", "resnet34_unet_seed", "vgg16_bn_unet")}
 
 

@@ -388,6 +388,18 @@ def quoted_arms(sentences: list[str]) -> list[str]:
     return [re.sub(r", \d+ epochs$", "", q) for s in sentences for q in re.findall(r'"([^"]+)"', s)]
 
 
+def full_size_sentence(table: pd.DataFrame) -> str:
+    """What the full-size figures (:func:`labseg.recipe_check.full_size_table`) say against the 128-px ones."""
+    diff = table["difference"]
+    low, high = f"{diff.min():+.4f}", f"{diff.max():+.4f}"
+    moved = f"{low} dice" if low == high else f"between {low} and {high} dice"
+    return (f"At each photo's own size these runs score {moved} from their 128-px figure ({len(table)} scored "
+            f"checkpoint{'s' if len(table) > 1 else ''}). Two effects "
+            "nearly cancel: the 128-px grid cannot hold thin structures such as ears, tails and the border band, "
+            "while the bilinear resize of the logits places the outline between 128-px pixels. So the 128-px "
+            "figures of this report are what a user of `labseg predict` or the app gets at the photo's own size.")
+
+
 def _caveat_sentence(choice: pd.DataFrame) -> list[str]:
     if choice.empty:
         return []

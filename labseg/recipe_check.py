@@ -3,6 +3,9 @@ runs on the seeds it was chosen on and on fresh seeds (trained only after the ch
 CPU family, each against the model's quality target."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 
 from . import recipe_choice, results, stats, study
@@ -122,3 +125,30 @@ def other_family_check(other_st: study.Study | None, recipes: dict, choice: pd.D
                      f"({g['train_s_typical'].mean() / 60:.1f} min a typical run)"
                      + (f"; target {target:.2f}: {_reached(got, target)}" if target is not None else "") + ".")
     return lines
+
+
+def full_size_table(study_results) -> pd.DataFrame:
+    """Every run of the study's results folders (:func:`results.study_folders`) whose folder keeps its test dice at
+    each photo's own size (``metrics_fullsize.json``, made by ``labseg evaluate --full-size``): per run its network,
+    CPU family, seed and checkpoint (last epoch or best-by-validation), test dice at 128 px and at the photo's own
+    size, and the difference; empty where none does."""
+    rows = []
+    folders = results.study_folders(study_results).values() if Path(study_results).parent.is_dir() else []
+    for folder in folders:
+        for full in sorted(folder.glob("runs/*/metrics_fullsize.json")):
+            run, sizes = full.parent, json.loads(full.read_text())
+            env = json.loads((run / "env.json").read_text()) if (run / "env.json").is_file() else {}
+            cfg = json.loads((run / "config.json").read_text())
+            small = {**json.loads((run / "metrics.json").read_text()),
+                     **(json.loads((run / "metrics_last.json").read_text())
+                        if (run / "metrics_last.json").is_file() else {})}
+            for prefix, checkpoint in (("last_", "last epoch"), ("", "best-by-validation")):
+                if f"{prefix}fullsize_test_dice" in sizes and f"{prefix}test_dice" in small:
+                    rows.append({"model": cfg["model"], "cpu_family": results.cpu_family(env.get("cpu")),
+                                 "seed": cfg["seed"], "checkpoint": checkpoint,
+                                 "test_dice_128px": small[f"{prefix}test_dice"],
+                                 "fullsize_test_dice": sizes[f"{prefix}fullsize_test_dice"]})
+    table = pd.DataFrame(rows, columns=["model", "cpu_family", "seed", "checkpoint", "test_dice_128px",
+                                       "fullsize_test_dice"])
+    table["difference"] = table["fullsize_test_dice"] - table["test_dice_128px"]
+    return table.set_index(["model", "cpu_family", "seed"])

@@ -1,6 +1,12 @@
 """The report's generated sentences (labseg.prose) from hand-made run tables: a ranking is claimed only beyond the
 seed spread."""
+import re
+
+import pandas as pd
+
+from fake_runs import REPO
 from labseg import prose
+from labseg.config import profile_config
 from test_stats import runs_table
 
 
@@ -53,3 +59,41 @@ def test_the_limits_name_every_cpu_family_of_the_runs(tmp_path):
     text = " ".join(prose.limit_sentences(tmp_path, profile_config("cpu")))
     assert "The test set is 100 photos of 1 breeds" in text and "10 validation images" in text
     assert "made on: AMD EPYC; CPU not recorded." in text and "chosen on test dice" in text
+
+
+def test_the_chosen_recipes_in_words_name_scoring_family_runner_up_and_targets():
+    from labseg import recipe_choice
+
+    cfg = profile_config("cpu", data="data/oxford-pet-subset")
+    real = REPO / "results" / "oxford-pet-subset-cpu"
+    choice = recipe_choice.recipe_choice_table(real, cfg.epochs)
+    unet, resnet = prose.chosen_recipe_sentences(real, cfg, choice)
+    row = recipe_choice.chosen_row(choice, "unet")
+    assert unet.startswith(f"The UNet's recipe is \"{prose._recipe_words(row.name)}\", scored at the last epoch: "
+                           f"{row['test_dice_mean']:.4f} ± {row['test_dice_std']:.4f} over 3 seeds on Intel AMX")
+    assert "Target 0.87: reached on Intel AMX" in unet
+    assert "on AMD EPYC" in resnet and "Target 0.85: reached on AMD EPYC; on Intel AMX the best 3-seed recipe" in resnet
+    assert "not reached" in resnet
+    # the runner-up is another recipe, not the chosen runs scored the other way
+    runner = re.search(r'Next on Intel AMX is "([^"]+)"', unet).group(1)
+    assert runner != prose._recipe_words(row.name)
+    assert prose.quoted_arms(['a "crop-2x + mild-affine, 150 epochs" and "wd-0"']) == ["crop-2x + mild-affine",
+                                                                                      "wd-0"]
+
+
+def test_the_full_size_sentence_says_how_far_the_figures_move():
+    table = pd.DataFrame({"difference": [0.0001, -0.0003]})
+    assert "between -0.0003 and +0.0001 dice" in prose.full_size_sentence(table)
+    assert "score +0.0001 dice from" in prose.full_size_sentence(pd.DataFrame({"difference": [0.0001]}))
+
+
+def test_the_limits_count_the_runs_timed_idle(tmp_path):
+    import json
+
+    assert "no run of this study records how busy" in prose._idle_clause(tmp_path)
+    for name, share in (("a", 0.01), ("b", 0.30), ("c", None)):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        metrics = {"test_dice": 0.8} if share is None else {"test_dice": 0.8, "train_other_cpu": share}
+        (tmp_path / "runs" / name / "metrics.json").write_text(json.dumps(metrics))
+    assert prose._idle_clause(tmp_path) == ("; 2 runs record how busy the machine was, 1 of them idle (other "
+                                            "processes at most 5% of the cores)")

@@ -138,3 +138,23 @@ def test_the_committed_choice_and_fresh_seed_table_are_made_again(tmp_path):
     assert recipes["unet"]["select"] == "last" and line == (
         f"- unet, {recipe_choice.chosen_recipe(choice, 'unet')}, runs of {S2.results}: seeds [0, 1, 2], "
         f"{last.mean():.4f} ± {last.std(ddof=1):.4f} ({minutes:.1f} min a typical run); target 0.87: reached.")
+
+
+def test_full_size_table_pairs_each_scored_checkpoint_with_its_128_px_dice_across_the_study_folders(tmp_path):
+    here = cpu_study(tmp_path)
+    there = cpu_study(tmp_path, tmp_path / "results" / "amd-epyc")
+    a = write_run(here, 0, 0.85, last=0.86, cpu="Intel(R) Xeon(R) Processor (AMX)", **TRAINED)
+    b = write_run(there, 3, 0.84, last=0.845, cpu="AMD EPYC (AVX512-BF16)", **TRAINED)
+    write_run(here, 1, 0.80, **TRAINED)  # no full-size figures: not in the table
+    (here.run_dir(a) / "metrics_fullsize.json").write_text(json.dumps(
+        {"fullsize_test_dice": 0.8512, "last_fullsize_test_dice": 0.8590}))
+    (there.run_dir(b) / "metrics_fullsize.json").write_text(json.dumps({"last_fullsize_test_dice": 0.8461}))
+    table = recipe_check.full_size_table(here.results).reset_index()
+    got = {(r.cpu_family, r.seed, r.checkpoint): (r.test_dice_128px, r.fullsize_test_dice, r.difference)
+           for r in table.itertuples()}
+    assert got.keys() == {("Intel AMX", 0, "last epoch"), ("Intel AMX", 0, "best-by-validation"),
+                          ("AMD EPYC", 3, "last epoch")}
+    assert got[("Intel AMX", 0, "last epoch")] == pytest.approx((0.86, 0.8590, -0.0010))
+    assert got[("Intel AMX", 0, "best-by-validation")] == pytest.approx((0.85, 0.8512, 0.0012))
+    assert got[("AMD EPYC", 3, "last epoch")] == pytest.approx((0.845, 0.8461, 0.0011))
+    assert recipe_check.full_size_table(cpu_study(tmp_path / "none").results).empty

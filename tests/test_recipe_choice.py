@@ -4,6 +4,7 @@ fresh seeds."""
 import pandas as pd
 import pytest
 
+from fake_runs import REPO
 from labseg import prose, recipe_choice, study, study_arms
 
 
@@ -303,3 +304,15 @@ def test_the_family_gap_is_the_largest_difference_of_one_recipe_on_two_families(
     gap, recipe = recipe_choice.family_gap(choice)  # b has 2 seeds on AMD, c none on the other: only a compares
     assert gap == pytest.approx(0.004) and recipe == "10 ResNet34-UNet: a, 60 epochs"
     assert recipe_choice.family_gap(choice.iloc[[0, 2]]) is None
+
+
+def test_every_recipe_says_how_its_minutes_were_timed():
+    assert recipe_choice._seconds(pd.Series({"train_s_typical": 600.0, "train_s_per_run": 900.0})) == (
+        600.0, recipe_choice.TYPICAL)
+    assert recipe_choice._seconds(pd.Series({"train_s_typical": float("nan"), "train_s_per_run": 900.0})) == (
+        900.0, recipe_choice.MEASURED)
+    assert recipe_choice._seconds(pd.Series({"train_s_per_run": 800.0})) == (800.0, recipe_choice.MEASURED)
+    choice = recipe_choice.recipe_choice_table(REPO / "results" / "oxford-pet-subset-cpu", 25).reset_index()
+    timed = dict(zip(choice["recipe"], choice["timing"]))
+    assert {timed[r] for r in timed if r.startswith("08 budget")} == {recipe_choice.MEASURED}  # 08 keeps no typical
+    assert {timed[r] for r in timed if r.startswith("10 ")} == {recipe_choice.TYPICAL}

@@ -168,3 +168,20 @@ def test_prediction_figures_keep_committed_figures_of_runs_without_masks(smoke_s
     assert study.prediction_figures(S, "unet-hflip-s0", {"02_unet_worst12": ("t", lambda r: r["name"][:2])}) is None
     assert "committed prediction figures stay" in capsys.readouterr().out
     assert (S.figures / "02_unet_worst12.png").read_bytes() == b"committed"
+
+
+def test_glossary_split_gives_the_arms_named_with_all_they_build_on_or_add_and_the_rest():
+    from labseg.study_files import load_studies
+
+    arms = {a.name: a for a in load_studies()["recipe"].arms()}
+    named = ["crop-2x + mild-affine", "fp32"]
+    here, rest = study.glossary_split("recipe", named)
+    # crop-2x + mild-affine builds on crop-2x and adds mild-affine; each builds on strong, which builds on the profile
+    assert list(here.index) == ["strong", "fp32", "crop-2x", "mild-affine", "crop-2x + mild-affine"]
+    assert set(arms[n].base for n in ("crop-2x", "mild-affine", "fp32")) == {"strong"}
+    assert arms["crop-2x + mild-affine"].adds == ("mild-affine",) or list(arms["crop-2x + mild-affine"].adds) == [
+        "mild-affine"]
+    assert not set(here.index) & set(rest.index) and "wide-crop" in rest.index
+    every = {r["arm"] for r in study.glossary() if r["study"] == "recipe"}
+    assert set(here.index) | set(rest.index) == every  # nothing lost (another part's alias of an arm aside)
+    assert study.glossary_split("recipe", ["no such arm"])[0].empty
