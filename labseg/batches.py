@@ -31,7 +31,8 @@ def load_datasets(cfg: RunConfig, splits: tuple[str, ...] = ("train", "val")) ->
         on_loader = split == "train" and cfg.augment_on == "loader"
         transform = (build_train_transform(cfg.flip, cfg.augment, cfg.image_size, **strength_options(cfg))
                      if on_loader else None)
-        out[split] = PetDataset(arrays, transform, seed=cfg.seed)
+        out[split] = PetDataset(arrays, transform, seed=cfg.seed,
+                                copy_paste=cfg.copy_paste if split == "train" else 0.0)
     return out
 
 

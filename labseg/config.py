@@ -221,6 +221,10 @@ class RunConfig:
     augment_source: str = option("cache", "--augment scale/scale-rotate/all: crop from the training images at the "
                                  "image size (cache, default: a crop is resized up) or cached at twice the size (2x: "
                                  "a crop is resized down to it)", choices=AUGMENT_SOURCES)
+    copy_paste: float = option(0.0, "copy-paste: on this share of training samples, the pet of another training "
+                               "image is pasted through its mask onto the sample (image and mask, before the other "
+                               "augmentations), in [0, 1] (default 0: none)", interval="[0, 1]",
+                               why=": the share of samples that get another image's pet pasted in")
     decode: str = option("draft", "training images: draft (default: the JPEG decoder scales down first, as evaluation "
                          "and predict do) | full (decode every pixel, then the same resize)", choices=DECODES)
     select: str = option("best", "checkpoint scored on test: best (default: the epoch with the best val dice) | last",
@@ -342,6 +346,8 @@ def _check_augment_settings(cfg: RunConfig) -> None:
     if cfg.augment_source != "cache" and cfg.augment not in presets_with("scale"):
         _refuse("augment_source", cfg.augment_source, f"sets where --augment {_either(presets_with('scale'))} crops "
                 f"from; this run uses --augment {cfg.augment}.")
+    if cfg.copy_paste and cfg.augment_on != "loader":
+        _refuse("copy_paste", cfg.copy_paste, "needs --augment-on loader (pasting runs per sample).")
     if cfg.augment_source != "cache" and cfg.augment_on != "loader":
         _refuse("augment_source", cfg.augment_source, "needs --augment-on loader (the device path augments "
                 "batches of one size).")

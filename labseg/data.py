@@ -408,10 +408,17 @@ class PetDataset(torch.utils.data.Dataset):
     ``transform(image, mask, generator)`` applies the augmentation. Its randomness comes from a
     generator seeded by (seed, epoch, index), so an epoch's augmentations are the same however
     many workers load it and whether or not training was resumed. Call ``set_epoch`` each epoch.
+
+    ``copy_paste``: on this share of samples (drawn from the same generator, before the transform), the pet of
+    another sample of the split, drawn at random, is pasted onto this one through its mask (every pixel its mask
+    marks, boundary pixels as its boundary rule set them), at the same place; the transform then moves both together.
+    At 0 nothing is drawn, so the samples are those of a run without it.
     """
 
-    def __init__(self, arrays: SplitArrays, transform: Callable | None = None, seed: int = 0):
+    def __init__(self, arrays: SplitArrays, transform: Callable | None = None, seed: int = 0,
+                 copy_paste: float = 0.0):
         self.arrays, self.transform, self.seed, self.epoch = arrays, transform, seed, 0
+        self.copy_paste = copy_paste
         self.images = torch.from_numpy(arrays.images).permute(0, 3, 1, 2)  # a view, no copy
         self.masks = torch.from_numpy(arrays.masks).unsqueeze(1)
 
@@ -439,6 +446,13 @@ class PetDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int):
         image, mask = self.images[index], self.masks[index]
+        generator = sample_generator(self.seed, self.epoch, index)
+        if self.copy_paste and len(self) > 1 and float(torch.rand((), generator=generator)) < self.copy_paste:
+            donor = int(torch.randint(len(self) - 1, (), generator=generator))
+            donor += donor >= index  # any sample but this one
+            pet = self.masks[donor] > 0
+            image = torch.where(pet, self.images[donor], image)
+            mask = torch.where(pet, self.masks[donor], mask)
         if self.transform is not None:
-            image, mask = self.transform(image, mask, sample_generator(self.seed, self.epoch, index))
+            image, mask = self.transform(image, mask, generator)
         return image.contiguous(), mask.contiguous(), index

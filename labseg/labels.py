@@ -41,7 +41,9 @@ SETTING_WORDS = {
     "affine_shift": "shifts up to {v} of the side", "crop_scale": "crops down to {v} of the area",
     "color_strength": "colour jitter +-{v}", "swa_share": "stochastic weight averaging over the last {v} of the epochs",
     "swa_lr": "averaging at {v} x the rate", "drop_path": "stochastic depth up to {v}",
-    "ema_decay": "moving average of the weights, decay {v} a step", "epochs": "{v} epochs",
+    "ema_decay": "moving average of the weights, decay {v} a step",
+    "copy_paste": "another training image's pet pasted in through its mask, on a share {v} of samples",
+    "epochs": "{v} epochs",
     "select": "scored at the {v} epoch", "flip": "flips: {v}",
 }
 

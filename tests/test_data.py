@@ -150,6 +150,37 @@ def test_dataset_items_are_deterministic_per_seed_epoch_and_index(toy_root):
     assert not all(torch.equal(x, y) for x, y in zip(a, c))
 
 
+def test_copy_paste_pastes_another_samples_pet_through_its_mask(toy_root):
+    """Without a transform the pasted sample is checked pixel by pixel against numpy: where the donor's mask marks
+    its pet, the donor's image and mask; elsewhere the sample's own. The donor is some other sample; at share 0
+    nothing changes, at share 1 every sample gets a pet."""
+    from labseg.transforms import build_train_transform
+
+    arrays = load_split_arrays(toy_root, "train", 32)
+    images, masks = arrays.images, arrays.masks  # (N, S, S, 3), (N, S, S)
+    pasted = D.PetDataset(arrays, None, seed=5, copy_paste=1.0)
+    donors = []
+    for i in range(12):
+        image, mask, _ = pasted[i]
+        image, mask = image.permute(1, 2, 0).numpy(), mask[0].numpy()
+        found = [d for d in range(len(images)) if d != i
+                 and np.array_equal(image, np.where(masks[d][..., None] > 0, images[d], images[i]))
+                 and np.array_equal(mask, np.where(masks[d] > 0, masks[d], masks[i]))]
+        assert found, f"sample {i}: not its own photo with another sample's pet pasted in"
+        donors.append(found[0])
+    assert len(set(donors)) > 3  # donors are drawn, not fixed
+    assert (pasted[3][1] > 0).sum() >= (torch.from_numpy(masks[3]) > 0).sum()  # the pet only grows
+    # share 0: the very samples of a run without it, transform included (nothing extra is drawn)
+    plain = D.PetDataset(arrays, build_train_transform("hflip", "all", 32), seed=5)
+    off = D.PetDataset(arrays, build_train_transform("hflip", "all", 32), seed=5, copy_paste=0.0)
+    assert all(torch.equal(plain[i][0], off[i][0]) and torch.equal(plain[i][1], off[i][1]) for i in range(6))
+    # share 0.5: about half the samples change, the same ones each time for a (seed, epoch)
+    half = D.PetDataset(arrays, None, seed=5, copy_paste=0.5)
+    changed = [not torch.equal(half[i][1], torch.from_numpy(masks[i])[None]) for i in range(len(images))]
+    assert 0.25 < np.mean(changed) < 0.75
+    assert changed == [not torch.equal(half[i][1], torch.from_numpy(masks[i])[None]) for i in range(len(images))]
+
+
 def test_prediction_sees_the_pixels_that_training_and_evaluate_see(toy_root):
     """One decode path: the image predict feeds the network equals the cached training/evaluation array."""
     from labseg.data import image_path, load_resized_image, load_split_arrays
