@@ -15,7 +15,7 @@ from .labels import label
 from .machine_load import IDLE_SHARE
 from .models import build_model
 from .recipe_choice import TYPICAL, _best_other_family, chosen_row, family_gap, fresh_seed_summary, recipe_choice_table
-from .results import cpu_family, load_per_image, own_cpu, runs_family
+from .results import cpu_family, load_per_image, masks_folder, own_cpu, runs_family, study_folders
 from .stats import _verdict, format_mean_std, mean_std, verdict
 from .study_arms import RECIPE_TARGETS
 
@@ -118,13 +118,25 @@ def failure_sentences(results: str | Path, runs: pd.DataFrame) -> list[str]:
     seed0 = runs[(runs["model"] == "unet") & (runs["flip"] == "hflip")].sort_values("seed")
     if seed0.empty:
         return []
-    per_image = load_per_image(results, seed0.iloc[0]["run"]).sort_values("dice")
+    name = seed0.iloc[0]["run"]
+    folder = masks_folder(results, name)  # the run Section 3.3's figure draws: its own, or the same run made again
+    if folder is None:
+        folder = Path(results) / "runs" / name
+    per_image = pd.read_csv(folder / "test_per_image.csv").sort_values("dice")
     worst = per_image.head(12)
     breeds = worst["breed"].value_counts()
-    return [f"Where the UNet fails (Section 3.3): its 12 worst test images score {worst['dice'].min():.2f}-"
+    again = folder.parent.parent != Path(results)
+    whose = (f"the run its figure draws, seed 0 made again with the current code on "
+             f"{cpu_family(_cpu_of(folder))} (test dice {per_image['dice'].mean():.4f})" if again else "seed 0")
+    return [f"Where the UNet fails (Section 3.3; {whose}): its 12 worst test images score {worst['dice'].min():.2f}-"
             f"{worst['dice'].max():.2f} dice against a median of {per_image['dice'].median():.2f}; "
             + ", ".join(f"{n} {b.replace('_', ' ')}" for b, n in breeds.items())
-            + " photos (the figure of Section 3.3 shows them beside their truth)."]
+            + " photos, with their errors drawn over the photo in the figure."]
+
+
+def _cpu_of(run_folder: Path) -> str | None:
+    env = run_folder / "env.json"
+    return json.loads(env.read_text()).get("cpu") if env.is_file() else None
 
 
 # Section 3.4's studies: (table, what it varies, its baseline arm)
@@ -132,6 +144,12 @@ QUESTION_BASELINES = (("augmentation_study.csv", "Augmentation beyond flips", "f
                       ("loss_study.csv", "The loss", "bce_dice"),
                       ("schedule_study.csv", "Optimiser and schedule", "constant"),
                       ("encoder_study.csv", "The encoder", "unet"))
+
+
+def _families(x: pd.Series, b: pd.Series) -> str:
+    """The CPU family of two table rows' runs, or both where they differ (an arm against a baseline made earlier)."""
+    fx, fb = cpu_family(str(x.get("cpu"))), cpu_family(str(b.get("cpu")))
+    return fx if fx == fb else f"the arm on {fx}, the baseline on {fb}"
 
 
 def question_sentences(results: str | Path) -> list[str]:
@@ -151,7 +169,7 @@ def question_sentences(results: str | Path) -> list[str]:
         verdict_words = "more than" if abs(gain) > spread else "within"
         out.append(f"{what} (Section 3.4): the best other arm, {label(best)}, scores {x['test_dice_mean']:.4f} against "
                    f"{b['test_dice_mean']:.4f} for {label(baseline)}, {gain:+.4f}, {verdict_words} the seed spread "
-                   f"({spread:.4f}); best-by-validation checkpoint, {cpu_family(str(x['cpu']))}.")
+                   f"({spread:.4f}); best-by-validation checkpoint, {_families(x, b)}.")
     budget = Path(results) / "budget_study.csv"
     if budget.is_file():
         t = pd.read_csv(budget, index_col=[0, 1])["test_dice_mean"]
@@ -174,10 +192,24 @@ def recipe_sentences(runs: pd.DataFrame, results: str | Path, cfg: RunConfig) ->
         out.append(f"The recipe study (Section 3.5) lifts the {lead} from {main.get_group(model).mean():.4f} (the "
                    f"report's recipe, best-by-validation checkpoint) to "
                    f"{format_mean_std(r['test_dice_mean'], r['test_dice_std'])} (\"{_recipe_words(r.name)}\", "
-                   f"{_scoring(r.name)}, {family}). Its arms changed one factor at a time; the chosen recipe is the "
-                   "best whole recipe within the time limit, and some of its changes were within the seed spread on "
-                   "their own (the glossary says what each arm changes).")
+                   f"{_scoring(r.name)}, {family}).")
+    searched = {model: (len(_eligible(choice, model, r["family"])), _family_of(r, results))
+                for model in ("unet", "resnet34_unet") if (r := chosen_row(choice, model)) is not None}
+    if len(searched) == 2 and len(out) == 2:
+        (n_u, f_u), (n_r, f_r) = searched["unet"], searched["resnet34_unet"]
+        fresh = fresh_seed_summary(results)
+        seeds = ("" if fresh is None else " and fresh seeds (" + ", ".join(
+            f"{int(fresh.loc[(m, 'fresh'), 'seeds'])} for the {lead}" for m, lead in (("unet", "UNet"),
+                                                                                    ("resnet34_unet", "ResNet34-UNet"))
+            if (m, "fresh") in fresh.index) + ")")
+        out.append(f"The two chosen recipes do not rank the networks: their searches differ in breadth ({n_u} whole "
+                   f"recipes with 3 seeds for the UNet, {n_r} for the ResNet34-UNet), in CPU family ({f_u}; {f_r})"
+                   f"{seeds}.")
     return out
+
+
+def _family_of(row: pd.Series, results: str | Path) -> str:
+    return cpu_family(row["family"] if isinstance(row.get("family"), str) else own_cpu(results))
 
 
 def _idle_clause(results: str | Path) -> str:
@@ -200,7 +232,7 @@ def limit_sentences(results: str | Path, cfg: RunConfig) -> list[str]:
     if c is None:
         return []
     families = sorted({cpu_family(json.loads(f.read_text()).get("cpu"))
-                       for f in Path(results).glob("runs/*/env.json")})
+                       for folder in study_folders(results).values() for f in folder.glob("runs/*/env.json")})
     return [f"Limits. The test set is {int(c['test'].sum())} photos of {c['breed'].nunique()} breeds, and the "
             f"checkpoint choice rests on {int(c['val'].sum())} validation images, so differences below the seed "
             f"spread are not findings; 3 seeds give a rough spread only. Images are {cfg.image_size} px, every "
@@ -309,9 +341,9 @@ def _recipe_sentences_abstract(results: str | Path, cfg: RunConfig, choice: pd.D
         if r is None:
             continue
         family = cpu_family(r["family"]) if isinstance(r.get("family"), str) else own
-        target, candidates = RECIPE_TARGETS.get(model), int((choice.loc[model, "seeds"] >= 3).sum())
-        text = (f"The {lead}'s recipe, the best 3-seed mean within 15 minutes a run among {candidates} whole recipes "
-                f"(\"{_recipe_words(r.name)}\", Section 3.5), scores "
+        target, candidates = RECIPE_TARGETS.get(model), len(_eligible(choice, model, r["family"]))
+        text = (f"The {lead}'s recipe, the best 3-seed mean within 15 minutes a run among the {candidates} whole "
+                f"recipes measured on {family} (\"{_recipe_words(r.name)}\", Section 3.5), scores "
                 f"{format_mean_std(r['test_dice_mean'], r['test_dice_std'])} ({_scoring(r.name)}, {family})")
         if target is not None and cfg.profile == "cpu":
             text += f": target {target:.2f} {'reached' if r['test_dice_mean'] >= target else 'not reached'} there"
@@ -347,6 +379,13 @@ def _eligible(choice: pd.DataFrame, model: str, family) -> pd.DataFrame:
     return rows[np.array(same) & (rows["seeds"] >= 3).to_numpy() & (rows["fits"] == "yes").to_numpy()]
 
 
+def _other_scoring(choice: pd.DataFrame, model: str, chosen: pd.Series) -> pd.Series | None:
+    """The chosen recipe's runs read the other way (best-by-validation against last epoch), where the table has it."""
+    rows = _eligible(choice, model, chosen["family"])
+    rows = rows[[n != chosen.name and _recipe_words(n) == _recipe_words(chosen.name) for n in rows.index]]
+    return None if rows.empty else rows.iloc[0]
+
+
 def chosen_recipe_sentences(results: str | Path, cfg: RunConfig, choice: pd.DataFrame) -> list[str]:
     """Section 3.5's account of each network's chosen recipe in words: what it is, how it was scored and timed, on
     which CPU family, the recipe behind it and whether the gap exceeds the seed spread, and the target per family."""
@@ -366,9 +405,13 @@ def chosen_recipe_sentences(results: str | Path, cfg: RunConfig, choice: pd.Data
         if runner is not None:
             gap = r["test_dice_mean"] - runner["test_dice_mean"]
             spread = max(r["test_dice_std"], runner["test_dice_std"])
-            text += (f". Next on {family} is \"{_recipe_words(runner.name)}\" ({_scoring(runner.name)}), "
-                     f"{runner['test_dice_mean']:.4f}: {gap:.4f} lower, "
+            text += (f". Next on {family} is another recipe, \"{_recipe_words(runner.name)}\" "
+                     f"({_scoring(runner.name)}), {runner['test_dice_mean']:.4f}: {gap:.4f} lower, "
                      + ("beyond" if gap > spread else "within") + f" the seed spread ({spread:.4f})")
+        other_reading = _other_scoring(choice, model, r)
+        if other_reading is not None:
+            text += (f"; the chosen runs read at the {_scoring(other_reading.name)} score "
+                     f"{other_reading['test_dice_mean']:.4f}")
         target = RECIPE_TARGETS.get(model) if cfg.profile == "cpu" else None
         if target is not None:
             reached = "reached" if r["test_dice_mean"] >= target else "not reached"
@@ -408,8 +451,9 @@ def _caveat_sentence(choice: pd.DataFrame) -> list[str]:
             "lucky seed, not against choosing on the test set")
     if gap is not None:
         text += (f"; and the CPU family alone moves one recipe's 3-seed mean by up to {gap[0]:.3f} dice "
-                 f"(\"{_recipe_words(gap[1])}\" on both families), as much as many effects ranked here, so arms are "
-                 "compared within one family only")
+                 f"(\"{_recipe_words(gap[1])}\" on both families), as much as many effects ranked here, so recipes "
+                 "are ranked within one family; Section 3.4's baselines predate the CPU record, so its comparisons "
+                 "may cross families")
     return [text + "."]
 
 

@@ -168,6 +168,27 @@ def runs_family(runs: pd.DataFrame) -> str:
     return " and ".join(names) if names else "CPU not recorded"
 
 
+def run_count_words(folders: dict[str, Path]) -> str:
+    """'148 finished runs in `results/<key>/runs/`, 31 in `results/amd-epyc/<key>/runs/`': the finished runs of each
+    results folder of a study (:func:`study_folders`), in its order."""
+    counts = [(len(list(Path(f).glob("runs/*/metrics.json"))), Path(f)) for f in folders.values()]
+    root = counts[0][1].parent
+    parts = [f"{n} {'finished runs ' if i == 0 else ''}in `{root.name}/{f.relative_to(root).as_posix()}/runs/`"
+             for i, (n, f) in enumerate(counts) if n or i == 0]
+    return ", ".join(parts)
+
+
+def masks_folder(results: str | Path, run_name: str) -> Path | None:
+    """The folder of ``run_name`` that keeps its saved test masks (what a prediction figure draws): the run's own
+    under ``results``, or the same run made again in another results folder beside it (``<root>/<machine>/<key>/
+    runs/``: a run made before runs saved their masks, trained again elsewhere); None where none keeps them."""
+    from .saved_masks import FILE
+
+    results = Path(results)
+    candidates = [results / "runs" / run_name] + sorted(results.parent.glob(f"*/{results.name}/runs/{run_name}"))
+    return next((folder for folder in candidates if (folder / FILE).is_file()), None)
+
+
 def study_folders(results: str | Path) -> dict[str, Path]:
     """Every results folder that holds the study of ``results`` (a ``<root>/<key>`` folder): ``results`` first,
     named by its key, then the same key under the root's other folders (runs made elsewhere:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .config import PROFILES, TOY_DATA, RunConfig, field_names, profile_config
 from .figures import prediction_grid, save
-from .results import FACTORS, study_folders
+from .results import FACTORS, masks_folder, study_folders
 from .study_arms import STUDIES
 from .study_files import glossary as _glossary
 from .study_files import load_studies
@@ -256,13 +256,10 @@ def masks_dir(study: Study, run_name: str) -> Path:
     """The folder of ``run_name`` that holds its saved test masks (what a prediction figure draws): the run's own,
     or the same run made again in another results folder beside the study's (``results/<machine>/<key>/runs/``: a
     run made before runs saved their masks, trained again on another machine). One line where none has them."""
-    from .saved_masks import FILE
-
     root = study.results.parent
-    candidates = [study.run_dir(run_name)] + sorted(root.glob(f"*/{study.key}/runs/{run_name}"))
-    for folder in candidates:
-        if (folder / FILE).is_file():
-            return folder
+    folder = masks_folder(study.results, run_name)
+    if folder is not None:
+        return folder
     raise MissingRunError(f"no saved test masks for {run_name} under {root}/: make the run again with "
                           f"`{retrain_command(study).replace('missing', 'all')}`")
 

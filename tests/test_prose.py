@@ -38,10 +38,11 @@ def test_section_3_4_in_words_names_the_best_other_arm_and_its_verdict(tmp_path)
                                                           "onecycle": (3, 0.842, 0.002, amx)})
     text = prose.question_sentences(tmp_path)
     assert text == ["The loss (Section 3.4): the best other arm, focal, scores 0.8230 against 0.8200 for bce dice, "
-                    "+0.0030, within the seed spread (0.0050); best-by-validation checkpoint, Intel AMX.",
+                    "+0.0030, within the seed spread (0.0050); best-by-validation checkpoint, the arm on Intel AMX, "
+                    "the baseline on CPU not recorded.",
                     "Optimiser and schedule (Section 3.4): the best other arm, onecycle, scores 0.8420 against 0.8200 "
                     "for constant, +0.0220, more than the seed spread (0.0040); best-by-validation checkpoint, "
-                    "Intel AMX."]
+                    "the arm on Intel AMX, the baseline on CPU not recorded."]
 
 
 def test_the_limits_name_every_cpu_family_of_the_runs(tmp_path):
@@ -75,7 +76,7 @@ def test_the_chosen_recipes_in_words_name_scoring_family_runner_up_and_targets()
     assert "on AMD EPYC" in resnet and "Target 0.85: reached on AMD EPYC; on Intel AMX the best 3-seed recipe" in resnet
     assert "not reached" in resnet
     # the runner-up is another recipe, not the chosen runs scored the other way
-    runner = re.search(r'Next on Intel AMX is "([^"]+)"', unet).group(1)
+    runner = re.search(r'Next on Intel AMX is another recipe, "([^"]+)"', unet).group(1)
     assert runner != prose._recipe_words(row.name)
     assert prose.quoted_arms(['a "crop-2x + mild-affine, 150 epochs" and "wd-0"']) == ["crop-2x + mild-affine",
                                                                                       "wd-0"]

@@ -44,3 +44,13 @@ def test_typical_seconds_times_an_averaging_phase_apart():
                                          ("not recorded", "CPU not recorded"), ("Apple M3", "Apple M3")])
 def test_a_cpu_is_named_by_its_family(cpu, family):
     assert results.cpu_family(cpu) == family
+
+
+def test_run_counts_name_every_results_folder_of_a_study(tmp_path):
+    for folder, n in (("results/key", 2), ("results/amd/key", 1), ("results/empty/key", 0)):
+        for i in range(n):
+            (tmp_path / folder / "runs" / f"r{i}").mkdir(parents=True)
+            (tmp_path / folder / "runs" / f"r{i}" / "metrics.json").write_text("{}")
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+    words = results.run_count_words(results.study_folders(tmp_path / "results" / "key"))
+    assert words == "2 finished runs in `results/key/runs/`, 1 in `results/amd/key/runs/`"
