@@ -91,6 +91,16 @@ def use_bf16(amp: str, device: torch.device) -> bool:
     return device.type == "cpu" and cpu_has_fast_bf16()
 
 
+def fp32_note(amp: str, device: torch.device, bf16: bool) -> str | None:
+    """One line for a run that asked for bf16 where it helps (``--amp auto``) on a CPU without native bf16: it
+    trains in fp32, so it lands on other figures than the studies' runs and takes about 3x their time (None
+    elsewhere)."""
+    if amp != "auto" or device.type != "cpu" or bf16:
+        return None
+    return ("note: this CPU has no native bf16 (AMX or AVX512-BF16), so --amp auto trains in fp32: other figures "
+            "than the studies' runs (bf16) and about 3x their time (docs/performance.md)")
+
+
 def autocast(device: torch.device, enabled: bool):
     return torch.autocast(device.type, dtype=torch.bfloat16) if enabled else nullcontext()
 

@@ -26,7 +26,7 @@ from .batches import load_datasets, loader, steps_per_epoch, train_batches
 from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint, save_checkpoint
 from .config import RunConfig
 from .data import PetDataset, check_layout, load_split_arrays, read_split
-from .device import autocast, prepare_batch, resolve_device, set_threads, use_bf16
+from .device import autocast, fp32_note, prepare_batch, resolve_device, set_threads, use_bf16
 from .ema import ExponentialAverage
 from .inference import forward, forward_tta
 from .losses import SegmentationLoss
@@ -141,6 +141,8 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
     set_threads(cfg.threads)
     bf16 = use_bf16(cfg.amp, device)
     check_layout(cfg.data)
+    if (note := fp32_note(cfg.amp, device, bf16)) is not None:
+        log(note)
     read_split(cfg.data, "test")  # scored at the end: a missing test.txt is found now, not after training
     ckpt = _checkpoint_to_resume(cfg, last_path) if resume and last_path.exists() else None
     datasets = load_datasets(cfg, ("train", "val"))
