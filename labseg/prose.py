@@ -141,6 +141,7 @@ def _cpu_of(run_folder: Path) -> str | None:
 
 # Section 3.4's studies: (table, what it varies, its baseline arm)
 QUESTION_BASELINES = (("augmentation_study.csv", "Augmentation beyond flips", "flip"),
+                      ("augment_at_budget.csv", "Augmentation at 2x the epochs", "flip"),
                       ("loss_study.csv", "The loss", "bce_dice"),
                       ("schedule_study.csv", "Optimiser and schedule", "constant"),
                       ("encoder_study.csv", "The encoder", "unet"))
@@ -150,6 +151,20 @@ def _families(x: pd.Series, b: pd.Series) -> str:
     """The CPU family of two table rows' runs, or both where they differ (an arm against a baseline made earlier)."""
     fx, fb = cpu_family(str(x.get("cpu"))), cpu_family(str(b.get("cpu")))
     return fx if fx == fb else f"the arm on {fx}, the baseline on {fb}"
+
+
+def _tta_sentence(results: str | Path) -> list[str]:
+    """Section 3.4's test-time flips in words: the mean gain of flip TTA over plain test dice, per run, and in how
+    many runs it helped (``tta_study.csv``: one row per run)."""
+    path = Path(results) / "tta_study.csv"
+    if not path.is_file():
+        return []
+    t = pd.read_csv(path)
+    gain = t["tta_test_dice"] - t["test_dice"]
+    return [f"Test-time flips (Section 3.4): averaging each photo's logits with its mirror image's adds "
+            f"{gain.mean():+.4f} test dice on average over {len(t)} runs (between {gain.min():+.4f} and "
+            f"{gain.max():+.4f}; higher in {int((gain > 0).sum())} of them), at twice the inference cost; the "
+            "same runs, so the gain is paired, not a difference between arms."]
 
 
 def question_sentences(results: str | Path) -> list[str]:
@@ -170,12 +185,17 @@ def question_sentences(results: str | Path) -> list[str]:
         out.append(f"{what} (Section 3.4): the best other arm, {label(best)}, scores {x['test_dice_mean']:.4f} against "
                    f"{b['test_dice_mean']:.4f} for {label(baseline)}, {gain:+.4f}, {verdict_words} the seed spread "
                    f"({spread:.4f}); best-by-validation checkpoint, {_families(x, b)}.")
+    out += _tta_sentence(results)
     budget = Path(results) / "budget_study.csv"
     if budget.is_file():
-        t = pd.read_csv(budget, index_col=[0, 1])["test_dice_mean"]
+        table = pd.read_csv(budget, index_col=[0, 1])
+        t = table["test_dice_mean"]
         best = {m: int(t.xs(m).idxmax()) for m in t.index.get_level_values(0).unique()}
+        families = sorted({cpu_family(str(c)) for c in table.get("cpu", pd.Series(["not recorded"]))})
+        spread = table["test_dice_std"]
         out.append("The budget (Section 3.4): " + "; ".join(
-            f"the {label(m)} scores best at {e} epochs ({t[(m, e)]:.4f})" for m, e in best.items()) + ".")
+            f"the {label(m)} scores best at {e} epochs ({format_mean_std(t[(m, e)], spread[(m, e)])})"
+            for m, e in best.items()) + f"; best-by-validation checkpoint, {' and '.join(families)}.")
     return out
 
 
@@ -244,9 +264,10 @@ def limit_sentences(results: str | Path, cfg: RunConfig) -> list[str]:
             "where a table has none (notebook 08's), by the runs' measured mean, not by an idle timing"
             + _idle_clause(results) + ".",
             "bf16 autocast sums products in another order on each CPU family, so a rerun lands on other digits there; "
-            f"this study's runs were made on: {'; '.join(families)}. Arms are compared within one family only, and "
-            "the runs of Sections 3.1-3.2 predate the CPU record (\"CPU not recorded\"), so their exact digits can "
-            "be made again only on the family they came from."]
+            f"this study's runs were made on: {'; '.join(families)}. Recipes are ranked within one family. The "
+            "runs of Sections 3.1-3.2, which are also Section 3.4's baselines, predate the CPU record (\"CPU not "
+            "recorded\"), so Section 3.4's comparisons may cross families, and those runs' exact digits can be made "
+            "again only on the family they came from."]
 
 
 ARCHITECTURES = {"unet": "from scratch: 4 down / 4 up stages of two 3x3 conv + BN + ReLU, bilinear up-sampling, width "

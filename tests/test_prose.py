@@ -98,3 +98,11 @@ def test_the_limits_count_the_runs_timed_idle(tmp_path):
         (tmp_path / "runs" / name / "metrics.json").write_text(json.dumps(metrics))
     assert prose._idle_clause(tmp_path) == ("; 2 runs record how busy the machine was, 1 of them idle (other "
                                             "processes at most 5% of the cores)")
+
+
+def test_test_time_flips_in_words_are_the_paired_gain_per_run(tmp_path):
+    pd.DataFrame({"augment": ["color"] * 3, "run": ["a", "b", "c"], "test_dice": [0.80, 0.82, 0.81],
+                  "tta_test_dice": [0.81, 0.815, 0.83]}).to_csv(tmp_path / "tta_study.csv", index=False)
+    (text,) = prose._tta_sentence(tmp_path)
+    assert "adds +0.0083 test dice on average over 3 runs (between -0.0050 and +0.0200; higher in 2 of them)" in text
+    assert prose._tta_sentence(tmp_path / "none") == []
