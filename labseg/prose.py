@@ -12,10 +12,10 @@ import pandas as pd
 from .config import RunConfig
 from .dataset_stats import all_background_accuracy
 from .labels import label
-from .machine_load import IDLE_SHARE
+from .machine_load import IDLE_SHARE, timing_kind
 from .models import build_model
 from .recipe_choice import TYPICAL, _best_other_family, chosen_row, family_gap, fresh_seed_summary, recipe_choice_table
-from .results import cpu_family, load_per_image, masks_folder, own_cpu, runs_family, study_folders
+from .results import cpu_family, load_per_image, masks_folder, own_cpu, run_cpu, runs_family, study_folders
 from .stats import _verdict, format_mean_std, mean_std, verdict
 from .study_arms import RECIPE_TARGETS
 
@@ -127,16 +127,12 @@ def failure_sentences(results: str | Path, runs: pd.DataFrame) -> list[str]:
     breeds = worst["breed"].value_counts()
     again = folder.parent.parent != Path(results)
     whose = (f"the run its figure draws, seed 0 made again with the current code on "
-             f"{cpu_family(_cpu_of(folder))} (test dice {per_image['dice'].mean():.4f})" if again else "seed 0")
+             f"{cpu_family(run_cpu(folder))} (test dice {per_image['dice'].mean():.4f})" if again else "seed 0")
     return [f"Where the UNet fails (Section 3.3; {whose}): its 12 worst test images score {worst['dice'].min():.2f}-"
             f"{worst['dice'].max():.2f} dice against a median of {per_image['dice'].median():.2f}; "
             + ", ".join(f"{n} {b.replace('_', ' ')}" for b, n in breeds.items())
             + " photos, with their errors drawn over the photo in the figure."]
 
-
-def _cpu_of(run_folder: Path) -> str | None:
-    env = run_folder / "env.json"
-    return json.loads(env.read_text()).get("cpu") if env.is_file() else None
 
 
 # Section 3.4's studies: (table, what it varies, its baseline arm)
@@ -208,7 +204,7 @@ def recipe_sentences(runs: pd.DataFrame, results: str | Path, cfg: RunConfig) ->
         r = chosen_row(choice, model)
         if r is None or model not in main.groups:
             continue
-        family = cpu_family(r["family"] if isinstance(r.get("family"), str) else own_cpu(results))
+        family = _family_of(r, results)
         out.append(f"The recipe study (Section 3.5) lifts the {lead} from {main.get_group(model).mean():.4f} (the "
                    f"report's recipe, best-by-validation checkpoint) to "
                    f"{format_mean_std(r['test_dice_mean'], r['test_dice_std'])} (\"{_recipe_words(r.name)}\", "
@@ -229,6 +225,7 @@ def recipe_sentences(runs: pd.DataFrame, results: str | Path, cfg: RunConfig) ->
 
 
 def _family_of(row: pd.Series, results: str | Path) -> str:
+    """The CPU family a recipe row was measured on: the row's own (runs of another family) or the study's."""
     return cpu_family(row["family"] if isinstance(row.get("family"), str) else own_cpu(results))
 
 
@@ -240,7 +237,7 @@ def _idle_clause(results: str | Path) -> str:
     if not shares:
         return ("; no run of this study records how busy its machine was (labseg now writes it as other_cpu in "
                 "history.csv), so none can count as one")
-    idle = sum(x <= IDLE_SHARE for x in shares)
+    idle = sum(timing_kind(x) == "idle" for x in shares)
     return (f"; {len(shares)} run{'s' if len(shares) > 1 else ''} record how busy the machine was, {idle} of them "
             f"idle (other processes at most {IDLE_SHARE:.0%} of the cores)")
 
@@ -355,13 +352,12 @@ def _bug_sentence(runs: pd.DataFrame, results: str | Path) -> list[str]:
 
 
 def _recipe_sentences_abstract(results: str | Path, cfg: RunConfig, choice: pd.DataFrame) -> list[str]:
-    own = cpu_family(own_cpu(results))
     out, fresh = [], fresh_seed_summary(results)
     for model, lead in (("unet", "UNet"), ("resnet34_unet", "ResNet34-UNet")):
         r = chosen_row(choice, model)  # None: no recipe study yet, or nothing chosen for this model
         if r is None:
             continue
-        family = cpu_family(r["family"]) if isinstance(r.get("family"), str) else own
+        family = _family_of(r, results)
         target, candidates = RECIPE_TARGETS.get(model), len(_eligible(choice, model, r["family"]))
         text = (f"The {lead}'s recipe, the best 3-seed mean within 15 minutes a run among the {candidates} whole "
                 f"recipes measured on {family} (\"{_recipe_words(r.name)}\", Section 3.5), scores "
@@ -410,12 +406,12 @@ def _other_scoring(choice: pd.DataFrame, model: str, chosen: pd.Series) -> pd.Se
 def chosen_recipe_sentences(results: str | Path, cfg: RunConfig, choice: pd.DataFrame) -> list[str]:
     """Section 3.5's account of each network's chosen recipe in words: what it is, how it was scored and timed, on
     which CPU family, the recipe behind it and whether the gap exceeds the seed spread, and the target per family."""
-    own, out = cpu_family(own_cpu(results)), []
+    out = []
     for model, lead in (("unet", "UNet"), ("resnet34_unet", "ResNet34-UNet")):
         r = chosen_row(choice, model)
         if r is None:
             continue
-        family = cpu_family(r["family"]) if isinstance(r.get("family"), str) else own
+        family = _family_of(r, results)
         candidates = len(_eligible(choice, model, r["family"]))
         text = (f"The {lead}'s recipe is \"{_recipe_words(r.name)}\", scored at the {_scoring(r.name)}: "
                 f"{format_mean_std(r['test_dice_mean'], r['test_dice_std'])} over {int(r['seeds'])} seeds on {family} "

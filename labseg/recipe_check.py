@@ -137,14 +137,13 @@ def full_size_table(study_results) -> pd.DataFrame:
     for folder in folders:
         for full in sorted(folder.glob("runs/*/metrics_fullsize.json")):
             run, sizes = full.parent, json.loads(full.read_text())
-            env = json.loads((run / "env.json").read_text()) if (run / "env.json").is_file() else {}
             cfg = json.loads((run / "config.json").read_text())
             small = {**json.loads((run / "metrics.json").read_text()),
                      **(json.loads((run / "metrics_last.json").read_text())
                         if (run / "metrics_last.json").is_file() else {})}
             for prefix, checkpoint in (("last_", "last epoch"), ("", "best-by-validation")):
                 if f"{prefix}fullsize_test_dice" in sizes and f"{prefix}test_dice" in small:
-                    rows.append({"model": cfg["model"], "cpu_family": results.cpu_family(env.get("cpu")),
+                    rows.append({"model": cfg["model"], "cpu_family": results.cpu_family(results.run_cpu(run)),
                                  "seed": cfg["seed"], "checkpoint": checkpoint,
                                  "test_dice_128px": small[f"{prefix}test_dice"],
                                  "fullsize_test_dice": sizes[f"{prefix}fullsize_test_dice"]})

@@ -168,6 +168,12 @@ def runs_family(runs: pd.DataFrame) -> str:
     return " and ".join(names) if names else "CPU not recorded"
 
 
+def run_cpu(run_folder: str | Path) -> str | None:
+    """The CPU a run's ``env.json`` records (None where the run has none, or predates the record)."""
+    env = Path(run_folder) / "env.json"
+    return json.loads(env.read_text()).get("cpu") if env.is_file() else None
+
+
 def run_count_words(folders: dict[str, Path]) -> str:
     """'148 finished runs in `results/<key>/runs/`, 31 in `results/amd-epyc/<key>/runs/`': the finished runs of each
     results folder of a study (:func:`study_folders`), in its order."""
