@@ -78,9 +78,20 @@ def cmd_study(args) -> int:
             study, known = find_study(name, studies)
             where = study_of(study, args.data, args.out_dir)
             print("\n".join(status_lines(study, where, plan(known, study, where))))
+            print(recipe_line(known, study, where), end="")
         return 0
     _check_options(args)
     return _run(args, *find_study(args.name))
+
+
+def recipe_line(studies, study, where) -> str:
+    """A line naming the folder whose studies 06-08 give the recipe the study's derived arms start from ('' where
+    no arm starts from it)."""
+    from .study_runs import derived_settings, recipe_source
+
+    if not derived_settings(studies, study, where):
+        return ""
+    return f"  arms built on budget/recipe/06-08 train the recipe of {recipe_source(study, where)}'s studies 06-08\n"
 
 
 def _run(args, study, studies) -> int:
@@ -103,6 +114,7 @@ def _run(args, study, studies) -> int:
     else:
         check_data(where)
     print(f"{study.name}: {len(runs)} runs to train -> {where.results / 'runs'} ({args.executor})")
+    print(recipe_line(studies, study, where), end="")
     if ray is not None:
         from .cluster import run_ray
 

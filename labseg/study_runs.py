@@ -53,13 +53,29 @@ def study_of(study: StudyFile, data: str | None = None, out_dir: str | None = No
     return Study.under(cfg)
 
 
+def recipe_source(study: StudyFile, where: Study, recipe_from: Path | None = None) -> Path:
+    """The results folder whose studies 06-08 give the recipe that derived arms start from: ``recipe_from``, else
+    the folder the runs go to where it holds any of those studies' tables, else the study file's own folder. Runs
+    made for another CPU family (``--out-dir results/amd-epyc``) so train the recipe the file's folder supports,
+    as the committed runs there do, not the baselines of studies that folder never ran."""
+    from .recipe_choice import RECIPE_STUDIES
+
+    if recipe_from is not None:
+        return Path(recipe_from)
+    if any((where.results / file).is_file() for file, *_ in RECIPE_STUDIES):
+        return where.results
+    return Study.under(where.cfg.replace(out_dir=study.out_dir)).results
+
+
 def derived_settings(studies: Studies, study: StudyFile, where: Study, recipe_from: Path | None = None) -> dict:
-    """Settings of the derived roots ``study``'s arms start from, read from the results (``recipe_from`` or the
-    study's own folder)."""
+    """Settings of the derived roots ``study``'s arms start from, read from the results of
+    :func:`recipe_source`."""
     from .recipe_choice import factor_recipe
 
     roots = {studies.root(arm).derived for arm in study.arms()} - {None}
-    return {"factor_recipe": factor_recipe(recipe_from or where.results)[0]} if "factor_recipe" in roots else {}
+    if "factor_recipe" not in roots:
+        return {}
+    return {"factor_recipe": factor_recipe(recipe_source(study, where, recipe_from))[0]}
 
 
 def plan(studies: Studies, study: StudyFile, where: Study, recipe_from: Path | None = None) -> list[PlannedRun]:

@@ -79,3 +79,36 @@ def test_an_unknown_study_is_one_line():
     assert out.returncode == 2 and out.stderr.strip() == (
         "labseg study: error: study 'nosuchstudy': unknown; choose one of: augmentation, baselines, budget, encoders, "
         "losses, recipe, smoke (or all, or a .toml file)")
+
+
+def test_derived_arms_read_the_recipe_of_the_folder_that_ran_studies_06_08(tmp_path, monkeypatch):
+    """Runs for another CPU family (--out-dir results/amd-epyc) train the recipe the study file's own folder supports,
+    unless their own folder ran 06-08 itself; an explicit folder wins."""
+    import pandas as pd
+
+    from labseg.study_runs import derived_settings, find_study, plan, recipe_source, study_of
+
+    monkeypatch.chdir(tmp_path)
+    study, studies = find_study("recipe")
+    own = study_of(study).results  # results/oxford-pet-subset-cpu
+    other = study_of(study, out_dir="results/amd-epyc")
+    own.mkdir(parents=True)
+    pd.DataFrame([{"arm": "constant", "seeds": 3, "test_dice_mean": 0.80, "test_dice_std": 0.004},
+                  {"arm": "onecycle", "seeds": 3, "test_dice_mean": 0.84, "test_dice_std": 0.004}]).to_csv(
+        own / "schedule_study.csv", index=False)
+    assert recipe_source(study, other) == own
+    assert derived_settings(studies, study, other)["factor_recipe"]["schedule"] == "onecycle"
+    resnet = [r.name for r in plan(studies, study, other) if r.arm.startswith("resnet_recipe/08 recipe")]
+    assert resnet and all("schedule-onecycle" in name for name in resnet)
+    from labseg.cli_study import recipe_line
+
+    assert recipe_line(studies, study, other) == (f"  arms built on budget/recipe/06-08 train the recipe of {own}'s "
+                                                  "studies 06-08\n")
+    assert recipe_line(*find_study("smoke")[::-1], study_of(find_study("smoke")[0])) == ""
+    # the other folder ran 06-08 itself (here: none of its arms adopted): its own tables count
+    other.results.mkdir(parents=True)
+    pd.DataFrame([{"arm": "constant", "seeds": 3, "test_dice_mean": 0.80, "test_dice_std": 0.004}]).to_csv(
+        other.results / "schedule_study.csv", index=False)
+    assert recipe_source(study, other) == other.results
+    assert derived_settings(studies, study, other)["factor_recipe"]["schedule"] == "constant"
+    assert recipe_source(study, other, recipe_from=own) == own
