@@ -15,6 +15,9 @@ SCHEDULE_ARMS = {name: dict(arm.sets) for name, arm in STUDIES["budget"].parts["
 RECIPE_TARGETS = dict(STUDIES["recipe"].targets)
 
 
+RECIPE_NEXT_TARGETS = dict(STUDIES["recipe"].next_targets)
+
+
 RECIPE_MAX_SECONDS = STUDIES["recipe"].max_minutes * 60
 
 
@@ -31,6 +34,9 @@ RECIPE_COMBINATIONS = {name: (arm.base, *arm.adds) for name, arm in _UNET_ARMS.i
 
 
 RECIPE_BUDGETS = {name: arm.budgets for name, arm in _UNET_ARMS.items() if arm.own_budgets}
+
+
+RECIPE_BASES = {name: arm.base for name, arm in _UNET_ARMS.items()}
 
 
 _RESNET_ARMS = STUDIES["recipe"].parts["resnet_recipe"]

@@ -30,7 +30,7 @@ from .config import PROFILES, RunConfig, field_names, profile_config
 from .labels import setting_words
 
 STUDY_DIR = Path(__file__).resolve().parent / "studies"
-STUDY_KEYS = {"title", "notebooks", "profile", "data", "out_dir", "seeds", "targets", "max_minutes"}
+STUDY_KEYS = {"title", "notebooks", "profile", "data", "out_dir", "seeds", "targets", "next_targets", "max_minutes"}
 PART_KEYS = {"model", "models", "budgets", "seeds", "why", "arm"}
 ARM_KEYS = {"name", "base", "set", "adds", "models", "budgets", "seeds", "why", "derived"}
 DERIVED = {"factor_recipe": "the settings the one-factor studies 06-08 support (results.factor_recipe)"}
@@ -77,6 +77,7 @@ class StudyFile:
     notebooks: tuple[str, ...] = ()
     seeds: tuple[int, ...] = (0,)
     targets: dict = field(default_factory=dict)
+    next_targets: dict = field(default_factory=dict)  # the quality the candidates beyond the chosen recipe aim at
     max_minutes: float | None = None
     parts: dict[str, dict[str, Arm]] = field(default_factory=dict)
     part_why: dict[str, str] = field(default_factory=dict)
@@ -145,16 +146,17 @@ def _header(path: Path, raw: dict) -> StudyFile:
     if raw["profile"] not in PROFILES:
         raise _bad(path, "study", f"field 'profile': unknown profile {raw['profile']!r}; "
                                   f"choose one of: {', '.join(PROFILES)}")
-    targets = raw.get("targets", {})
-    if not isinstance(targets, dict) or not all(isinstance(v, float) for v in targets.values()):
-        raise _bad(path, "study", "field 'targets' must be a table of model = test dice")
+    targets, next_targets = raw.get("targets", {}), raw.get("next_targets", {})
+    for key, table in (("targets", targets), ("next_targets", next_targets)):
+        if not isinstance(table, dict) or not all(isinstance(v, float) for v in table.values()):
+            raise _bad(path, "study", f"field '{key}' must be a table of model = test dice")
     minutes = raw.get("max_minutes")
     if minutes is not None and (not isinstance(minutes, (int, float)) or minutes <= 0):
         raise _bad(path, "study", f"field 'max_minutes' must be a number > 0, not {minutes!r}")
     return StudyFile(name=path.stem, path=path, title=raw["title"], profile=raw["profile"], data=raw["data"],
                      out_dir=str(raw.get("out_dir", "results")), notebooks=tuple(raw.get("notebooks", ())),
                      seeds=_numbers(path, "study", "seeds", raw.get("seeds", [0]), int), targets=dict(targets),
-                     max_minutes=minutes)
+                     next_targets=dict(next_targets), max_minutes=minutes)
 
 
 def read_study_file(path: str | Path) -> StudyFile:

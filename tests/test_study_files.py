@@ -85,6 +85,16 @@ def test_a_file_that_is_not_toml_or_lacks_a_why_is_refused(tmp_path):
         read_study_file(path)
 
 
+def test_targets_and_next_targets_are_tables_of_model_and_dice(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text('next_targets = { unet = 0.88 }\n' + HEAD + arm("a"))
+    assert read_study_file(path).next_targets == {"unet": 0.88} and read_study_file(path).targets == {}
+    assert load_studies()["recipe"].next_targets == {"unet": 0.88, "resnet34_unet": 0.86}
+    path.write_text('next_targets = { unet = "high" }\n' + HEAD + arm("a"))
+    with pytest.raises(StudyFileError, match=r"t.toml: study: field 'next_targets' must be a table of model = "):
+        read_study_file(path)
+
+
 def test_the_glossary_names_every_arm_once_per_part_with_its_base_changes_and_why():
     studies = load_studies()
     text = glossary_markdown(studies)

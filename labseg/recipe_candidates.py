@@ -1,0 +1,168 @@
+"""Notebook 10's next step beyond the chosen UNet recipe: the recipe study's arms built on the chosen arm at its own
+budget (each one change to it: a moving average of the weights, copy-paste, ...), read back in every results folder
+of the study (one per CPU family) and each compared with the chosen recipe's runs of the same folder, scored as the
+recipe is (its ``select``), flip TTA apart, with the minutes a run and how they were timed (idle: other processes
+used at most machine_load.IDLE_SHARE of the cores while it trained). The candidates come from the study file."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from . import machine_load, results, stats, study, study_arms
+
+
+def chosen_arm(recipe: dict) -> str | None:
+    """The recipe study's UNet arm whose settings are the chosen ``recipe``'s (less its epochs and ``select``);
+    None where the recipe is no arm of it."""
+    wanted = {k: v for k, v in recipe.items() if k not in ("epochs", "select")}
+    return next((a for a, changes in study_arms.RECIPE_ARMS.items()
+                 if {**study_arms.STRONG_RECIPE, **changes} == wanted), None)
+
+
+def candidates(recipe: dict, profile_epochs: int) -> dict[str, dict]:
+    """'<arm>, <n> epochs' -> the settings its runs train with: the chosen ``recipe`` first, then every arm of the
+    study file built directly on the chosen arm that has its own budgets, at the chosen recipe's epochs ({} where
+    the recipe is no arm of the study)."""
+    arm = chosen_arm(recipe)
+    if arm is None:
+        return {}
+    epochs = recipe["epochs"]
+    trained = {k: v for k, v in recipe.items() if k != "select"}
+    out = {f"{arm}, {epochs} epochs": trained}
+    for name in study_arms.RECIPE_BASES:
+        budgets = study_arms.RECIPE_BUDGETS.get(name, ())
+        if study_arms.RECIPE_BASES[name] == arm and any(round(b * profile_epochs) == epochs for b in budgets):
+            out[f"{name}, {epochs} epochs"] = {**study_arms.STRONG_RECIPE, **study_arms.RECIPE_ARMS[name],
+                                               "epochs": epochs}
+    return out
+
+
+def chosen_label(model: str, name: str) -> str:
+    """A chosen recipe's name as recipe_choice names it ("10 ResNet34-UNet on AMD EPYC (...): <arm>, 75 epochs, last
+    epoch"), shortened for a table row: the network (the ResNet34-UNet's), the arm and its epochs."""
+    arm = name.split(": ", 1)[-1].removesuffix(", last epoch")
+    return arm if model == "unet" else f"ResNet34-UNet: {arm}"
+
+
+def candidate_runs(studies: list[study.Study], arms: dict[str, dict], select: str, model: str = "unet"
+                   ) -> pd.DataFrame:
+    """One row per finished run of ``model`` for each of ``arms`` in each of ``studies`` (read back only: nothing is
+    trained), on the study's seeds and the fresh seeds after them that have a run: its network, folder, CPU family,
+    arm, seed, plain and flip-TTA test dice as ``select`` scores them, measured and typical training seconds, and the
+    share of the cores other processes used while it trained (NaN: not recorded)."""
+    rows = []
+    for st in studies:
+        for arm, settings in arms.items():
+            for seed in range(max(study.seeds(st)) + 4):
+                scores = study.recipe_scores(False, st, select, model=model, seed=seed, **settings)
+                if scores is None:
+                    continue
+                folder = st.run_dir(scores["run"])
+                history = results.load_history(st.results, scores["run"])
+                metrics = json.loads((folder / "metrics.json").read_text())
+                rows.append({"model": model, "folder": str(st.results),
+                             "family": results.cpu_family(results.run_cpu(folder)), "arm": arm, "seed": seed,
+                             "run": scores["run"], "test_dice": scores["test_dice"],
+                             "tta_test_dice": scores["tta_test_dice"],
+                             "train_seconds": float(metrics.get("train_seconds", float("nan"))),
+                             "train_s_typical": results.typical_seconds(history),
+                             "other_cpu": machine_load.run_share(history)})
+    return pd.DataFrame(rows, columns=["model", "folder", "family", "arm", "seed", "run", "test_dice", "tta_test_dice",
+                                       "train_seconds", "train_s_typical", "other_cpu"])
+
+
+def chosen_runs(studies: list[study.Study], recipes: dict, names: dict, profile_epochs: int) -> pd.DataFrame:
+    """:func:`candidate_runs` per network of ``recipes`` (network -> its chosen recipe's settings, None where none
+    is chosen; ``names``: network -> the recipe's name): the chosen recipe's runs, then, for the UNet, those of the
+    arms built on it (:func:`candidates`)."""
+    parts = []
+    for model, recipe in recipes.items():
+        if recipe is None:
+            continue
+        trained = {k: v for k, v in recipe.items() if k != "select"}
+        arms = (candidates(recipe, profile_epochs) if model == "unet" else {}) or {
+            chosen_label(model, names[model]): trained}
+        parts.append(candidate_runs(studies, arms, recipe.get("select", "best"), model))
+    return pd.concat(parts, ignore_index=True) if parts else candidate_runs([], {}, "best")
+
+
+def _idle(g: pd.DataFrame) -> pd.DataFrame:
+    """The runs of ``g`` timed idle (machine_load.timing_kind)."""
+    return g[[machine_load.timing_kind(x) == "idle" for x in g["other_cpu"]]]
+
+
+def candidate_table(runs: pd.DataFrame, max_seconds: float = study_arms.RECIPE_MAX_SECONDS) -> pd.DataFrame:
+    """Per CPU family and arm (in the order of ``runs``): seeds, plain and flip-TTA test dice (mean, sample std),
+    minutes a run as measured (mean over the runs, busy or not), typical (the fastest tenth of the epochs times the
+    epochs) and measured on the runs timed idle, how many were, and whether the arm fits ``max_seconds`` a run by
+    that idle time (no idle run: not judged)."""
+    rows = []
+    for (family, arm), g in runs.groupby(["family", "arm"], sort=False):
+        idle = _idle(g)["train_seconds"]
+        fits = ("not timed idle" if idle.empty else "yes" if idle.mean() <= max_seconds else "no")
+        rows.append({"CPU family": family, "arm": arm, "seeds": ", ".join(map(str, g["seed"])),
+                     "test dice": stats.mean_std(g["test_dice"]),
+                     "with flip TTA": stats.mean_std(g["tta_test_dice"]),
+                     "min a run, measured": round(g["train_seconds"].mean() / 60, 1),
+                     "min a run, typical": round(g["train_s_typical"].mean() / 60, 1),
+                     "min a run, idle": round(idle.mean() / 60, 1) if len(idle) else float("nan"),
+                     "runs timed idle": f"{len(idle)} of {len(g)}",
+                     f"within {max_seconds / 60:.0f} min (idle)": fits})
+    return pd.DataFrame(rows).set_index(["CPU family", "arm"]) if rows else pd.DataFrame()
+
+
+def timing_sentence(family: str, arm: str, g: pd.DataFrame, max_seconds: float) -> str:
+    """How long a run of ``arm`` (``g``: its runs on ``family``) takes: measured on the runs timed idle, against
+    ``max_seconds``, or that none was and what the typical and measured minutes are."""
+    idle = _idle(g)
+    limit = f"{max_seconds / 60:.0f}-minute limit"
+    typical = f"typical {g['train_s_typical'].mean() / 60:.1f} min"
+    if idle.empty:
+        kinds = [machine_load.timing_kind(x) for x in g["other_cpu"]]
+        why = "; ".join(f"{kinds.count(k)} {what}" for k, what in (
+            ("busy", "with other work on the cores"), ("not recorded", "made before labseg recorded other work"))
+            if kinds.count(k))
+        return (f"{family}: {arm}: no run timed idle yet ({typical}; measured {g['train_seconds'].mean() / 60:.1f} "
+                f"min a run over {len(g)} runs: {why}), so its fit to the {limit} is not judged.")
+    minutes = idle["train_seconds"].mean() / 60
+    seeds = ", ".join(map(str, idle["seed"]))
+    return (f"{family}: {arm}: {minutes:.1f} min a run timed idle ({len(idle)} run{'s' * (len(idle) > 1)}, seed "
+            f"{seeds}; {typical}): {'within' if minutes * 60 <= max_seconds else 'over'} the {limit}.")
+
+
+def candidate_verdicts(runs: pd.DataFrame, study_seeds: list[int], targets: dict | None = None,
+                       max_seconds: float = study_arms.RECIPE_MAX_SECONDS) -> list[str]:
+    """Per network and CPU family: the chosen recipe's (its first arm in ``runs``) minutes a run timed idle against
+    ``max_seconds``; each candidate against it on the seeds both have among ``study_seeds`` (one change at a time,
+    the same seeds), with the seed-spread verdict; and the best mean of ``len(study_seeds)`` seeds against
+    ``targets`` (network -> test dice) where given."""
+    if runs.empty:
+        return ["no run of the chosen recipe or of a candidate has finished yet"]
+    out = []
+    for model, by_model in runs.groupby("model", sort=False):
+        base_arm = by_model["arm"].iloc[0]
+        for family, every in by_model.groupby("family", sort=False):
+            out.append(timing_sentence(family, base_arm, every[every["arm"] == base_arm], max_seconds))
+            g = every[every["seed"].isin(study_seeds)]
+            base = g[g["arm"] == base_arm]
+            if base.empty:
+                out.append(f"{family}: no run of the chosen recipe ({base_arm}) on seeds {study_seeds}")
+                continue
+            for arm in [a for a in g["arm"].unique() if a != base_arm]:
+                mine = g[g["arm"] == arm]
+                same = base[base["seed"].isin(mine["seed"])]["test_dice"]
+                gain = mine["test_dice"].mean() - same.mean()
+                out.append(f"{family}: {arm}: {stats.mean_std(mine['test_dice'], ' (1 seed)')} against "
+                           f"{stats.mean_std(same, ' (1 seed)')} for the chosen recipe on the same seeds "
+                           f"{sorted(mine['seed'])}, {gain:+.4f}, {stats.verdict(mine['test_dice'], same)}.")
+            target = (targets or {}).get(model)
+            means = g.groupby("arm", sort=False)["test_dice"].agg(["mean", "count"])
+            full = means[means["count"] >= len(study_seeds)]
+            if target is not None and len(full):
+                best = full["mean"].idxmax()
+                got = full.loc[best, "mean"]
+                verdict = "reached" if got >= target else f"not reached ({got - target:+.4f})"
+                out.append(f"{family}: the best of these with {len(study_seeds)} seeds, {best}: {got:.4f}; "
+                           f"target {target:.2f}: {verdict}.")
+    return out

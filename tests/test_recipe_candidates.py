@@ -1,0 +1,93 @@
+"""The candidates beyond the chosen UNet recipe (labseg.recipe_candidates): which arms of the study file they are,
+their runs read back per results folder (CPU family), the table and the verdicts, from hand-made runs."""
+import pandas as pd
+import pytest
+
+from fake_runs import cpu_study, write_run
+from labseg import recipe_candidates as rc
+from labseg import study, study_arms
+
+CHOSEN = {**study_arms.STRONG_RECIPE, **study_arms.RECIPE_ARMS["crop-2x + mild-affine"], "epochs": 150,
+          "select": "last"}
+BASE, EMA, PASTE = (f"{arm}, 150 epochs" for arm in ("crop-2x + mild-affine", "crop-2x + mild-affine + ema",
+                                                    "crop-2x + mild-affine + copy-paste"))
+
+
+def test_the_candidates_are_the_study_files_arms_built_on_the_chosen_arm_at_its_budget():
+    arms = rc.candidates(CHOSEN, 25)
+    assert list(arms)[:3] == [BASE, EMA, PASTE]
+    assert arms[BASE] == {k: v for k, v in CHOSEN.items() if k != "select"}
+    assert arms[EMA] == {**arms[BASE], "ema_decay": 0.999} and arms[PASTE] == {**arms[BASE], "copy_paste": 0.5}
+    # arms built on the chosen arm at another budget (wd-0.05 and floor-0.05 train 100 epochs) are not candidates
+    assert not any("wd-0.05" in a or "floor" in a for a in arms)
+    assert rc.candidates({**CHOSEN, "epochs": 100}, 25) == {"crop-2x + mild-affine, 100 epochs":
+                                                            {k: v for k, v in CHOSEN.items() if k != "select"}
+                                                            | {"epochs": 100}}
+    assert rc.chosen_arm({**CHOSEN, "lr": 5e-3}) is None and rc.candidates({**CHOSEN, "lr": 5e-3}, 25) == {}
+
+
+def _runs(st, arm, settings, dice, cpu, seeds=(0, 1, 2), other=0.01, seconds=600.0):
+    for seed, d in zip(seeds, dice):
+        name = write_run(st, seed, d - 0.01, last=d, last_tta=d + 0.008, cpu=cpu, train_seconds=seconds, model="unet",
+                         **settings)
+        history = st.results / "runs" / name / "history.csv"
+        pd.read_csv(history).assign(other_cpu=other).to_csv(history, index=False)
+
+
+def test_runs_table_and_verdicts_per_cpu_family(tmp_path):
+    arms = rc.candidates(CHOSEN, 25)
+    intel = cpu_study(tmp_path)
+    amd = cpu_study(tmp_path, tmp_path / "results" / "amd-epyc")
+    _runs(intel, BASE, arms[BASE], [0.870, 0.872, 0.868], "Intel(R) Xeon(R) Processor (AMX)", other=0.3,
+          seconds=900.0)
+    _runs(amd, BASE, arms[BASE], [0.871, 0.873, 0.872], "AMD EPYC (AVX512-BF16)")
+    _runs(amd, EMA, arms[EMA], [0.872, 0.873, 0.871], "AMD EPYC (AVX512-BF16)")  # +0.0000: within the spread
+    _runs(amd, PASTE, arms[PASTE], [0.881, 0.884, 0.882], "AMD EPYC (AVX512-BF16)", seconds=660.0)  # beyond it
+    # a fresh seed: shown, not compared
+    _runs(amd, PASTE, arms[PASTE], [0.879], "AMD EPYC (AVX512-BF16)", seeds=(3,), seconds=660.0)
+    runs = rc.candidate_runs([intel, amd], arms, "last")
+    # the notebook's call: each network's chosen recipe, then (the UNet's) candidates; no ResNet34-UNet chosen here
+    names = {"unet": f"10 budget: {BASE}, last epoch", "resnet34_unet": None}
+    both = rc.chosen_runs([intel, amd], {"unet": CHOSEN, "resnet34_unet": None}, names, 25)
+    pd.testing.assert_frame_equal(both, runs)
+    assert len(runs) == 13 and set(runs["family"]) == {"Intel AMX", "AMD EPYC"}
+    assert runs.loc[runs["arm"] == PASTE, "tta_test_dice"].round(3).tolist() == [0.889, 0.892, 0.890, 0.887]
+
+    table = rc.candidate_table(runs)
+    assert table.loc[("AMD EPYC", PASTE), "seeds"] == "0, 1, 2, 3"
+    assert table.loc[("AMD EPYC", PASTE), "test dice"] == "0.8815 ± 0.0021"
+    assert table.loc[("AMD EPYC", PASTE), "min a run, idle"] == pytest.approx(11.0)
+    assert table.loc[("AMD EPYC", PASTE), "min a run, typical"] == pytest.approx(1.7)  # 10th pct 10 s x 10 epochs
+    assert table.loc[("AMD EPYC", EMA), "runs timed idle"] == "3 of 3"
+    assert table.loc[("AMD EPYC", EMA), "within 15 min (idle)"] == "yes"
+    assert table.loc[("Intel AMX", BASE), "runs timed idle"] == "0 of 3"  # others used 30 % of the cores: busy
+    assert pd.isna(table.loc[("Intel AMX", BASE), "min a run, idle"])
+    assert table.loc[("Intel AMX", BASE), "within 15 min (idle)"] == "not timed idle"
+
+    lines = rc.candidate_verdicts(runs, study.seeds(intel), {"unet": 0.88}, max_seconds=620.0)
+    assert lines == [
+        f"Intel AMX: {BASE}: no run timed idle yet (typical 1.7 min; measured 15.0 min a run over 3 runs: 3 with "
+        "other work on the cores), so its fit to the 10-minute limit is not judged.",
+        f"Intel AMX: the best of these with 3 seeds, {BASE}: 0.8700; target 0.88: not reached (-0.0100).",
+        f"AMD EPYC: {BASE}: 10.0 min a run timed idle (3 runs, seed 0, 1, 2; typical 1.7 min): within the 10-minute "
+        "limit.",
+        f"AMD EPYC: {EMA}: 0.8720 ± 0.0010 against 0.8720 ± 0.0010 for the chosen recipe on the same seeds [0, 1, 2], "
+        "+0.0000, within the spread across seeds (0.0010), so no ranking is claimed.",
+        f"AMD EPYC: {PASTE}: 0.8823 ± 0.0015 against 0.8720 ± 0.0010 for the chosen recipe on the same seeds "
+        "[0, 1, 2], +0.0103, more than the spread across seeds (0.0015).",
+        f"AMD EPYC: the best of these with 3 seeds, {PASTE}: 0.8823; target 0.88: reached."]
+    assert rc.candidate_table(runs, max_seconds=620.0).loc[("AMD EPYC", PASTE), "within 10 min (idle)"] == "no"
+
+
+def test_a_chosen_recipes_name_is_shortened_for_a_table_row():
+    assert rc.chosen_label("unet", "10 budget: crop-2x + mild-affine, 150 epochs, last epoch") == (
+        "crop-2x + mild-affine, 150 epochs")
+    name = "10 ResNet34-UNet on AMD EPYC (AVX512-BF16): 08 recipe + swa at 0.5x, 75 epochs, last epoch"
+    assert rc.chosen_label("resnet34_unet", name) == "ResNet34-UNet: 08 recipe + swa at 0.5x, 75 epochs"
+
+
+def test_nothing_finished_is_said_so(tmp_path):
+    st = cpu_study(tmp_path)
+    runs = rc.candidate_runs([st], rc.candidates(CHOSEN, 25), "last")
+    assert runs.empty and rc.candidate_table(runs).empty
+    assert rc.candidate_verdicts(runs, [0, 1, 2]) == ["no run of the chosen recipe or of a candidate has finished yet"]
