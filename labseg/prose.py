@@ -14,10 +14,12 @@ from .dataset_stats import all_background_accuracy
 from .labels import label
 from .machine_load import IDLE_SHARE, timing_kind
 from .models import build_model
+from .recipe_candidates import family_summary
+from .recipe_candidates import read_runs as read_candidate_runs
 from .recipe_choice import TYPICAL, _best_other_family, chosen_row, family_gap, fresh_seed_summary, recipe_choice_table
 from .results import cpu_family, load_per_image, masks_folder, own_cpu, run_cpu, runs_family, study_folders
 from .stats import _verdict, format_mean_std, mean_std, verdict
-from .study_arms import RECIPE_TARGETS
+from .study_arms import RECIPE_MAX_SECONDS, RECIPE_NEXT_TARGETS, RECIPE_TARGETS
 
 # The original lab report's published table: pixel accuracy (which it called "dice"), 256 px,
 # full 37-breed Oxford-IIIT Pet, its buggy ResNet34 and independent flips.
@@ -109,8 +111,10 @@ def discussion(runs: pd.DataFrame, results: str | Path | None = None, cfg: RunCo
                    f"{gap:+.4f} on average over the {len(runs)} runs.")
     if not (results and cfg):
         return out
+    seeds = [cfg.seed + i for i in range(cfg.repeats)]
+    next_targets = RECIPE_NEXT_TARGETS if cfg.profile == "cpu" else {}
     return (out + failure_sentences(results, runs) + question_sentences(results) + recipe_sentences(runs, results, cfg)
-            + limit_sentences(results, cfg))
+            + candidate_sentences(results, seeds, next_targets) + limit_sentences(results, cfg))
 
 
 def failure_sentences(results: str | Path, runs: pd.DataFrame) -> list[str]:
@@ -224,22 +228,56 @@ def recipe_sentences(runs: pd.DataFrame, results: str | Path, cfg: RunConfig) ->
     return out
 
 
+def candidate_sentences(results: str | Path, seeds: list[int], targets: dict,
+                        max_seconds: float = RECIPE_MAX_SECONDS) -> list[str]:
+    """Section 3.6 in one sentence per network: its chosen recipe's minutes a run timed idle per CPU family against
+    ``max_seconds``, what each candidate beyond it moved (with the seed-spread verdict) and the best 3-seed mean
+    against the next target (``targets``); none before notebook 10 wrote its runs."""
+    runs = read_candidate_runs(results)
+    if runs is None or runs.empty:
+        return []
+    out = []
+    for model, by_model in runs.groupby("model", sort=False):
+        lead, base_arm = ("UNet" if model == "unet" else "ResNet34-UNet"), by_model["arm"].iloc[0]
+        parts = []
+        for family, g in by_model.groupby("family", sort=False):
+            f = family_summary(g, base_arm, seeds)
+            timing = ("not yet timed idle" if f["idle_runs"] == 0 else
+                      f"{f['idle_minutes']:.1f} min a run timed idle, "
+                      + ("within" if f["idle_minutes"] * 60 <= max_seconds else "over")
+                      + f" the {max_seconds / 60:.0f}-minute limit")
+            moves = "; ".join(f"{m['arm'].split(', ')[0].rsplit(' + ', 1)[-1]} moves it by {m['gain']:+.4f} "
+                              + ("on one seed (no verdict)" if m["seeds"] < 2 else
+                                 f"over {m['seeds']} seeds (" + ("beyond" if m["beyond"] else "within")
+                                 + " the seed spread)") for m in f["moves"])
+            target = targets.get(model)
+            reach = ("" if target is None or f["best"] is None else
+                     f"; the best 3-seed mean of these, {f['best_mean']:.4f}, "
+                     + ("reaches" if f["best_mean"] >= target else "misses") + f" the next target {target:.2f}")
+            parts.append(f"on {family}, {timing}" + (f"; {moves}" if moves else "") + reach)
+        out.append(f"Section 3.6, the {lead}'s chosen recipe: " + "; ".join(parts) + ".")
+    return out
+
+
 def _family_of(row: pd.Series, results: str | Path) -> str:
     """The CPU family a recipe row was measured on: the row's own (runs of another family) or the study's."""
     return cpu_family(row["family"] if isinstance(row.get("family"), str) else own_cpu(results))
 
 
 def _idle_clause(results: str | Path) -> str:
-    """How many of a study's runs record how busy the machine was while they trained, and how many of those were
-    idle timings (:mod:`labseg.machine_load`)."""
-    shares = [json.loads(f.read_text()).get("train_other_cpu") for f in Path(results).glob("runs/*/metrics.json")]
+    """How many of a study's runs, in all its results folders, record how busy the machine was while they trained,
+    and how many of those were idle timings (:mod:`labseg.machine_load`)."""
+    folders = study_folders(results).values() if Path(results).parent.is_dir() else []
+    shares = [json.loads(f.read_text()).get("train_other_cpu") for folder in folders
+              for f in folder.glob("runs/*/metrics.json")]
     shares = [x for x in shares if x is not None]
     if not shares:
         return ("; no run of this study records how busy its machine was (labseg now writes it as other_cpu in "
                 "history.csv), so none can count as one")
     idle = sum(timing_kind(x) == "idle" for x in shares)
-    return (f"; {len(shares)} run{'s' if len(shares) > 1 else ''} record how busy the machine was, {idle} of them "
-            f"idle (other processes at most {IDLE_SHARE:.0%} of the cores)")
+    return (f"; {len(shares)} run{'s' if len(shares) > 1 else ''} in its results folders record how busy the machine "
+            f"was, {idle} of them idle (other processes at most {IDLE_SHARE:.0%} of the cores): Section 3.6 times "
+            "the chosen recipes by those")
 
 
 def limit_sentences(results: str | Path, cfg: RunConfig) -> list[str]:

@@ -6,6 +6,8 @@ used at most machine_load.IDLE_SHARE of the cores while it trained). The candida
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -131,6 +133,29 @@ def timing_sentence(family: str, arm: str, g: pd.DataFrame, max_seconds: float) 
             f"{seeds}; {typical}): {'within' if minutes * 60 <= max_seconds else 'over'} the {limit}.")
 
 
+def family_summary(g: pd.DataFrame, base_arm: str, study_seeds: list[int]) -> dict:
+    """What one network's runs on one CPU family (``g``) say, as numbers: the chosen recipe's (``base_arm``) minutes
+    a run timed idle (NaN: none was) and runs timed idle; per candidate, its seeds among ``study_seeds``, its gain
+    over the chosen recipe on those seeds and whether that exceeds the seed spread; the best arm with every seed of
+    ``study_seeds`` and its mean."""
+    chosen = g[g["arm"] == base_arm]
+    idle = _idle(chosen)["train_seconds"]
+    g = g[g["seed"].isin(study_seeds)]
+    base = g[g["arm"] == base_arm]
+    moves = []
+    for arm in [a for a in g["arm"].unique() if a != base_arm]:
+        mine = g[g["arm"] == arm]
+        same = base[base["seed"].isin(mine["seed"])]["test_dice"]
+        if len(same):
+            moves.append({"arm": arm, "seeds": len(mine), "gain": mine["test_dice"].mean() - same.mean(),
+                          "beyond": stats.differs_beyond_noise(mine["test_dice"], same)})
+    means = g.groupby("arm", sort=False)["test_dice"].agg(["mean", "count"])
+    full = means[means["count"] >= len(study_seeds)]
+    best = full["mean"].idxmax() if len(full) else None
+    return {"idle_minutes": idle.mean() / 60 if len(idle) else float("nan"), "idle_runs": len(idle),
+            "moves": moves, "best": best, "best_mean": full.loc[best, "mean"] if best is not None else float("nan")}
+
+
 def candidate_verdicts(runs: pd.DataFrame, study_seeds: list[int], targets: dict | None = None,
                        max_seconds: float = study_arms.RECIPE_MAX_SECONDS) -> list[str]:
     """Per network and CPU family: the chosen recipe's (its first arm in ``runs``) minutes a run timed idle against
@@ -166,3 +191,20 @@ def candidate_verdicts(runs: pd.DataFrame, study_seeds: list[int], targets: dict
                 out.append(f"{family}: the best of these with {len(study_seeds)} seeds, {best}: {got:.4f}; "
                            f"target {target:.2f}: {verdict}.")
     return out
+
+
+FILE = "recipe_candidates.csv"  # notebook 10 writes :func:`chosen_runs` here; the report reads it back
+
+
+def read_runs(results) -> pd.DataFrame | None:
+    """The runs notebook 10 wrote (:data:`FILE`), or None before it did."""
+    path = Path(results) / FILE
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def arm_names(runs: pd.DataFrame | None) -> list[str]:
+    """The study arms the rows of ``runs`` are runs of (their labels without the network and the epochs): what a
+    glossary of them names."""
+    if runs is None:
+        return []
+    return list(dict.fromkeys(re.sub(r", \d+ epochs$", "", a.removeprefix("ResNet34-UNet: ")) for a in runs["arm"]))

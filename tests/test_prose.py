@@ -91,13 +91,16 @@ def test_the_full_size_sentence_says_how_far_the_figures_move():
 def test_the_limits_count_the_runs_timed_idle(tmp_path):
     import json
 
-    assert "no run of this study records how busy" in prose._idle_clause(tmp_path)
-    for name, share in (("a", 0.01), ("b", 0.30), ("c", None)):
-        (tmp_path / "runs" / name).mkdir(parents=True)
+    own, other = tmp_path / "results" / "pets-cpu", tmp_path / "results" / "amd-epyc" / "pets-cpu"
+    own.mkdir(parents=True)
+    assert "no run of this study records how busy" in prose._idle_clause(own)
+    for folder, name, share in ((own, "a", 0.01), (own, "b", 0.30), (own, "c", None), (other, "d", 0.02)):
+        (folder / "runs" / name).mkdir(parents=True)
         metrics = {"test_dice": 0.8} if share is None else {"test_dice": 0.8, "train_other_cpu": share}
-        (tmp_path / "runs" / name / "metrics.json").write_text(json.dumps(metrics))
-    assert prose._idle_clause(tmp_path) == ("; 2 runs record how busy the machine was, 1 of them idle (other "
-                                            "processes at most 5% of the cores)")
+        (folder / "runs" / name / "metrics.json").write_text(json.dumps(metrics))
+    assert prose._idle_clause(own) == ("; 3 runs in its results folders record how busy the machine was, 2 of them "
+                                       "idle (other processes at most 5% of the cores): Section 3.6 times the chosen "
+                                       "recipes by those")
 
 
 def test_test_time_flips_in_words_are_the_paired_gain_per_run(tmp_path):
@@ -106,3 +109,24 @@ def test_test_time_flips_in_words_are_the_paired_gain_per_run(tmp_path):
     (text,) = prose._tta_sentence(tmp_path)
     assert "adds +0.0083 test dice on average over 3 runs (between -0.0050 and +0.0200; higher in 2 of them)" in text
     assert prose._tta_sentence(tmp_path / "none") == []
+
+
+def test_section_3_6_in_one_sentence_per_network(tmp_path):
+    from labseg import recipe_candidates
+
+    assert prose.candidate_sentences(tmp_path, [0, 1, 2], {"unet": 0.88}) == []
+    base, ema, paste = "crop-2x + mild-affine, 150 epochs", "crop-2x + mild-affine + ema, 150 epochs", \
+        "crop-2x + mild-affine + copy-paste, 150 epochs"
+    rows = [("unet", "AMD EPYC", base, s, d, 1000.0, 0.01) for s, d in ((0, 0.871), (1, 0.873), (2, 0.872))]
+    rows += [("unet", "AMD EPYC", paste, s, d, 990.0, 0.01) for s, d in ((0, 0.881), (1, 0.884), (2, 0.882))]
+    rows += [("unet", "AMD EPYC", ema, 0, 0.872, 1000.0, 0.3), ("unet", "Intel AMX", base, 0, 0.87, 700.0, None)]
+    rows += [("resnet34_unet", "AMD EPYC", "ResNet34-UNet: r, 75 epochs", s, 0.85, 800.0, 0.01) for s in (0, 1, 2)]
+    pd.DataFrame(rows, columns=["model", "family", "arm", "seed", "test_dice", "train_seconds", "other_cpu"]).assign(
+        tta_test_dice=0.9, train_s_typical=600.0).to_csv(tmp_path / recipe_candidates.FILE, index=False)
+    assert prose.candidate_sentences(tmp_path, [0, 1, 2], {"unet": 0.88}) == [
+        "Section 3.6, the UNet's chosen recipe: on AMD EPYC, 16.7 min a run timed idle, over the 15-minute limit; "
+        "copy-paste moves it by +0.0103 over 3 seeds (beyond the seed spread); ema moves it by +0.0010 on one seed "
+        "(no verdict); the best 3-seed mean of these, 0.8823, reaches the next target 0.88; on Intel AMX, not yet "
+        "timed idle.",
+        "Section 3.6, the ResNet34-UNet's chosen recipe: on AMD EPYC, 13.3 min a run timed idle, within the "
+        "15-minute limit."]

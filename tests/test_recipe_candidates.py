@@ -91,3 +91,12 @@ def test_nothing_finished_is_said_so(tmp_path):
     runs = rc.candidate_runs([st], rc.candidates(CHOSEN, 25), "last")
     assert runs.empty and rc.candidate_table(runs).empty
     assert rc.candidate_verdicts(runs, [0, 1, 2]) == ["no run of the chosen recipe or of a candidate has finished yet"]
+
+
+def test_the_file_notebook_10_writes_reads_back_with_its_arm_names(tmp_path):
+    assert rc.read_runs(tmp_path) is None and rc.arm_names(None) == []
+    runs = pd.DataFrame({"arm": [BASE, EMA, BASE, "ResNet34-UNet: 08 recipe + swa at 0.5x, 75 epochs"],
+                         "seed": [0, 0, 1, 0]})
+    runs.to_csv(tmp_path / rc.FILE, index=False)
+    pd.testing.assert_frame_equal(rc.read_runs(tmp_path), runs)
+    assert rc.arm_names(runs) == ["crop-2x + mild-affine", "crop-2x + mild-affine + ema", "08 recipe + swa at 0.5x"]
