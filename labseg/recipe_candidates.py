@@ -96,9 +96,9 @@ def _idle(g: pd.DataFrame) -> pd.DataFrame:
 
 def candidate_table(runs: pd.DataFrame, max_seconds: float = study_arms.RECIPE_MAX_SECONDS) -> pd.DataFrame:
     """Per CPU family and arm (in the order of ``runs``): seeds, plain and flip-TTA test dice (mean, sample std),
-    minutes a run as measured (mean over the runs, busy or not), typical (the fastest tenth of the epochs times the
-    epochs) and measured on the runs timed idle, how many were, and whether the arm fits ``max_seconds`` a run by
-    that idle time (no idle run: not judged)."""
+    minutes a run (text, one decimal) as measured (mean over the runs, busy or not), typical (the fastest tenth of the
+    epochs times the epochs) and measured on the runs timed idle, how many were, and whether the arm fits
+    ``max_seconds`` a run by that idle time (no idle run: not judged)."""
     rows = []
     for (family, arm), g in runs.groupby(["family", "arm"], sort=False):
         idle = _idle(g)["train_seconds"]
@@ -106,9 +106,9 @@ def candidate_table(runs: pd.DataFrame, max_seconds: float = study_arms.RECIPE_M
         rows.append({"CPU family": family, "arm": arm, "seeds": ", ".join(map(str, g["seed"])),
                      "test dice": stats.mean_std(g["test_dice"]),
                      "with flip TTA": stats.mean_std(g["tta_test_dice"]),
-                     "min a run, measured": round(g["train_seconds"].mean() / 60, 1),
-                     "min a run, typical": round(g["train_s_typical"].mean() / 60, 1),
-                     "min a run, idle": round(idle.mean() / 60, 1) if len(idle) else float("nan"),
+                     "min a run, measured": f"{g['train_seconds'].mean() / 60:.1f}",
+                     "min a run, typical": f"{g['train_s_typical'].mean() / 60:.1f}",
+                     "min a run, idle": f"{idle.mean() / 60:.1f}" if len(idle) else "—",
                      "runs timed idle": f"{len(idle)} of {len(g)}",
                      f"within {max_seconds / 60:.0f} min (idle)": fits})
     return pd.DataFrame(rows).set_index(["CPU family", "arm"]) if rows else pd.DataFrame()

@@ -56,7 +56,9 @@ FRESH_SEED_RUNS = {
                 f"affine_p-0.5-affine_shift-0.05-augment_source-2x-s{s}" for s in (3, 4, 5)],
     "results/amd-epyc": [f"resnet34_unet-hflip-augment-rotate-optimizer-adamw-weight_decay-0.05-schedule-onecycle-"
                          f"epochs-75-swa_epochs-15-swa_lr-{lr}-affine_p-0.5-affine_shift-0.05-s{s}"
-                         for lr in ("0.3", "0.5") for s in (3, 4, 5)]}
+                         for lr in ("0.3", "0.5") for s in (3, 4, 5)]
+    + [f"unet-hflip-augment-all-optimizer-adamw-weight_decay-0.01-schedule-cosine-warmup_epochs-2-epochs-150-"
+       f"affine_p-0.5-affine_shift-0.05-augment_source-2x-s{s}" for s in (3, 4, 5)]}
 
 
 @pytest.mark.parametrize("out_dir", ["results", "results/amd-epyc"])
