@@ -129,8 +129,11 @@ def timing_sentence(family: str, arm: str, g: pd.DataFrame, max_seconds: float) 
                 f"min a run over {len(g)} runs: {why}), so its fit to the {limit} is not judged.")
     minutes = idle["train_seconds"].mean() / 60
     seeds = ", ".join(map(str, idle["seed"]))
+    over = minutes * 60 > max_seconds
     return (f"{family}: {arm}: {minutes:.1f} min a run timed idle ({len(idle)} run{'s' * (len(idle) > 1)}, seed "
-            f"{seeds}; {typical}): {'within' if minutes * 60 <= max_seconds else 'over'} the {limit}.")
+            f"{seeds}; {typical}): {'over' if over else 'within'} the {limit}"
+            + (f", so on {family} it does not qualify as a recipe of at most {max_seconds / 60:.0f} minutes a run "
+               "(the choice holds by typical minutes only)" if over else "") + ".")
 
 
 def family_summary(g: pd.DataFrame, base_arm: str, study_seeds: list[int]) -> dict:

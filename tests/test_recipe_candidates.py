@@ -76,6 +76,10 @@ def test_runs_table_and_verdicts_per_cpu_family(tmp_path):
         "[0, 1, 2], +0.0103, more than the spread across seeds (0.0015).",
         f"AMD EPYC: the best of these with 3 seeds, {PASTE}: 0.8823; target 0.88: reached."]
     assert rc.candidate_table(runs, max_seconds=620.0).loc[("AMD EPYC", PASTE), "within 10 min (idle)"] == "no"
+    assert rc.candidate_verdicts(runs, study.seeds(intel), max_seconds=590.0)[1] == (
+        f"AMD EPYC: {BASE}: 10.0 min a run timed idle (3 runs, seed 0, 1, 2; typical 1.7 min): over the 10-minute "
+        "limit, so on AMD EPYC it does not qualify as a recipe of at most 10 minutes a run (the choice holds by "
+        "typical minutes only).")
 
 
 def test_a_chosen_recipes_name_is_shortened_for_a_table_row():
