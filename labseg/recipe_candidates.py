@@ -89,6 +89,17 @@ def chosen_runs(studies: list[study.Study], recipes: dict, names: dict, profile_
     return pd.concat(parts, ignore_index=True) if parts else candidate_runs([], {}, "best")
 
 
+def seed_ranges(seeds) -> str:
+    """Seeds as runs of consecutive numbers: [0, 1, 2, 5] -> '0-2, 5'."""
+    out, seeds = [], sorted(int(x) for x in seeds)
+    for seed in seeds:
+        if out and seed == out[-1][1] + 1:
+            out[-1][1] = seed
+        else:
+            out.append([seed, seed])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in out)
+
+
 def _idle(g: pd.DataFrame) -> pd.DataFrame:
     """The runs of ``g`` timed idle (machine_load.timing_kind)."""
     return g[[machine_load.timing_kind(x) == "idle" for x in g["other_cpu"]]]
@@ -102,15 +113,15 @@ def candidate_table(runs: pd.DataFrame, max_seconds: float = study_arms.RECIPE_M
     rows = []
     for (family, arm), g in runs.groupby(["family", "arm"], sort=False):
         idle = _idle(g)["train_seconds"]
-        fits = ("not timed idle" if idle.empty else "yes" if idle.mean() <= max_seconds else "no")
-        rows.append({"CPU family": family, "arm": arm, "seeds": ", ".join(map(str, g["seed"])),
+        fits = ("not judged" if idle.empty else "yes" if idle.mean() <= max_seconds else "no")
+        rows.append({"CPU family": family, "arm": arm, "seeds": seed_ranges(g["seed"]),
                      "test dice": stats.mean_std(g["test_dice"]),
-                     "with flip TTA": stats.mean_std(g["tta_test_dice"]),
-                     "min a run, measured": f"{g['train_seconds'].mean() / 60:.1f}",
-                     "min a run, typical": f"{g['train_s_typical'].mean() / 60:.1f}",
-                     "min a run, idle": f"{idle.mean() / 60:.1f}" if len(idle) else "—",
-                     "runs timed idle": f"{len(idle)} of {len(g)}",
-                     f"within {max_seconds / 60:.0f} min (idle)": fits})
+                     "flip TTA": stats.mean_std(g["tta_test_dice"]),
+                     "min measured": f"{g['train_seconds'].mean() / 60:.1f}",
+                     "min typical": f"{g['train_s_typical'].mean() / 60:.1f}",
+                     "min idle": f"{idle.mean() / 60:.1f}" if len(idle) else "—",
+                     "idle runs": f"{len(idle)} of {len(g)}",
+                     f"≤ {max_seconds / 60:.0f} min idle": fits})
     return pd.DataFrame(rows).set_index(["CPU family", "arm"]) if rows else pd.DataFrame()
 
 

@@ -53,15 +53,15 @@ def test_runs_table_and_verdicts_per_cpu_family(tmp_path):
     assert runs.loc[runs["arm"] == PASTE, "tta_test_dice"].round(3).tolist() == [0.889, 0.892, 0.890, 0.887]
 
     table = rc.candidate_table(runs)
-    assert table.loc[("AMD EPYC", PASTE), "seeds"] == "0, 1, 2, 3"
+    assert table.loc[("AMD EPYC", PASTE), "seeds"] == "0-3"
     assert table.loc[("AMD EPYC", PASTE), "test dice"] == "0.8815 ± 0.0021"
-    assert table.loc[("AMD EPYC", PASTE), "min a run, idle"] == "11.0"
-    assert table.loc[("AMD EPYC", PASTE), "min a run, typical"] == "1.7"  # 10th percentile 10 s x 10 epochs
-    assert table.loc[("AMD EPYC", EMA), "runs timed idle"] == "3 of 3"
-    assert table.loc[("AMD EPYC", EMA), "within 15 min (idle)"] == "yes"
-    assert table.loc[("Intel AMX", BASE), "runs timed idle"] == "0 of 3"  # others used 30 % of the cores: busy
-    assert table.loc[("Intel AMX", BASE), "min a run, idle"] == "—"
-    assert table.loc[("Intel AMX", BASE), "within 15 min (idle)"] == "not timed idle"
+    assert table.loc[("AMD EPYC", PASTE), "min idle"] == "11.0"
+    assert table.loc[("AMD EPYC", PASTE), "min typical"] == "1.7"  # 10th percentile 10 s x 10 epochs
+    assert table.loc[("AMD EPYC", EMA), "idle runs"] == "3 of 3"
+    assert table.loc[("AMD EPYC", EMA), "≤ 15 min idle"] == "yes"
+    assert table.loc[("Intel AMX", BASE), "idle runs"] == "0 of 3"  # others used 30 % of the cores: busy
+    assert table.loc[("Intel AMX", BASE), "min idle"] == "—"
+    assert table.loc[("Intel AMX", BASE), "≤ 15 min idle"] == "not judged"
 
     lines = rc.candidate_verdicts(runs, study.seeds(intel), {"unet": 0.88}, max_seconds=620.0)
     assert lines == [
@@ -75,7 +75,7 @@ def test_runs_table_and_verdicts_per_cpu_family(tmp_path):
         f"AMD EPYC: {PASTE}: 0.8823 ± 0.0015 against 0.8720 ± 0.0010 for the chosen recipe on the same seeds "
         "[0, 1, 2], +0.0103, more than the spread across seeds (0.0015).",
         f"AMD EPYC: the best of these with 3 seeds, {PASTE}: 0.8823; target 0.88: reached."]
-    assert rc.candidate_table(runs, max_seconds=620.0).loc[("AMD EPYC", PASTE), "within 10 min (idle)"] == "no"
+    assert rc.candidate_table(runs, max_seconds=620.0).loc[("AMD EPYC", PASTE), "≤ 10 min idle"] == "no"
     assert rc.candidate_verdicts(runs, study.seeds(intel), max_seconds=590.0)[1] == (
         f"AMD EPYC: {BASE}: 10.0 min a run timed idle (3 runs, seed 0, 1, 2; typical 1.7 min): over the 10-minute "
         "limit, so on AMD EPYC it does not qualify as a recipe of at most 10 minutes a run (the choice holds by "
@@ -103,3 +103,8 @@ def test_the_file_notebook_10_writes_reads_back_with_its_arm_names(tmp_path):
     runs.to_csv(tmp_path / rc.FILE, index=False)
     pd.testing.assert_frame_equal(rc.read_runs(tmp_path), runs)
     assert rc.arm_names(runs) == ["crop-2x + mild-affine", "crop-2x + mild-affine + ema", "08 recipe + swa at 0.5x"]
+
+
+def test_seeds_are_written_as_ranges():
+    assert rc.seed_ranges([0, 1, 2, 3, 4, 5]) == "0-5" and rc.seed_ranges([5, 0, 1, 3]) == "0-1, 3, 5"
+    assert rc.seed_ranges([0]) == "0" and rc.seed_ranges([]) == ""
