@@ -23,15 +23,18 @@ def chosen_arm(recipe: dict) -> str | None:
 
 
 def candidates(recipe: dict, profile_epochs: int) -> dict[str, dict]:
-    """'<arm>, <n> epochs' -> the settings its runs train with: the chosen ``recipe`` first, then every arm of the
-    study file built directly on the chosen arm that has its own budgets, at the chosen recipe's epochs ({} where
-    the recipe is no arm of the study)."""
+    """'<arm>, <n> epochs' -> the settings its runs train with, each one change to the chosen ``recipe``: the chosen
+    recipe first, then the chosen arm at each of its other budgets in the study file (shortest first), then every arm
+    of the study file built directly on the chosen arm that has its own budgets, at the chosen recipe's epochs ({}
+    where the recipe is no arm of the study)."""
     arm = chosen_arm(recipe)
     if arm is None:
         return {}
     epochs = recipe["epochs"]
     trained = {k: v for k, v in recipe.items() if k != "select"}
     out = {f"{arm}, {epochs} epochs": trained}
+    for n in sorted({round(b * profile_epochs) for b in study_arms.RECIPE_BUDGETS.get(arm, ())} - {epochs}):
+        out[f"{arm}, {n} epochs"] = {**trained, "epochs": n}
     for name in study_arms.RECIPE_BASES:
         budgets = study_arms.RECIPE_BUDGETS.get(name, ())
         if study_arms.RECIPE_BASES[name] == arm and any(round(b * profile_epochs) == epochs for b in budgets):
@@ -204,7 +207,29 @@ def candidate_verdicts(runs: pd.DataFrame, study_seeds: list[int], targets: dict
                 verdict = "reached" if got >= target else f"not reached ({got - target:+.4f})"
                 out.append(f"{family}: the best of these with {len(study_seeds)} seeds, {best}: {got:.4f}; "
                            f"target {target:.2f}: {verdict}.")
+            if _idle_seconds(every, base_arm) > max_seconds:  # the chosen recipe does not fit here: what does
+                out.append(fitting_sentence(family, every, full, max_seconds, len(study_seeds)))
     return out
+
+
+def _idle_seconds(g: pd.DataFrame, arm: str) -> float:
+    """The mean training seconds of ``arm``'s runs timed idle in ``g`` (NaN: none was)."""
+    idle = _idle(g[g["arm"] == arm])["train_seconds"]
+    return float(idle.mean()) if len(idle) else float("nan")
+
+
+def fitting_sentence(family: str, every: pd.DataFrame, full: pd.DataFrame, max_seconds: float, n_seeds: int) -> str:
+    """Where the chosen recipe is over ``max_seconds`` timed idle on ``family``: the best arm there with ``n_seeds``
+    seeds (``full``: arm -> mean test dice) whose runs timed idle fit, or that none does yet."""
+    fits = [a for a in full.index if _idle_seconds(every, a) <= max_seconds]
+    limit = f"{max_seconds / 60:.0f} min a run"
+    if not fits:
+        return (f"{family}: no arm here with {n_seeds} seeds is timed idle within {limit} yet, so this family has no "
+                "recipe that keeps the rule by idle timing.")
+    best = max(fits, key=lambda a: full.loc[a, "mean"])
+    return (f"{family}: the best arm here with {n_seeds} seeds timed idle within {limit}: {best}, "
+            f"{full.loc[best, 'mean']:.4f} ({_idle_seconds(every, best) / 60:.1f} min): this family's recipe by idle "
+            "timing.")
 
 
 FILE = "recipe_candidates.csv"  # notebook 10 writes :func:`chosen_runs` here; the report reads it back

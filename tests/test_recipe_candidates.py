@@ -14,14 +14,15 @@ BASE, EMA, PASTE = (f"{arm}, 150 epochs" for arm in ("crop-2x + mild-affine", "c
 
 def test_the_candidates_are_the_study_files_arms_built_on_the_chosen_arm_at_its_budget():
     arms = rc.candidates(CHOSEN, 25)
-    assert list(arms)[:3] == [BASE, EMA, PASTE]
+    shorter = [f"crop-2x + mild-affine, {n} epochs" for n in (100, 140)]  # the arm's other budgets: 4x and 5.6x
+    assert list(arms) == [BASE, *shorter, EMA, PASTE]
     assert arms[BASE] == {k: v for k, v in CHOSEN.items() if k != "select"}
+    assert arms[shorter[1]] == {**arms[BASE], "epochs": 140}
     assert arms[EMA] == {**arms[BASE], "ema_decay": 0.999} and arms[PASTE] == {**arms[BASE], "copy_paste": 0.5}
     # arms built on the chosen arm at another budget (wd-0.05 and floor-0.05 train 100 epochs) are not candidates
     assert not any("wd-0.05" in a or "floor" in a for a in arms)
-    assert rc.candidates({**CHOSEN, "epochs": 100}, 25) == {"crop-2x + mild-affine, 100 epochs":
-                                                            {k: v for k, v in CHOSEN.items() if k != "select"}
-                                                            | {"epochs": 100}}
+    assert list(rc.candidates({**CHOSEN, "epochs": 100}, 25)) == [
+        "crop-2x + mild-affine, 100 epochs", *(f"crop-2x + mild-affine, {n} epochs" for n in (140, 150))]
     assert rc.chosen_arm({**CHOSEN, "lr": 5e-3}) is None and rc.candidates({**CHOSEN, "lr": 5e-3}, 25) == {}
 
 
@@ -80,6 +81,13 @@ def test_runs_table_and_verdicts_per_cpu_family(tmp_path):
         f"AMD EPYC: {BASE}: 10.0 min a run timed idle (3 runs, seed 0, 1, 2; typical 1.7 min): over the 10-minute "
         "limit, so on AMD EPYC it does not qualify as a recipe of at most 10 minutes a run (the choice holds by "
         "typical minutes only).")
+    over = rc.candidate_verdicts(runs, study.seeds(intel), max_seconds=590.0)
+    assert over[-1] == ("AMD EPYC: no arm here with 3 seeds is timed idle within 10 min a run yet, so this family has "
+                        "no recipe that keeps the rule by idle timing.")
+    quick = runs.assign(train_seconds=[550.0 if a == EMA else s for a, s in zip(runs["arm"], runs["train_seconds"])])
+    assert rc.candidate_verdicts(quick, study.seeds(intel), max_seconds=590.0)[-1] == (
+        f"AMD EPYC: the best arm here with 3 seeds timed idle within 10 min a run: {EMA}, 0.8720 (9.2 min): this "
+        "family's recipe by idle timing.")
 
 
 def test_a_chosen_recipes_name_is_shortened_for_a_table_row():
