@@ -50,7 +50,7 @@ RECIPE_COMBINATIONS = {
     'crop-2x + mild-affine + wd-0.05': ('crop-2x + mild-affine', 'wd-0.05'),
     'crop-2x + mild-affine + floor-0.05': ('crop-2x + mild-affine', 'floor-0.05'),
 }
-RECIPE_BUDGETS = {'strong': (2, 4, 6), 'crop-2x + mild-affine': (4, 6), 'crop-2x + mild-affine + ema': (6,),
+RECIPE_BUDGETS = {'strong': (2, 4, 6), 'crop-2x + mild-affine': (4, 5.6, 6), 'crop-2x + mild-affine + ema': (6,),
                   'crop-2x + mild-affine + copy-paste': (6,)}
 RESNET_RECIPE_ARMS = {
     '08 recipe': ('06-08', {}),
