@@ -111,10 +111,15 @@ def discussion(runs: pd.DataFrame, results: str | Path | None = None, cfg: RunCo
                    f"{gap:+.4f} on average over the {len(runs)} runs.")
     if not (results and cfg):
         return out
-    seeds = [cfg.seed + i for i in range(cfg.repeats)]
-    next_targets = RECIPE_NEXT_TARGETS if cfg.profile == "cpu" else {}
     return (out + failure_sentences(results, runs) + question_sentences(results) + recipe_sentences(runs, results, cfg)
-            + candidate_sentences(results, seeds, next_targets) + limit_sentences(results, cfg))
+            + study_candidate_sentences(results, cfg) + limit_sentences(results, cfg))
+
+
+def study_candidate_sentences(results: str | Path, cfg: RunConfig) -> list[str]:
+    """:func:`candidate_sentences` on the study's seeds, against the next targets where they are set (the real
+    subset's ``cpu`` profile)."""
+    next_targets = RECIPE_NEXT_TARGETS if cfg.profile == "cpu" else {}
+    return candidate_sentences(results, [cfg.seed + i for i in range(cfg.repeats)], next_targets)
 
 
 def failure_sentences(results: str | Path, runs: pd.DataFrame) -> list[str]:

@@ -20,7 +20,7 @@ LAYERS = {
                                "experiments", "fullsize", "predict", "cost"],
     "studies": ["study_files", "study_arms", "results", "stats", "recipe_choice", "dataset_stats", "figures", "study",
                 "study_runs", "executors", "cluster", "budget_study", "recipe_study",
-                "resnet_recipe_study", "recipe_check"],
+                "resnet_recipe_study", "recipe_check", "recipe_candidates"],
     "documents and commands": ["prose", "document", "report", "pipeline", "app", "cli", "cli_study", "__main__"],
 }
 
