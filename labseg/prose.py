@@ -115,6 +115,16 @@ def discussion(runs: pd.DataFrame, results: str | Path | None = None, cfg: RunCo
             + study_candidate_sentences(results, cfg) + limit_sentences(results, cfg))
 
 
+def _change_words(arm: str, base: str) -> str:
+    """What a candidate changes in the chosen recipe, from their labels ("<arm>, <n> epochs"): the arm it adds
+    ("crop-2x + mild-affine + ema, 150 epochs" -> "ema"), or its budget ("140 epochs instead of 150")."""
+    name, epochs = arm.rsplit(", ", 1)
+    base_name, base_epochs = base.rsplit(", ", 1)
+    if name == base_name:
+        return f"{epochs} instead of {base_epochs.split()[0]}"
+    return name.removeprefix(base_name + " + ")
+
+
 def study_candidate_sentences(results: str | Path, cfg: RunConfig) -> list[str]:
     """:func:`candidate_sentences` on the study's seeds, against the next targets where they are set (the real
     subset's ``cpu`` profile)."""
@@ -251,7 +261,7 @@ def candidate_sentences(results: str | Path, seeds: list[int], targets: dict,
                       f"{f['idle_minutes']:.1f} min a run timed idle, "
                       + ("within" if f["idle_minutes"] * 60 <= max_seconds else "over")
                       + f" the {max_seconds / 60:.0f}-minute limit")
-            moves = "; ".join(f"{m['arm'].split(', ')[0].rsplit(' + ', 1)[-1]} moves it by {m['gain']:+.4f} "
+            moves = "; ".join(f"{_change_words(m['arm'], base_arm)} moves it by {m['gain']:+.4f} "
                               + ("on one seed (no verdict)" if m["seeds"] < 2 else
                                  f"over {m['seeds']} seeds (" + ("beyond" if m["beyond"] else "within")
                                  + " the seed spread)") for m in f["moves"])
