@@ -82,7 +82,7 @@ def last_epoch_sentence(runs: pd.DataFrame, epochs: int) -> str:
 
 def budget_labels(arms: dict, profile_epochs: int) -> dict[str, tuple[str, int]]:
     """The budget arms: '<arm>, <n> epochs' -> (arm, n), for each arm of ``arms`` the study file gives budgets."""
-    return {f"{arm}, {k * profile_epochs} epochs": (arm, k * profile_epochs)
+    return {f"{arm}, {round(k * profile_epochs)} epochs": (arm, round(k * profile_epochs))
             for arm, multiples in study_arms.RECIPE_BUDGETS.items() if arm in arms for k in multiples}
 
 

@@ -103,13 +103,14 @@ def test_the_baselines_last_epoch_against_its_best_epoch(unet):
 def test_the_budget_arms_reuse_the_study_budget_and_compare_with_the_shortest(unet):
     S, _, runs, _ = unet
     every = recipe_study.budget_labels(study_arms.RECIPE_ARMS, 25)
-    assert every == {f"{arm}, {k * 25} epochs": (arm, k * 25) for arm, ks in study_arms.RECIPE_BUDGETS.items()
-                     for k in ks}
+    assert every == {f"{arm}, {round(k * 25)} epochs": (arm, round(k * 25))
+                     for arm, ks in study_arms.RECIPE_BUDGETS.items() for k in ks}
+    assert every["crop-2x + mild-affine, 140 epochs"] == ("crop-2x + mild-affine", 140)  # 5.6x: whole epochs
     labels = recipe_study.budget_labels({a: study_arms.RECIPE_ARMS[a] for a in ARMS}, 25)
     pair = "crop-2x + mild-affine"
     assert labels == {"strong, 50 epochs": ("strong", 50), "strong, 100 epochs": ("strong", 100),
                       "strong, 150 epochs": ("strong", 150), f"{pair}, 100 epochs": (pair, 100),
-                      f"{pair}, 150 epochs": (pair, 150)}
+                      f"{pair}, 140 epochs": (pair, 140), f"{pair}, 150 epochs": (pair, 150)}
     write_arm(S, "strong", epochs=50)
     write_arm(S, pair, epochs=150, seeds=(0, 1))  # strong at 150: not made
     budget = recipe_study.budget_runs(False, S, runs, labels, 100)
