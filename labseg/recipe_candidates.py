@@ -150,26 +150,33 @@ def timing_sentence(family: str, arm: str, g: pd.DataFrame, max_seconds: float) 
                "(the choice holds by typical minutes only)" if over else "") + ".")
 
 
+def _compared(g: pd.DataFrame, base_arm: str):
+    """Each arm of ``g`` but ``base_arm``, in order, with its test dice and those of ``base_arm`` on the same seeds."""
+    base = g[g["arm"] == base_arm]
+    for arm in [a for a in g["arm"].unique() if a != base_arm]:
+        mine = g[g["arm"] == arm]
+        yield arm, mine, base[base["seed"].isin(mine["seed"])]["test_dice"]
+
+
+def _full_means(g: pd.DataFrame, n_seeds: int) -> tuple[pd.DataFrame, str | None]:
+    """The arms of ``g`` with ``n_seeds`` seeds or more (arm -> mean test dice, count) and the best of them."""
+    means = g.groupby("arm", sort=False)["test_dice"].agg(["mean", "count"])
+    full = means[means["count"] >= n_seeds]
+    return full, (full["mean"].idxmax() if len(full) else None)
+
+
 def family_summary(g: pd.DataFrame, base_arm: str, study_seeds: list[int]) -> dict:
     """What one network's runs on one CPU family (``g``) say, as numbers: the chosen recipe's (``base_arm``) minutes
     a run timed idle (NaN: none was) and runs timed idle; per candidate, its seeds among ``study_seeds``, its gain
     over the chosen recipe on those seeds and whether that exceeds the seed spread; the best arm with every seed of
     ``study_seeds`` and its mean."""
-    chosen = g[g["arm"] == base_arm]
-    idle = _idle(chosen)["train_seconds"]
+    idle_runs, idle_minutes = len(_idle(g[g["arm"] == base_arm])), _idle_seconds(g, base_arm) / 60
     g = g[g["seed"].isin(study_seeds)]
-    base = g[g["arm"] == base_arm]
-    moves = []
-    for arm in [a for a in g["arm"].unique() if a != base_arm]:
-        mine = g[g["arm"] == arm]
-        same = base[base["seed"].isin(mine["seed"])]["test_dice"]
-        if len(same):
-            moves.append({"arm": arm, "seeds": len(mine), "gain": mine["test_dice"].mean() - same.mean(),
-                          "beyond": stats.differs_beyond_noise(mine["test_dice"], same)})
-    means = g.groupby("arm", sort=False)["test_dice"].agg(["mean", "count"])
-    full = means[means["count"] >= len(study_seeds)]
-    best = full["mean"].idxmax() if len(full) else None
-    return {"idle_minutes": idle.mean() / 60 if len(idle) else float("nan"), "idle_runs": len(idle),
+    moves = [{"arm": arm, "seeds": len(mine), "gain": mine["test_dice"].mean() - same.mean(),
+              "beyond": stats.differs_beyond_noise(mine["test_dice"], same)}
+             for arm, mine, same in _compared(g, base_arm) if len(same)]
+    full, best = _full_means(g, len(study_seeds))
+    return {"idle_minutes": idle_minutes, "idle_runs": idle_runs,
             "moves": moves, "best": best, "best_mean": full.loc[best, "mean"] if best is not None else float("nan")}
 
 
@@ -187,22 +194,17 @@ def candidate_verdicts(runs: pd.DataFrame, study_seeds: list[int], targets: dict
         for family, every in by_model.groupby("family", sort=False):
             out.append(timing_sentence(family, base_arm, every[every["arm"] == base_arm], max_seconds))
             g = every[every["seed"].isin(study_seeds)]
-            base = g[g["arm"] == base_arm]
-            if base.empty:
+            if g[g["arm"] == base_arm].empty:
                 out.append(f"{family}: no run of the chosen recipe ({base_arm}) on seeds {study_seeds}")
                 continue
-            for arm in [a for a in g["arm"].unique() if a != base_arm]:
-                mine = g[g["arm"] == arm]
-                same = base[base["seed"].isin(mine["seed"])]["test_dice"]
+            for arm, mine, same in _compared(g, base_arm):
                 gain = mine["test_dice"].mean() - same.mean()
                 out.append(f"{family}: {arm}: {stats.mean_std(mine['test_dice'], ' (1 seed)')} against "
                            f"{stats.mean_std(same, ' (1 seed)')} for the chosen recipe on the same seeds "
                            f"{sorted(mine['seed'])}, {gain:+.4f}, {stats.verdict(mine['test_dice'], same)}.")
             target = (targets or {}).get(model)
-            means = g.groupby("arm", sort=False)["test_dice"].agg(["mean", "count"])
-            full = means[means["count"] >= len(study_seeds)]
-            if target is not None and len(full):
-                best = full["mean"].idxmax()
+            full, best = _full_means(g, len(study_seeds))
+            if target is not None and best is not None:
                 got = full.loc[best, "mean"]
                 verdict = "reached" if got >= target else f"not reached ({got - target:+.4f})"
                 out.append(f"{family}: the best of these with {len(study_seeds)} seeds, {best}: {got:.4f}; "
