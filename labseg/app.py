@@ -105,6 +105,8 @@ def model_card(checkpoint: str | Path | None) -> tuple[str, dict]:
     model, _ = model_from_checkpoint(ckpt, checkpoint or "the shipped model")
     facts["parameters"] = sum(p.numel() for p in model.parameters())
     dice = f"{facts['test_dice']:.4f}" if "test_dice" in facts else "not recorded"
+    if facts.get("fullsize_test_dice"):
+        dice += f" at {facts.get('image_size', '?')} px, {facts['fullsize_test_dice']:.4f} at each photo's own size"
     lines = [f"**Model**: {facts.get('model_name', '?')}, {facts['parameters']:,} parameters ({facts['source']})",
              f"**Trained on**: {facts.get('data', '?')} (Oxford-IIIT Pet, 3 breeds) "
              f"at {facts.get('image_size', '?')} px, "

@@ -17,7 +17,7 @@ from .checkpoint import CheckpointError
 ASSETS = Path(__file__).resolve().parent / "assets"
 # name -> (file under labseg/assets, its SHA-256)
 SHIPPED = {
-    "unet": ("unet-cpu-best-s0.pt", "a5250ee6b8c2a88a8d4abbe1ccf2a5c2b1b1bee16e2e7e0397ef739958bbad04"),
+    "unet": ("unet-cpu-best-s3.pt", "3454f0e4ed38e3e46fde7027c03aeddb078c56cb07a3d57f29eeaf64f3943e2f"),
 }
 DEFAULT = "unet"
 

@@ -10,7 +10,7 @@ import torch
 
 from labseg.checkpoint import CheckpointError
 from labseg.shipped import card
-from labseg.tools.build_shipped import build, main
+from labseg.tools.build_shipped import REPO, build, main, results_folder
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,13 @@ def test_build_ships_the_checkpoint_the_run_selects_with_its_figures(last_run, t
     (committed / "metrics.json").write_text(json.dumps({**metrics, "test_dice": metrics["test_dice"] + 1e-12}))
     build(last_run, tmp_path / "other.pt", committed / "metrics.json")
     other = torch.load(tmp_path / "other.pt", weights_only=True)["provenance"]
-    assert "reproduces" not in other and other["run"] == last_run.name
+    assert "reproduces" not in other and other["run"] == last_run.name and "results" not in other
+
+
+def test_a_run_under_the_repositorys_results_is_named_by_its_folder(tmp_path):
+    run = REPO / "results" / "amd-epyc" / "oxford-pet-subset-cpu" / "runs" / "unet-s3"
+    assert results_folder(run) == {"results": "results/amd-epyc/oxford-pet-subset-cpu/runs/unet-s3"}
+    assert results_folder(tmp_path / "results" / "run") == {} and results_folder(REPO / "resultsx" / "run") == {}
 
 
 @pytest.mark.slow

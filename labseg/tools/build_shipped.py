@@ -22,6 +22,17 @@ from ..inference import TorchPredictor
 from ..metrics import SegmentationMeter, predict_mask
 from ..shipped import DEFAULT, sha256, shipped_path
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+def results_folder(run_dir: Path) -> dict:
+    """{"results": the run's folder relative to the repository} where ``run_dir`` is a run under its results/ (a
+    committed study run, scored by its own files there), else {}."""
+    folder = Path(run_dir).resolve()
+    if not folder.is_relative_to(REPO / "results"):
+        return {}
+    return {"results": folder.relative_to(REPO).as_posix()}
+
 
 def selected_checkpoint(run_dir: Path) -> str:
     """``"last"`` where the run scores its last epoch (``select="last"`` in its config.json), else ``"best"``."""
@@ -78,7 +89,8 @@ def build(run_dir: Path, target: Path, committed_metrics: Path | None = None, ch
                   "test_dice": metrics["test_dice"], "test_iou": metrics["test_iou"], "fullsize_test_dice": fullsize,
                   "parameters": metrics["parameters"], "commit": env.get("git_commit"), "cpu": env.get("cpu"),
                   "bf16": env.get("bf16"), "profile": cfg["profile"],
-                  "weights": "fp16 (trained in fp32 weights with bf16 autocast; loaded back as fp32)"}
+                  "weights": "fp16 (trained in fp32 weights with bf16 autocast; loaded back as fp32)",
+                  **results_folder(run_dir)}
     if committed_metrics is not None:  # the committed run this one retrained: the same numbers, or no claim
         provenance.update(reproduced(Path(committed_metrics), metrics, checkpoint))
     half = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
