@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         med = statistics.median(steps[w])
         same = histories[w]["val_dice"].tolist() == histories[first]["val_dice"].tolist()
         print(f"num_workers {w}: median {med:.2f} s an epoch; against num_workers {first}: "
-              f"{statistics.median(steps[first]) / med:.3f}x the epochs a minute; val dice of every epoch equal: {same}")
+              f"{statistics.median(steps[first]) / med:.3f}x the epochs a minute; "
+              f"val dice of every epoch equal: {same}")
     return 0
 
 

@@ -48,7 +48,15 @@ SETTING_WORDS = {
 }
 
 
+# The parts of a loss name ("bce_lovasz": two parts summed), in words.
+LOSS_WORDS = {"bce": "BCE", "dice": "soft dice", "focal": "focal", "jaccard": "soft Jaccard",
+              "lovasz": "Lovász hinge"}
+
+
 def setting_words(name: str, value) -> str:
-    """One run setting in words ("affine map on a share 0.5 of samples"); unknown settings as "name value"."""
+    """One run setting in words ("affine map on a share 0.5 of samples", "loss BCE + Lovász hinge"); unknown
+    settings as "name value"."""
     shown = f"{value:g}" if isinstance(value, float) else str(value)
+    if name == "loss":
+        shown = " + ".join(LOSS_WORDS.get(part, part) for part in shown.split("_"))
     return SETTING_WORDS[name].format(v=shown) if name in SETTING_WORDS else f"{name} {shown}"

@@ -100,6 +100,8 @@ def test_the_glossary_names_every_arm_once_per_part_with_its_base_changes_and_wh
     text = glossary_markdown(studies)
     rows = [line for line in text.splitlines()[2:]]
     assert len(rows) == sum(len(s.arms()) for s in studies.values())
+    lovasz = "| recipe/recipe | crop-2x + mild-affine + bce-lovasz | crop-2x + mild-affine | loss BCE + Lovász hinge |"
+    assert any(r.startswith(lovasz) for r in rows)
     assert ("| recipe/recipe | wd-0.05 | strong | weight decay 0.05 | five times the recipe's decoupled weight decay |"
             in rows)
     assert any(r.startswith("| recipe/recipe | crop-2x + mild-affine | crop-2x | adds mild-affine |") for r in rows)
