@@ -208,6 +208,11 @@ class RunConfig:
     drop_path: float = option(0.0, "--model resnet34_unet: stochastic depth in training, each encoder block's residual "
                               "branch is skipped per sample at a rate rising linearly to this one at the deepest "
                               "block, in [0, 1) (default 0: none)", interval="[0, 1)")
+    deep_supervision: float = option(0.0, "--model unet: the decoder's three coarser stages each get a 1x1 side "
+                                     "output, upsampled to the mask and scored by the loss too, which adds this "
+                                     "weight times their mean, in [0, 1] (default 0: none; predictions use the last "
+                                     "stage alone)", interval="[0, 1]",
+                                     why=": the side outputs' weight in the loss (e.g. 0.4; 0: none)")
     dice_reduction: str = option("image", "the loss's soft dice term: per image, averaged over the batch (default) | "
                                  "over the whole batch as one region", choices=DICE_REDUCTIONS)
     crop_scale: float = option(0.5, "--augment scale/scale-rotate/all: the random crop keeps this to 100 % of the area "
@@ -261,7 +266,7 @@ class RunConfig:
 
     def model_options(self) -> dict[str, Any]:
         if self.model == "unet":
-            return {"width": self.width}
+            return {"width": self.width, **({"deep_supervision": True} if self.deep_supervision else {})}
         options: dict[str, Any] = {}
         if self.model in PRETRAINED_ENCODERS and self.pretrained:
             options["pretrained"] = self.pretrained
@@ -336,6 +341,13 @@ def _check_drop_path(cfg: RunConfig) -> None:
                 f"{cfg.model} has none to drop.")
 
 
+def _check_deep_supervision(cfg: RunConfig) -> None:
+    """Side outputs are the UNet decoder's."""
+    if cfg.deep_supervision and canonical_model_name(cfg.model) != "unet":
+        _refuse("deep_supervision", cfg.deep_supervision, f"adds side outputs to the unet decoder; --model "
+                f"{cfg.model} has none.")
+
+
 def _check_augment_settings(cfg: RunConfig) -> None:
     """A strength or crop source set away from its default needs an --augment preset that uses it."""
     for name, presets in (("crop_scale", presets_with("scale")), ("affine_p", presets_with("rotate")),
@@ -368,7 +380,7 @@ def _check_pretrained(cfg: RunConfig) -> None:
 
 # The rules between fields, run in this order once every field is valid on its own (RunConfig.validate).
 CROSS_CHECKS = (_check_flips, _check_phases, _check_lr_floor, _check_averaging, _check_drop_path,
-                _check_augment_settings, _check_pretrained)
+                _check_deep_supervision, _check_augment_settings, _check_pretrained)
 
 
 def field_names() -> list[str]:

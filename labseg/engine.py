@@ -29,7 +29,7 @@ from .data import PetDataset, check_layout, load_split_arrays, read_split
 from .device import autocast, fp32_note, prepare_batch, resolve_device, set_threads, use_bf16
 from .ema import ExponentialAverage
 from .inference import forward, forward_tta
-from .losses import SegmentationLoss
+from .losses import SegmentationLoss, SideOutputLoss
 from .machine_load import LoadMeter, run_share
 from .metrics import SegmentationMeter, predict_mask
 from .models import build_model, canonical_model_name
@@ -90,8 +90,8 @@ def train_step(model: nn.Module, optimizer, criterion: nn.Module, x: torch.Tenso
                device: torch.device, bf16: bool) -> torch.Tensor:
     """One optimisation step: forward (bf16 autocast if asked), loss in fp32 on logits, backward, Adam."""
     with autocast(device, bf16):
-        logits = model(x)
-    loss = criterion(logits.float(), y)
+        logits = model(x)  # a deeply supervised network: (logits, side logits), scored by SideOutputLoss
+    loss = criterion(logits if isinstance(logits, tuple) else logits.float(), y)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -188,6 +188,8 @@ def _start_training(cfg: RunConfig, train_images: int, device: torch.device) -> 
     optimizer = make_optimizer(model, cfg.lr, cfg.weight_decay, device, cfg.optimizer)
     scheduler = make_scheduler(optimizer, cfg, steps_per_epoch(train_images, cfg.seed, cfg.batch_size))
     criterion = SegmentationLoss(cfg.loss, ignore_index=255, dice_reduction=cfg.dice_reduction)
+    if cfg.deep_supervision:
+        criterion = SideOutputLoss(criterion, cfg.deep_supervision)
     average = WeightAverage(model) if cfg.swa_epochs else None
     ema = ExponentialAverage(model, cfg.ema_decay) if cfg.ema_decay else None
     return _Training(model, optimizer, scheduler, criterion, average, ema)

@@ -42,6 +42,7 @@ SETTING_WORDS = {
     "color_strength": "colour jitter +-{v}", "swa_share": "stochastic weight averaging over the last {v} of the epochs",
     "swa_lr": "averaging at {v} x the rate", "drop_path": "stochastic depth up to {v}",
     "ema_decay": "moving average of the weights, decay {v} a step",
+    "deep_supervision": "the decoder's coarser stages scored too (side outputs), weight {v}",
     "copy_paste": "another training image's pet pasted in through its mask, on a share {v} of samples",
     "epochs": "{v} epochs",
     "select": "scored at the {v} epoch", "flip": "flips: {v}",

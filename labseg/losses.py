@@ -123,3 +123,21 @@ class SegmentationLoss(nn.Module):
             extra = {"reduction": self.dice_reduction} if part is soft_dice_loss else {}
             loss = loss + part(logits, target, ignore_index=self.ignore_index, **extra)
         return loss
+
+
+class SideOutputLoss(nn.Module):
+    """Deep supervision's loss: ``base`` on the logits plus ``weight`` times its mean over the side outputs, each
+    upsampled bilinearly to the mask's size first. Takes ``(logits, [side logits])`` (a deeply supervised network in
+    training) or plain logits (the same network evaluated: ``base`` alone)."""
+
+    def __init__(self, base: nn.Module, weight: float):
+        super().__init__()
+        self.base, self.weight = base, weight
+
+    def forward(self, outputs, target: torch.Tensor) -> torch.Tensor:
+        if isinstance(outputs, torch.Tensor):
+            return self.base(outputs.float(), target)
+        logits, sides = outputs
+        side = torch.stack([self.base(F.interpolate(s.float(), size=target.shape[-2:], mode="bilinear",
+                                                    align_corners=False), target) for s in sides])
+        return self.base(logits.float(), target) + self.weight * side.mean()

@@ -46,6 +46,8 @@ RECIPE_ARMS = {
                                            'copy_paste': 0.5},
     'crop-2x + mild-affine + bce-lovasz': {'augment_source': '2x', 'affine_p': 0.5, 'affine_shift': 0.05,
                                            'loss': 'bce_lovasz'},
+    'crop-2x + mild-affine + deep-supervision': {'augment_source': '2x', 'affine_p': 0.5, 'affine_shift': 0.05,
+                                                 'deep_supervision': 0.4},
 }
 RECIPE_COMBINATIONS = {
     'crop-2x + mild-affine': ('crop-2x', 'mild-affine'),
@@ -53,7 +55,8 @@ RECIPE_COMBINATIONS = {
     'crop-2x + mild-affine + floor-0.05': ('crop-2x + mild-affine', 'floor-0.05'),
 }
 RECIPE_BUDGETS = {'strong': (2, 4, 6), 'crop-2x + mild-affine': (4, 5.6, 6), 'crop-2x + mild-affine + ema': (6,),
-                  'crop-2x + mild-affine + copy-paste': (6,), 'crop-2x + mild-affine + bce-lovasz': (6,)}
+                  'crop-2x + mild-affine + copy-paste': (6,), 'crop-2x + mild-affine + bce-lovasz': (6,),
+                  'crop-2x + mild-affine + deep-supervision': (6,)}
 RESNET_RECIPE_ARMS = {
     '08 recipe': ('06-08', {}),
     '08 recipe + rotate': ('06-08', {'augment': 'rotate'}),
