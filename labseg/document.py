@@ -221,7 +221,9 @@ def newest_run_commit(*folders: str | Path) -> tuple[int, str, str] | None:
     ``folders``; None where git knows none of them. The document's date comes from its runs, never from the clock."""
     commits = {json.loads(f.read_text()).get("git_commit") for folder in folders
                for f in Path(folder).glob("runs/*/env.json")}
-    dated = [(stamp, commit, day) for commit, (stamp, day) in commit_dates(commits).items()]
+    if not folders:
+        return None
+    dated = [(stamp, commit, day) for commit, (stamp, day) in commit_dates(commits, folders[0]).items()]
     return max(dated) if dated else None
 
 

@@ -81,13 +81,17 @@ def environment_summary(results: str | Path) -> str:
     return f"device: {counted(machines)}\ncode: labseg commit {counted(commits)}"
 
 
-def commit_dates(commits: set[str]) -> dict[str, tuple[int, str]]:
-    """commit -> (commit time, date) for the labseg commits git knows (runs of a clone's history; others left out)."""
-    repo = Path(__file__).resolve().parents[1]
+def commit_dates(commits: set[str], where: str | Path) -> dict[str, tuple[int, str]]:
+    """commit -> (commit time, date) for the labseg commits known to the git repository that holds ``where`` (the
+    results folder whose runs they made: a clone's history; others left out). Never labseg's own checkout, which
+    may be another repository than the results'."""
+    where = Path(where)
+    while not where.is_dir() and where != where.parent:
+        where = where.parent
     out = {}
     for commit in sorted(c for c in commits if c and c != "unknown"):
         try:
-            done = subprocess.run(["git", "-C", str(repo), "show", "-s", "--format=%ct %cs", commit],
+            done = subprocess.run(["git", "-C", str(where), "show", "-s", "--format=%ct %cs", commit],
                                   capture_output=True, text=True, timeout=10)
         except (OSError, subprocess.SubprocessError):
             continue
@@ -114,7 +118,7 @@ def environment_table(studies: dict[str, str | Path]) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame()
     frame = pd.DataFrame(rows)
-    dates = commit_dates(set(frame["commit"]))
+    dates = commit_dates(set(frame["commit"]), next(iter(studies.values())))
     out = []
     for key, part in frame.groupby(keys, sort=False):
         known = sorted((dates[c], c) for c in set(part["commit"]) if c in dates)

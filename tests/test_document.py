@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import os
 import re
+import subprocess
 
 import numpy as np
 from PIL import Image
@@ -85,3 +88,29 @@ def test_a_file_that_is_not_an_image_is_embedded_as_it_is(tmp_path):
     path = tmp_path / "broken.png"
     path.write_bytes(b"not a png")
     assert embedded_image(path) == ("image/png", b"not a png")
+
+
+def _commit(repo, when: int) -> str:
+    env = {"GIT_AUTHOR_DATE": f"{when} +0000", "GIT_COMMITTER_DATE": f"{when} +0000", "PATH": os.environ["PATH"]}
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "run"], check=True, env=env)
+    return subprocess.run([*git, "rev-parse", "--short", "HEAD"], check=True, capture_output=True, text=True,
+                          env=env).stdout.strip()
+
+
+def test_the_runs_date_comes_from_the_git_repository_that_holds_the_results(tmp_path):
+    """A results folder in another repository than labseg's own checkout (a user's project, a test's clone): its
+    runs' commits are looked up there, so the document's date does not depend on where labseg is installed."""
+    from labseg.document import newest_run_commit
+
+    repo = tmp_path / "project"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    older, newer = _commit(repo, 1_700_000_000), _commit(repo, 1_800_000_000)
+    for name, commit in (("a", older), ("b", newer), ("c", "unknown")):
+        (repo / "results" / "key" / "runs" / name).mkdir(parents=True)
+        (repo / "results" / "key" / "runs" / name / "env.json").write_text(json.dumps({"git_commit": commit}))
+    assert newest_run_commit(repo / "results" / "key") == (1_800_000_000, newer, "2027-01-15")
+    outside = tmp_path / "not-a-repo" / "key"  # no git repository holds it: no date, never labseg's own history
+    (outside / "runs" / "a").mkdir(parents=True)
+    (outside / "runs" / "a" / "env.json").write_text(json.dumps({"git_commit": newer}))
+    assert newest_run_commit(outside) is None

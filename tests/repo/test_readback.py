@@ -60,5 +60,16 @@ def test_two_renders_are_identical(clone, tmp_path):
     report.build(executed, tmp_path / "a", pages=1, log=lambda m: None)
     report.build(executed, tmp_path / "b", pages=1, log=lambda m: None)
     for name in ("report.html", "report.pdf", "pages/page-1.png"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
-    assert (tmp_path / "a" / "report.pdf").read_bytes() == (clone / "report" / KEY / "report.pdf").read_bytes()
+        assert same_bytes(tmp_path / "a" / name, tmp_path / "b" / name)
+    assert same_bytes(tmp_path / "a" / "report.pdf", clone / "report" / KEY / "report.pdf")
+
+
+def same_bytes(a: Path, b: Path) -> bool:
+    """True where the files are equal; else an AssertionError naming the sizes and the first differing bytes with
+    their neighbourhood (a PDF's date, a font, an image), not a dump of two half-megabyte files."""
+    x, y = a.read_bytes(), b.read_bytes()
+    if x == y:
+        return True
+    at = next((i for i, (p, q) in enumerate(zip(x, y)) if p != q), min(len(x), len(y)))
+    raise AssertionError(f"{a} ({len(x)} bytes) and {b} ({len(y)} bytes) first differ at byte {at}: "
+                         f"{x[max(0, at - 80):at + 80]!r} against {y[max(0, at - 80):at + 80]!r}")
