@@ -25,8 +25,9 @@ def chosen_arm(recipe: dict) -> str | None:
 def candidates(recipe: dict, profile_epochs: int) -> dict[str, dict]:
     """'<arm>, <n> epochs' -> the settings its runs train with, each one change to the chosen ``recipe``: the chosen
     recipe first, then the chosen arm at each of its other budgets in the study file (shortest first), then every arm
-    of the study file built directly on the chosen arm that has its own budgets, at the chosen recipe's epochs ({}
-    where the recipe is no arm of the study)."""
+    of the study file built directly on the chosen arm that has its own budgets, at each of them (an arm that trains
+    fewer epochs in about the chosen recipe's minutes, such as a wider network, is compared as it is) ({} where the
+    recipe is no arm of the study)."""
     arm = chosen_arm(recipe)
     if arm is None:
         return {}
@@ -36,10 +37,10 @@ def candidates(recipe: dict, profile_epochs: int) -> dict[str, dict]:
     for n in sorted({round(b * profile_epochs) for b in study_arms.RECIPE_BUDGETS.get(arm, ())} - {epochs}):
         out[f"{arm}, {n} epochs"] = {**trained, "epochs": n}
     for name in study_arms.RECIPE_BASES:
-        budgets = study_arms.RECIPE_BUDGETS.get(name, ())
-        if study_arms.RECIPE_BASES[name] == arm and any(round(b * profile_epochs) == epochs for b in budgets):
-            out[f"{name}, {epochs} epochs"] = {**study_arms.STRONG_RECIPE, **study_arms.RECIPE_ARMS[name],
-                                               "epochs": epochs}
+        if study_arms.RECIPE_BASES[name] != arm:
+            continue
+        for n in sorted({round(b * profile_epochs) for b in study_arms.RECIPE_BUDGETS.get(name, ())}):
+            out[f"{name}, {n} epochs"] = {**study_arms.STRONG_RECIPE, **study_arms.RECIPE_ARMS[name], "epochs": n}
     return out
 
 
