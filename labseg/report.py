@@ -103,11 +103,17 @@ def print_pdf(html_path: Path, pdf_path: Path, timeout: float = 180) -> Path:
 
 
 PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[^)]*\)")
+PDF_NODE_ID = re.compile(rb"\(node(\d{8})\)")
 
 
-def fix_pdf_dates(pdf_path: Path, epoch: int) -> None:
-    """Set the PDF's CreationDate and ModDate (Chromium writes the clock's) to ``epoch`` (UTC), in place: the dates
-    keep their byte length, so the file's cross-reference offsets stay valid."""
+def reproducible_pdf(pdf_path: Path, epoch: int) -> None:
+    """Make Chromium's PDF a function of the page alone, in place, every byte length kept (so the file's
+    cross-reference offsets stay valid):
+
+    - its CreationDate and ModDate (the clock's) become ``epoch`` (UTC);
+    - the ids of its tagged table headers ("(node00000053)", in /ID, /Headers and the /IDTree) become their rank
+      among them (node00000001, ...). Chromium numbers them from a counter of the page's DOM nodes, which can start
+      a few apart from one print to the next of the same page; renumbering in order keeps the /IDTree sorted."""
     import datetime
 
     stamp = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y%m%d%H%M%S").encode()
@@ -116,8 +122,9 @@ def fix_pdf_dates(pdf_path: Path, epoch: int) -> None:
         new = b"/" + m.group(1) + b" (D:" + stamp + b"+00'00')"
         return new if len(new) == len(m.group(0)) else m.group(0)
 
-    data = pdf_path.read_bytes()
-    _write_atomic(pdf_path, PDF_DATE.sub(same_length, data))
+    data = PDF_DATE.sub(same_length, pdf_path.read_bytes())
+    rank = {n: b"(node%08d)" % i for i, n in enumerate(sorted({int(m) for m in PDF_NODE_ID.findall(data)}), 1)}
+    _write_atomic(pdf_path, PDF_NODE_ID.sub(lambda m: rank[int(m.group(1))], data))
 
 
 def source_date(results: Path | None) -> int:
@@ -186,7 +193,7 @@ def build(executed: Path, out_dir: Path, pages: int = PAGES_SHOWN, log=print, re
     html_path = render_html(executed, out_dir / "report.html")
     log(f"report: {html_path}")
     pdf_path = print_pdf(html_path, out_dir / "report.pdf")
-    fix_pdf_dates(pdf_path, source_date(results or Path(executed).parent.parent))
+    reproducible_pdf(pdf_path, source_date(results or Path(executed).parent.parent))
     n = page_count(pdf_path)
     log(f"report: {pdf_path} ({n} pages, A4)")
     shown = page_images(pdf_path, out_dir / "pages", pages) if pages else []

@@ -215,3 +215,31 @@ def test_lone_headings_are_found_and_none_is_left(toy_report, facts):
         pytest.skip("pdftotext (poppler-utils) is not installed")
     assert lone_headings(["text\n3.4.3 Losses\n", "next"], ["3.4.3 Losses¶"]) == [(1, "3.4.3 Losses")]
     assert lone_headings(page_texts(toy_report["pdf"]), facts["headings"]) == []
+
+
+def test_a_pdf_is_made_reproducible_in_place_with_its_offsets_kept(tmp_path):
+    """Chromium's clock dates and its tagged table-header ids (a DOM-node counter that can start a few apart from one
+    print of the same page to the next) are rewritten; every byte length stays, so the xref offsets hold."""
+    from labseg.report import reproducible_pdf
+
+    def pdf(first: int) -> bytes:
+        ids = [first, first + 1, first + 46]
+        return (b"%PDF-1.4\n1 0 obj\n<</Creator (x)\n/CreationDate (D:20261207093512+00'00')\n"
+                b"/ModDate (D:20261207093512+00'00')>>\nendobj\n"
+                + b"".join(b"<</S /TH /ID (node%08d)>>\n<</Headers [(node%08d)]>>\n" % (i, i) for i in ids)
+                + b"<</Limits [(node%08d) (node%08d)]\n/Names [" % (ids[0], ids[-1])
+                + b" ".join(b"(node%08d) %d 0 R" % (i, k) for k, i in enumerate(ids, 100)) + b"]>>\n%%EOF\n")
+
+    a, b = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    a.write_bytes(pdf(50))
+    b.write_bytes(pdf(53))
+    for f in (a, b):
+        before = f.stat().st_size
+        reproducible_pdf(f, 86400)
+        assert f.stat().st_size == before
+    assert a.read_bytes() == b.read_bytes()
+    text = a.read_bytes()
+    assert b"/CreationDate (D:19700102000000+00'00')" in text and b"2026" not in text
+    assert b"/Limits [(node00000001) (node00000003)]" in text
+    assert b"/Names [(node00000001) 100 0 R (node00000002) 101 0 R (node00000003) 102 0 R]" in text
+    assert b"/S /TH /ID (node00000003)>>\n<</Headers [(node00000003)]" in text

@@ -36,13 +36,17 @@ def clone(tmp_path_factory) -> Path:
     return target
 
 
-def test_toy_report_reads_back_byte_for_byte(clone):
+def _user_env(clone: Path) -> dict:
+    """The environment a user's command runs in: the clone's labseg; not under the notebook tests' smoke overrides,
+    nor a retrain mode left by another test."""
     env = {**os.environ, "PYTHONPATH": str(clone), "LABSEG_CACHE_DIR": os.environ.get("LABSEG_CACHE_DIR", "")}
-    # as a user runs it: not under the notebook tests' smoke overrides, nor a retrain mode left by another test
-    env = {k: v for k, v in env.items() if v and k not in ("LABSEG_NOTEBOOK_OVERRIDES", "LABSEG_RETRAIN",
-                                                          "LABSEG_RETRAIN_SINCE")}
-    done = subprocess.run([sys.executable, "-m", "labseg.pipeline"], cwd=clone, env=env, capture_output=True,
-                          text=True, timeout=900)
+    return {k: v for k, v in env.items() if v and k not in ("LABSEG_NOTEBOOK_OVERRIDES", "LABSEG_RETRAIN",
+                                                            "LABSEG_RETRAIN_SINCE")}
+
+
+def test_toy_report_reads_back_byte_for_byte(clone):
+    done = subprocess.run([sys.executable, "-m", "labseg.pipeline"], cwd=clone, env=_user_env(clone),
+                          capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert not list((clone / "results" / KEY / "runs").glob("*/best.pt")), "read-back trained a run"
     assert "WARNING" not in done.stderr and "triton" not in done.stderr, done.stderr[-2000:]
@@ -51,17 +55,18 @@ def test_toy_report_reads_back_byte_for_byte(clone):
 
 
 def test_two_renders_are_identical(clone, tmp_path):
-    """The report of the same results renders to the same bytes (no clock in the HTML, the PDF or its metadata)."""
-    from labseg import report
-
-    executed = clone / "results" / KEY / "notebooks" / "05_report.ipynb"
-    if not executed.is_file():
+    """The report of the same results renders to the same bytes (no clock in the HTML, the PDF or its metadata):
+    `python -m labseg.report --no-execute` twice in the clone, as a user runs it, and the committed report."""
+    if not (clone / "results" / KEY / "notebooks" / "05_report.ipynb").is_file():
         pytest.skip("the read-back test did not leave an executed report notebook")
-    report.build(executed, tmp_path / "a", pages=1, log=lambda m: None)
-    report.build(executed, tmp_path / "b", pages=1, log=lambda m: None)
+    for out in ("a", "b"):
+        done = subprocess.run([sys.executable, "-m", "labseg.report", "--no-execute", "--pages", "1",
+                               "--out", str(tmp_path / out)], cwd=clone, env=_user_env(clone), capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
     for name in ("report.html", "report.pdf", "pages/page-1.png"):
-        assert same_bytes(tmp_path / "a" / name, tmp_path / "b" / name)
-    assert same_bytes(tmp_path / "a" / "report.pdf", clone / "report" / KEY / "report.pdf")
+        assert same_bytes(tmp_path / "a" / KEY / name, tmp_path / "b" / KEY / name)
+    assert same_bytes(tmp_path / "a" / KEY / "report.pdf", clone / "report" / KEY / "report.pdf")
 
 
 def same_bytes(a: Path, b: Path) -> bool:
