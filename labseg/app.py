@@ -272,7 +272,8 @@ def examples(work: Path) -> list[str]:
 
     toy = write_toy_pets(work / "toy-pets", per_breed=2)
     picks = [str(image_path(toy, s.name)) for s in read_split(toy, "test")[:2]]
-    real = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "oxford-pet-subset"
+    from .paths import SHARED_SUBSET as real
+
     if (real / "annotations" / "test.txt").is_file():
         picks += [str(image_path(real, s.name)) for s in read_split(real, "test")[::100][:3]]
     return picks

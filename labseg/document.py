@@ -207,10 +207,11 @@ def code_version() -> str:
     """The labseg commit the document is rendered with ('unknown' outside a git checkout)."""
     import subprocess
 
-    repo = Path(__file__).resolve().parents[1]
+    from .paths import CHECKOUT
+
     try:
-        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             timeout=10)
+        out = subprocess.run(["git", "-C", str(CHECKOUT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"

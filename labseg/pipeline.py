@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from .config import PROFILES, TOY_DATA
+from .paths import CHECKOUT
 
 # 05_report reads what the others wrote, so it runs last.
 NOTEBOOKS = ("01_data", "02_unet", "03_resnet_unet", "04_flip_ablation", "06_augmentation", "07_losses", "08_budget",
@@ -28,7 +29,7 @@ CORE = ("01_data", "02_unet", "03_resnet_unet", "04_flip_ablation", "05_report")
 # Which notebooks a profile's report runs by default: the toy study is the coursework study alone (06-10 on the toy
 # pets would train about 100 runs of their own; `--notebooks all` runs them).
 DEFAULT_NOTEBOOKS = {"toy": CORE}
-REPO = Path(__file__).resolve().parents[1]
+REPO = CHECKOUT
 # papermill's kernels: quiet (ipykernel warns about its TCP transport on every start; torch's flop counter about a
 # missing triton, which a CPU-only install does not have), so the terminal shows the pipeline's own lines only.
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]

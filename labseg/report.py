@@ -20,8 +20,9 @@ import tempfile
 from pathlib import Path
 
 from .config import PROFILES, TOY_DATA
+from .paths import CHECKOUT
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = CHECKOUT
 TEMPLATE = Path(__file__).resolve().parent / "report_template"
 # Cells the notebook needs and the document does not show: its title and parameters, papermill's injected
 # parameters, the note on where published outputs come from.

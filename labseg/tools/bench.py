@@ -33,6 +33,7 @@ from ..device import (
 from ..engine import train_step
 from ..losses import SegmentationLoss
 from ..optim import make_optimizer
+from ..paths import CHECKOUT, SHARED_SUBSET
 
 
 def report_unet(width: int) -> torch.nn.Module:
@@ -179,7 +180,7 @@ def loader_throughput(size: int, augment: str, where: str, device, batch: int = 
 def shown_path(root: Path) -> str:
     """A data folder as the logs name it: relative to the repository (../shared/... for the real subset), or by
     its name alone where it lies elsewhere (a temp folder): no machine's absolute path in a committed log."""
-    rel = os.path.relpath(Path(root).resolve(), Path(__file__).resolve().parents[2])
+    rel = os.path.relpath(Path(root).resolve(), CHECKOUT)
     return rel if not rel.startswith(os.path.join("..", "..")) else f"{Path(root).name} (a temporary folder)"
 
 
@@ -373,8 +374,7 @@ def epoch_lines(args: argparse.Namespace, device: torch.device, peak: float) -> 
     (the figures of :func:`end_to_end`, the floor in seconds)."""
     root = Path(args.data) if args.data else None
     if root is None:
-        real = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oxford-pet-subset"
-        root = real if real.is_dir() else Path("data/toy-pets")
+        root = SHARED_SUBSET if SHARED_SUBSET.is_dir() else Path("data/toy-pets")
     e2e = end_to_end(root, args.e2e_size, args.batch, args.e2e_images, args.e2e_width, device, args.amp,
                      repeats=args.e2e_repeats)
     floor = e2e["train_gflops"] / peak
@@ -414,7 +414,7 @@ def predict_lines(args: argparse.Namespace) -> dict:
 
     from ..data import image_path, read_split
 
-    real = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oxford-pet-subset"
+    real = SHARED_SUBSET
     if args.data:
         root = Path(args.data)
     else:

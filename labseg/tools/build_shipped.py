@@ -20,9 +20,10 @@ from ..data import DataError
 from ..fullsize import cache_prefix, full_size_metrics, full_size_scores
 from ..inference import TorchPredictor
 from ..metrics import SegmentationMeter, predict_mask
+from ..paths import CHECKOUT
 from ..shipped import DEFAULT, sha256, shipped_path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = CHECKOUT
 
 
 def results_folder(run_dir: Path) -> dict:

@@ -18,7 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from ..paths import CHECKOUT
+
+REPO = CHECKOUT
 
 
 def train_on_gpu(data: Path, out: Path, **overrides) -> dict:

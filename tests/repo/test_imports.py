@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "labseg"
 # docs/architecture.md's layers, lowest first: a module imports from its own layer or the ones below it
 LAYERS = {
     "foundations": ["config", "labels", "errors", "device", "outputs", "saved_masks", "synthetic", "ema", "swa",
-                    "machine_load"],
+                    "machine_load", "paths"],
     "data": ["data", "download", "subset", "transforms", "batch_augment"],
     "networks": ["models", "models.parts", "models.unet", "models.decoder", "models.weights", "models.resnet_unet",
                  "models.vgg_unet", "models.seed_resnet_unet", "losses", "metrics", "checkpoint", "shipped",
