@@ -117,12 +117,13 @@ def discussion(runs: pd.DataFrame, results: str | Path | None = None, cfg: RunCo
 
 def _change_words(arm: str, base: str) -> str:
     """What a candidate changes in the chosen recipe, from their labels ("<arm>, <n> epochs"): the arm it adds
-    ("crop-2x + mild-affine + ema, 150 epochs" -> "ema"), or its budget ("140 epochs instead of 150")."""
+    ("crop-2x + mild-affine + ema, 150 epochs" -> "ema"), its budget ("140 epochs instead of 150"), or both
+    ("width-24 at 65 epochs": an arm that trains fewer epochs in about the same minutes)."""
     name, epochs = arm.rsplit(", ", 1)
     base_name, base_epochs = base.rsplit(", ", 1)
     if name == base_name:
         return f"{epochs} instead of {base_epochs.split()[0]}"
-    return name.removeprefix(base_name + " + ")
+    return name.removeprefix(base_name + " + ") + ("" if epochs == base_epochs else f" at {epochs}")
 
 
 def study_candidate_sentences(results: str | Path, cfg: RunConfig) -> list[str]:

@@ -121,13 +121,15 @@ def test_section_3_6_in_one_sentence_per_network(tmp_path):
     rows += [("unet", "AMD EPYC", paste, s, d, 990.0, 0.01) for s, d in ((0, 0.881), (1, 0.884), (2, 0.882))]
     rows += [("unet", "AMD EPYC", ema, 0, 0.872, 1000.0, 0.3), ("unet", "Intel AMX", base, 0, 0.87, 700.0, None)]
     rows += [("unet", "AMD EPYC", "crop-2x + mild-affine, 140 epochs", s, 0.86, 900.0, 0.01) for s in (0, 1)]
+    rows += [("unet", "AMD EPYC", "crop-2x + mild-affine + width-24, 65 epochs", 0, 0.87, 990.0, 0.01)]
     rows += [("resnet34_unet", "AMD EPYC", "ResNet34-UNet: r, 75 epochs", s, 0.85, 800.0, 0.01) for s in (0, 1, 2)]
     pd.DataFrame(rows, columns=["model", "family", "arm", "seed", "test_dice", "train_seconds", "other_cpu"]).assign(
         tta_test_dice=0.9, train_s_typical=600.0).to_csv(tmp_path / recipe_candidates.FILE, index=False)
     assert prose.candidate_sentences(tmp_path, [0, 1, 2], {"unet": 0.88}) == [
         "Section 3.6, the UNet's chosen recipe: on AMD EPYC, 16.7 min a run timed idle, over the 15-minute limit; "
         "copy-paste moves it by +0.0103 over 3 seeds (beyond the seed spread); ema moves it by +0.0010 on one seed "
-        "(no verdict); 140 epochs instead of 150 moves it by -0.0120 over 2 seeds (beyond the seed spread); the "
+        "(no verdict); 140 epochs instead of 150 moves it by -0.0120 over 2 seeds (beyond the seed spread); "
+        "width-24 at 65 epochs moves it by -0.0010 on one seed (no verdict); the "
         "best 3-seed mean of these, 0.8823, reaches the next target 0.88; on Intel AMX, not yet "
         "timed idle.",
         "Section 3.6, the ResNet34-UNet's chosen recipe: on AMD EPYC, 13.3 min a run timed idle, within the "
