@@ -211,7 +211,7 @@ def candidate_verdicts(runs: pd.DataFrame, study_seeds: list[int], targets: dict
                 out.append(f"{family}: the best of these with {len(study_seeds)} seeds, {best}: {got:.4f}; "
                            f"target {target:.2f}: {verdict}.")
             if _idle_seconds(every, base_arm) > max_seconds:  # the chosen recipe does not fit here: what does
-                out.append(fitting_sentence(family, every, full, max_seconds, len(study_seeds)))
+                out.append(fitting_sentence(family, every, full, max_seconds, len(study_seeds), model))
     return out
 
 
@@ -221,18 +221,20 @@ def _idle_seconds(g: pd.DataFrame, arm: str) -> float:
     return float(idle.mean()) if len(idle) else float("nan")
 
 
-def fitting_sentence(family: str, every: pd.DataFrame, full: pd.DataFrame, max_seconds: float, n_seeds: int) -> str:
-    """Where the chosen recipe is over ``max_seconds`` timed idle on ``family``: the best arm there with ``n_seeds``
-    seeds (``full``: arm -> mean test dice) whose runs timed idle fit, or that none does yet."""
+def fitting_sentence(family: str, every: pd.DataFrame, full: pd.DataFrame, max_seconds: float, n_seeds: int,
+                     model: str = "unet") -> str:
+    """Where the chosen recipe of ``model`` is over ``max_seconds`` timed idle on ``family``: the best arm of that
+    network there with ``n_seeds`` seeds (``full``: arm -> mean test dice) whose runs timed idle fit, or that none
+    does yet. The sentence names the network: the verdicts of both networks stand in one list."""
     fits = [a for a in full.index if _idle_seconds(every, a) <= max_seconds]
-    limit = f"{max_seconds / 60:.0f} min a run"
+    limit, net = f"{max_seconds / 60:.0f} min a run", "UNet" if model == "unet" else "ResNet34-UNet"
     if not fits:
-        return (f"{family}: no arm here with {n_seeds} seeds is timed idle within {limit} yet, so this family has no "
-                "recipe that keeps the rule by idle timing.")
+        return (f"{family}: no {net} arm here with {n_seeds} seeds is timed idle within {limit} yet, so this family "
+                f"has no {net} recipe that keeps the rule by idle timing.")
     best = max(fits, key=lambda a: full.loc[a, "mean"])
-    return (f"{family}: the best arm here with {n_seeds} seeds timed idle within {limit}: {best}, "
-            f"{full.loc[best, 'mean']:.4f} ({_idle_seconds(every, best) / 60:.1f} min): this family's recipe by idle "
-            "timing.")
+    return (f"{family}: the best {net} arm here with {n_seeds} seeds timed idle within {limit}: {best}, "
+            f"{full.loc[best, 'mean']:.4f} ({_idle_seconds(every, best) / 60:.1f} min): this family's {net} recipe "
+            "by idle timing.")
 
 
 FILE = "recipe_candidates.csv"  # notebook 10 writes :func:`chosen_runs` here; the report reads it back

@@ -88,12 +88,12 @@ def test_runs_table_and_verdicts_per_cpu_family(tmp_path):
         "limit, so on AMD EPYC it does not qualify as a recipe of at most 10 minutes a run (the choice holds by "
         "typical minutes only).")
     over = rc.candidate_verdicts(runs, study.seeds(intel), max_seconds=590.0)
-    assert over[-1] == ("AMD EPYC: no arm here with 3 seeds is timed idle within 10 min a run yet, so this family has "
-                        "no recipe that keeps the rule by idle timing.")
+    assert over[-1] == ("AMD EPYC: no UNet arm here with 3 seeds is timed idle within 10 min a run yet, so this family "
+                        "has no UNet recipe that keeps the rule by idle timing.")
     quick = runs.assign(train_seconds=[550.0 if a == EMA else s for a, s in zip(runs["arm"], runs["train_seconds"])])
     assert rc.candidate_verdicts(quick, study.seeds(intel), max_seconds=590.0)[-1] == (
-        f"AMD EPYC: the best arm here with 3 seeds timed idle within 10 min a run: {EMA}, 0.8720 (9.2 min): this "
-        "family's recipe by idle timing.")
+        f"AMD EPYC: the best UNet arm here with 3 seeds timed idle within 10 min a run: {EMA}, 0.8720 (9.2 min): this "
+        "family's UNet recipe by idle timing.")
 
 
 def test_a_chosen_recipes_name_is_shortened_for_a_table_row():
