@@ -254,7 +254,7 @@ def candidate_sentences(results: str | Path, seeds: list[int], targets: dict,
         return []
     out = []
     for model, by_model in runs.groupby("model", sort=False):
-        lead, base_arm = ("UNet" if model == "unet" else "ResNet34-UNet"), by_model["arm"].iloc[0]
+        lead, base_arm = label(model), by_model["arm"].iloc[0]
         parts = []
         for family, g in by_model.groupby("family", sort=False):
             f = family_summary(g, base_arm, seeds)

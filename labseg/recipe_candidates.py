@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import machine_load, results, stats, study, study_arms
+from .labels import label
 
 
 def chosen_arm(recipe: dict) -> str | None:
@@ -227,7 +228,7 @@ def fitting_sentence(family: str, every: pd.DataFrame, full: pd.DataFrame, max_s
     network there with ``n_seeds`` seeds (``full``: arm -> mean test dice) whose runs timed idle fit, or that none
     does yet. The sentence names the network: the verdicts of both networks stand in one list."""
     fits = [a for a in full.index if _idle_seconds(every, a) <= max_seconds]
-    limit, net = f"{max_seconds / 60:.0f} min a run", "UNet" if model == "unet" else "ResNet34-UNet"
+    limit, net = f"{max_seconds / 60:.0f} min a run", label(model)
     if not fits:
         return (f"{family}: no {net} arm here with {n_seeds} seeds is timed idle within {limit} yet, so this family "
                 f"has no {net} recipe that keeps the rule by idle timing.")
