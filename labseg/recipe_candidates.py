@@ -23,12 +23,21 @@ def chosen_arm(recipe: dict) -> str | None:
                  if {**study_arms.STRONG_RECIPE, **changes} == wanted), None)
 
 
+def built_on(name: str) -> list[str]:
+    """The recipe study arms ``name`` is built on, nearest first (its base, that arm's base, ...)."""
+    bases = []
+    while (name := study_arms.RECIPE_BASES.get(name)) is not None:
+        bases.append(name)
+    return bases
+
+
 def candidates(recipe: dict, profile_epochs: int) -> dict[str, dict]:
-    """'<arm>, <n> epochs' -> the settings its runs train with, each one change to the chosen ``recipe``: the chosen
+    """'<arm>, <n> epochs' -> the settings its runs train with, each a change to the chosen ``recipe``: the chosen
     recipe first, then the chosen arm at each of its other budgets in the study file (shortest first), then every arm
-    of the study file built directly on the chosen arm that has its own budgets, at each of them (an arm that trains
-    fewer epochs in about the chosen recipe's minutes, such as a wider network, is compared as it is) ({} where the
-    recipe is no arm of the study)."""
+    of the study file built on the chosen arm that has its own budgets, at each of them: one change, or two where
+    the arm is built on another such arm (to check how they interact). An arm that trains fewer epochs in about the
+    chosen recipe's minutes, such as a wider network, is compared as it is. {} where the recipe is no arm of the
+    study."""
     arm = chosen_arm(recipe)
     if arm is None:
         return {}
@@ -38,7 +47,7 @@ def candidates(recipe: dict, profile_epochs: int) -> dict[str, dict]:
     for n in sorted({round(b * profile_epochs) for b in study_arms.RECIPE_BUDGETS.get(arm, ())} - {epochs}):
         out[f"{arm}, {n} epochs"] = {**trained, "epochs": n}
     for name in study_arms.RECIPE_BASES:
-        if study_arms.RECIPE_BASES[name] != arm:
+        if arm not in built_on(name):
             continue
         for n in sorted({round(b * profile_epochs) for b in study_arms.RECIPE_BUDGETS.get(name, ())}):
             out[f"{name}, {n} epochs"] = {**study_arms.STRONG_RECIPE, **study_arms.RECIPE_ARMS[name], "epochs": n}

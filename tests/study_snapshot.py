@@ -48,6 +48,8 @@ RECIPE_ARMS = {
                                            'loss': 'bce_lovasz'},
     'crop-2x + mild-affine + deep-supervision': {'augment_source': '2x', 'affine_p': 0.5, 'affine_shift': 0.05,
                                                  'deep_supervision': 0.4},
+    'crop-2x + mild-affine + deep-supervision + ema': {'augment_source': '2x', 'affine_p': 0.5, 'affine_shift': 0.05,
+                                                       'deep_supervision': 0.4, 'ema_decay': 0.999},
     'crop-2x + mild-affine + width-24': {'augment_source': '2x', 'affine_p': 0.5, 'affine_shift': 0.05, 'width': 24},
 }
 RECIPE_COMBINATIONS = {
@@ -57,7 +59,8 @@ RECIPE_COMBINATIONS = {
 }
 RECIPE_BUDGETS = {'strong': (2, 4, 6), 'crop-2x + mild-affine': (4, 5.6, 6), 'crop-2x + mild-affine + ema': (6,),
                   'crop-2x + mild-affine + copy-paste': (6,), 'crop-2x + mild-affine + bce-lovasz': (6,),
-                  'crop-2x + mild-affine + deep-supervision': (6,), 'crop-2x + mild-affine + width-24': (2.6,)}
+                  'crop-2x + mild-affine + deep-supervision': (6,),
+                  'crop-2x + mild-affine + deep-supervision + ema': (6,), 'crop-2x + mild-affine + width-24': (2.6,)}
 RESNET_RECIPE_ARMS = {
     '08 recipe': ('06-08', {}),
     '08 recipe + rotate': ('06-08', {'augment': 'rotate'}),
