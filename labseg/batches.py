@@ -32,7 +32,8 @@ def load_datasets(cfg: RunConfig, splits: tuple[str, ...] = ("train", "val")) ->
         transform = (build_train_transform(cfg.flip, cfg.augment, cfg.image_size, **strength_options(cfg))
                      if on_loader else None)
         out[split] = PetDataset(arrays, transform, seed=cfg.seed,
-                                copy_paste=cfg.copy_paste if split == "train" else 0.0)
+                                copy_paste=cfg.copy_paste if split == "train" else 0.0,
+                                cutmix=cfg.cutmix if split == "train" else 0.0)
     return out
 
 

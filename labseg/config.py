@@ -230,6 +230,10 @@ class RunConfig:
                                "image is pasted through its mask onto the sample (image and mask, before the other "
                                "augmentations), in [0, 1] (default 0: none)", interval="[0, 1]",
                                why=": the share of samples that get another image's pet pasted in")
+    cutmix: float = option(0.0, "CutMix: on this share of training samples, a box of another training image (image "
+                           "and mask, its side a random share of the image's) replaces the same box of the sample "
+                           "(before the other augmentations), in [0, 1] (default 0: none)", interval="[0, 1]",
+                           why=": the share of samples that get a box of another image")
     decode: str = option("draft", "training images: draft (default: the JPEG decoder scales down first, as evaluation "
                          "and predict do) | full (decode every pixel, then the same resize)", choices=DECODES)
     select: str = option("best", "checkpoint scored on test: best (default: the epoch with the best val dice) | last",
@@ -360,6 +364,8 @@ def _check_augment_settings(cfg: RunConfig) -> None:
                 f"from; this run uses --augment {cfg.augment}.")
     if cfg.copy_paste and cfg.augment_on != "loader":
         _refuse("copy_paste", cfg.copy_paste, "needs --augment-on loader (pasting runs per sample).")
+    if cfg.cutmix and cfg.augment_on != "loader":
+        _refuse("cutmix", cfg.cutmix, "needs --augment-on loader (mixing runs per sample).")
     if cfg.augment_source != "cache" and cfg.augment_on != "loader":
         _refuse("augment_source", cfg.augment_source, "needs --augment-on loader (the device path augments "
                 "batches of one size).")

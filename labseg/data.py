@@ -402,6 +402,16 @@ def sample_generator(seed: int, epoch: int, index: int) -> torch.Generator:
     return torch.Generator().manual_seed(hash((seed, epoch, index)) & 0x7FFF_FFFF_FFFF)
 
 
+def cutmix_box(size: Sequence[int], generator: torch.Generator) -> tuple[slice, slice]:
+    """CutMix's box on an image of ``size`` (H, W): sides sqrt(1 - lam) of the image's, lam uniform in [0, 1], the
+    centre uniform over the image, cut at the edges; the rows and columns as slices."""
+    lam, cy, cx = torch.rand(3, generator=generator).tolist()
+    (h, w), side = size, (1 - lam) ** 0.5
+    cy, cx, bh, bw = int(cy * h), int(cx * w), int(side * h), int(side * w)
+    return (slice(max(cy - bh // 2, 0), min(cy + bh - bh // 2, h)),
+            slice(max(cx - bw // 2, 0), min(cx + bw - bw // 2, w)))
+
+
 class PetDataset(torch.utils.data.Dataset):
     """(image uint8 (3, S, S), mask uint8 (1, S, S), index) triples from decoded arrays.
 
@@ -413,12 +423,17 @@ class PetDataset(torch.utils.data.Dataset):
     another sample of the split, drawn at random, is pasted onto this one through its mask (every pixel its mask
     marks, boundary pixels as its boundary rule set them), at the same place; the transform then moves both together.
     At 0 nothing is drawn, so the samples are those of a run without it.
+
+    ``cutmix``: on this share of samples (drawn after any pasting, before the transform), a box of another sample,
+    image and mask, replaces the same box of this one (CutMix, Yun et al. 2019, as segmentation uses it): its side a
+    share sqrt(1 - lam) of the image's, lam uniform in [0, 1], its centre uniform over the image, cut where it runs
+    off. At 0 nothing is drawn.
     """
 
     def __init__(self, arrays: SplitArrays, transform: Callable | None = None, seed: int = 0,
-                 copy_paste: float = 0.0):
+                 copy_paste: float = 0.0, cutmix: float = 0.0):
         self.arrays, self.transform, self.seed, self.epoch = arrays, transform, seed, 0
-        self.copy_paste = copy_paste
+        self.copy_paste, self.cutmix = copy_paste, cutmix
         self.images = torch.from_numpy(arrays.images).permute(0, 3, 1, 2)  # a view, no copy
         self.masks = torch.from_numpy(arrays.masks).unsqueeze(1)
 
@@ -453,6 +468,13 @@ class PetDataset(torch.utils.data.Dataset):
             pet = self.masks[donor] > 0
             image = torch.where(pet, self.images[donor], image)
             mask = torch.where(pet, self.masks[donor], mask)
+        if self.cutmix and len(self) > 1 and float(torch.rand((), generator=generator)) < self.cutmix:
+            donor = int(torch.randint(len(self) - 1, (), generator=generator))
+            donor += donor >= index
+            rows, cols = cutmix_box(image.shape[-2:], generator)
+            image, mask = image.clone(), mask.clone()
+            image[:, rows, cols] = self.images[donor][:, rows, cols]
+            mask[:, rows, cols] = self.masks[donor][:, rows, cols]
         if self.transform is not None:
             image, mask = self.transform(image, mask, generator)
         return image.contiguous(), mask.contiguous(), index

@@ -44,6 +44,7 @@ SETTING_WORDS = {
     "ema_decay": "moving average of the weights, decay {v} a step",
     "deep_supervision": "the decoder's coarser stages scored too (side outputs), weight {v}",
     "copy_paste": "another training image's pet pasted in through its mask, on a share {v} of samples",
+    "cutmix": "a box of another training image (CutMix), on a share {v} of samples",
     "width": "UNet base channels {v}", "epochs": "{v} epochs",
     "select": "scored at the {v} epoch", "flip": "flips: {v}",
 }

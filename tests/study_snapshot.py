@@ -44,6 +44,7 @@ RECIPE_ARMS = {
     'crop-2x + mild-affine + ema': {'augment_source': '2x', 'affine_p': 0.5, 'affine_shift': 0.05, 'ema_decay': 0.999},
     'crop-2x + mild-affine + copy-paste': {'augment_source': '2x', 'affine_p': 0.5, 'affine_shift': 0.05,
                                            'copy_paste': 0.5},
+    'crop-2x + mild-affine + cutmix': {'augment_source': '2x', 'affine_p': 0.5, 'affine_shift': 0.05, 'cutmix': 0.5},
     'crop-2x + mild-affine + bce-lovasz': {'augment_source': '2x', 'affine_p': 0.5, 'affine_shift': 0.05,
                                            'loss': 'bce_lovasz'},
     'crop-2x + mild-affine + deep-supervision': {'augment_source': '2x', 'affine_p': 0.5, 'affine_shift': 0.05,
@@ -58,7 +59,8 @@ RECIPE_COMBINATIONS = {
     'crop-2x + mild-affine + floor-0.05': ('crop-2x + mild-affine', 'floor-0.05'),
 }
 RECIPE_BUDGETS = {'strong': (2, 4, 6), 'crop-2x + mild-affine': (4, 5.6, 6), 'crop-2x + mild-affine + ema': (6,),
-                  'crop-2x + mild-affine + copy-paste': (6,), 'crop-2x + mild-affine + bce-lovasz': (6,),
+                  'crop-2x + mild-affine + copy-paste': (6,), 'crop-2x + mild-affine + cutmix': (6,),
+                  'crop-2x + mild-affine + bce-lovasz': (6,),
                   'crop-2x + mild-affine + deep-supervision': (6,),
                   'crop-2x + mild-affine + deep-supervision + ema': (6,), 'crop-2x + mild-affine + width-24': (2.6,)}
 RESNET_RECIPE_ARMS = {

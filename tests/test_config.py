@@ -160,6 +160,9 @@ BAD = [
                                                 "sample)."),
     (dict(copy_paste=1.5), "--copy-paste 1.5: must be a number in [0, 1]: the share of samples that get another "
                            "image's pet pasted in."),
+    (dict(cutmix=0.5, augment_on="device"), "--cutmix 0.5: needs --augment-on loader (mixing runs per sample)."),
+    (dict(cutmix=-0.1), "--cutmix -0.1: must be a number in [0, 1]: the share of samples that get a box of another "
+                        "image."),
     (dict(pretrained="nowhere.pth"), "--pretrained nowhere.pth: encoder weights apply to resnet34_unet, vgg16_bn_unet "
                                      "only, not unet."),
 ]
@@ -177,7 +180,7 @@ def test_a_bad_value_is_refused_with_its_message(kw, message):
                                 dict(lr_floor=0.99, schedule="cosine"), dict(crop_scale=1, augment="scale"),
                                 dict(affine_shift=0.5, augment="rotate"), dict(affine_p=0, augment="all"),
                                 dict(swa_epochs=5, swa_lr=1), dict(ema_decay=0.999), dict(profile="custom"),
-                                dict(copy_paste=1), dict(copy_paste=0),
+                                dict(copy_paste=1), dict(copy_paste=0), dict(cutmix=1),
                                 dict(epochs=10, swa_epochs=4, warmup_epochs=5.9)])
 def test_the_edges_of_each_range_are_accepted(kw):
     assert RunConfig(**kw).validate() == RunConfig(**kw)

@@ -181,6 +181,52 @@ def test_copy_paste_pastes_another_samples_pet_through_its_mask(toy_root):
     assert changed == [not torch.equal(half[i][1], torch.from_numpy(masks[i])[None]) for i in range(len(images))]
 
 
+def test_cutmix_puts_a_box_of_another_sample_in_place(toy_root):
+    """Without a transform the mixed sample is checked against numpy: inside one axis-aligned box, another sample's
+    image and mask; outside it, the sample's own. Boxes vary in size and place; at share 0 nothing changes."""
+    from labseg.transforms import build_train_transform
+
+    arrays = load_split_arrays(toy_root, "train", 32)
+    images, masks = arrays.images, arrays.masks  # (N, S, S, 3), (N, S, S)
+    mixed = D.PetDataset(arrays, None, seed=7, cutmix=1.0)
+    boxes = []
+    for i in range(16):
+        image, mask, _ = mixed[i]
+        image, mask = image.permute(1, 2, 0).numpy(), mask[0].numpy()
+        changed = np.argwhere((image != images[i]).any(-1))
+        if not len(changed):  # an empty box (lam near 1) or a donor equal to the sample in the box
+            continue
+        (r0, c0), (r1, c1) = changed.min(0), changed.max(0) + 1
+        found = [d for d in range(len(images)) if d != i
+                 and np.array_equal(image[r0:r1, c0:c1], images[d][r0:r1, c0:c1])
+                 and np.array_equal(mask[r0:r1, c0:c1], masks[d][r0:r1, c0:c1])]
+        assert found, f"sample {i}: its box is not another sample's pixels"
+        outside = np.ones(mask.shape, bool)
+        outside[r0:r1, c0:c1] = False
+        assert np.array_equal(image[outside], images[i][outside]) and np.array_equal(mask[outside], masks[i][outside])
+        boxes.append((r1 - r0) * (c1 - c0))
+    assert len(boxes) >= 10 and len(set(boxes)) > 5  # boxes drawn, not fixed
+    assert max(boxes) > 0.3 * 32 * 32 and min(boxes) < 0.2 * 32 * 32
+    # share 0: the samples of a run without it, transform included
+    plain = D.PetDataset(arrays, build_train_transform("hflip", "all", 32), seed=7)
+    off = D.PetDataset(arrays, build_train_transform("hflip", "all", 32), seed=7, cutmix=0.0)
+    assert all(torch.equal(plain[i][0], off[i][0]) and torch.equal(plain[i][1], off[i][1]) for i in range(6))
+
+
+def test_a_cutmix_box_has_the_drawn_side_and_stays_on_the_image():
+    """cutmix_box against its definition: side round-down of sqrt(1 - lam) x the image's, centred on the drawn
+    point, cut at the edges; over many draws its area averages about half the image's less the cut parts."""
+    for k in range(200):
+        g = torch.Generator().manual_seed(k)
+        lam, cy, cx = torch.rand(3, generator=torch.Generator().manual_seed(k)).tolist()
+        rows, cols = D.cutmix_box((40, 60), g)
+        side_h, side_w = int((1 - lam) ** 0.5 * 40), int((1 - lam) ** 0.5 * 60)
+        top, left = int(cy * 40) - side_h // 2, int(cx * 60) - side_w // 2
+        assert (rows.start, rows.stop) == (max(top, 0), min(top + side_h, 40))
+        assert (cols.start, cols.stop) == (max(left, 0), min(left + side_w, 60))
+        assert 0 <= rows.start <= rows.stop <= 40 and 0 <= cols.start <= cols.stop <= 60
+
+
 def test_prediction_sees_the_pixels_that_training_and_evaluate_see(toy_root):
     """One decode path: the image predict feeds the network equals the cached training/evaluation array."""
     from labseg.data import image_path, load_resized_image, load_split_arrays
