@@ -31,6 +31,22 @@ def built_on(name: str) -> list[str]:
     return bases
 
 
+def single_changes(label: str, chosen_label: str) -> tuple[str, str] | None:
+    """For a candidate of two changes ('<arm>, <n> epochs', its arm built on an arm built on the chosen one,
+    ``chosen_label``), the labels of its two single changes at the same epochs: the arm it is built on, and the arm
+    built on the chosen one with the other change (where the study file has one); None otherwise."""
+    arm, _, epochs = label.rpartition(", ")
+    chosen = chosen_label.rpartition(", ")[0]
+    bases = built_on(arm)
+    if bases[1:2] != [chosen]:
+        return None
+    mid = bases[0]
+    added = {k: v for k, v in study_arms.RECIPE_ARMS[arm].items() if study_arms.RECIPE_ARMS[mid].get(k) != v}
+    other = next((name for name, base in study_arms.RECIPE_BASES.items() if base == chosen
+                  and study_arms.RECIPE_ARMS[name] == {**study_arms.RECIPE_ARMS[chosen], **added}), None)
+    return (f"{mid}, {epochs}", f"{other}, {epochs}") if other else None
+
+
 def candidates(recipe: dict, profile_epochs: int) -> dict[str, dict]:
     """'<arm>, <n> epochs' -> the settings its runs train with, each a change to the chosen ``recipe``: the chosen
     recipe first, then the chosen arm at each of its other budgets in the study file (shortest first), then every arm
@@ -213,6 +229,7 @@ def candidate_verdicts(runs: pd.DataFrame, study_seeds: list[int], targets: dict
                 out.append(f"{family}: {arm}: {stats.mean_std(mine['test_dice'], ' (1 seed)')} against "
                            f"{stats.mean_std(same, ' (1 seed)')} for the chosen recipe on the same seeds "
                            f"{sorted(mine['seed'])}, {gain:+.4f}, {stats.verdict(mine['test_dice'], same)}.")
+                out += interaction_sentence(family, g, arm, base_arm)
             target = (targets or {}).get(model)
             full, best = _full_means(g, len(study_seeds))
             if target is not None and best is not None:
@@ -223,6 +240,25 @@ def candidate_verdicts(runs: pd.DataFrame, study_seeds: list[int], targets: dict
             if _idle_seconds(every, base_arm) > max_seconds:  # the chosen recipe does not fit here: what does
                 out.append(fitting_sentence(family, every, full, max_seconds, len(study_seeds), model))
     return out
+
+
+def interaction_sentence(family: str, g: pd.DataFrame, arm: str, base_arm: str) -> list[str]:
+    """For ``arm`` of two changes (:func:`single_changes`) whose single changes both have runs in ``g`` on its seeds:
+    the arm against the first change alone, with the seed-spread verdict, and its gain over ``base_arm`` against the
+    sum of the two changes' gains (all on the same seeds): whether they add up. [] otherwise."""
+    parts = single_changes(arm, base_arm)
+    if parts is None:
+        return []
+    mine = g[g["arm"] == arm].set_index("seed")["test_dice"]
+    by = {a: g[g["arm"] == a].set_index("seed")["test_dice"] for a in (*parts, base_arm)}
+    seeds = sorted(set(mine.index).intersection(*(s.index for s in by.values())))
+    if not seeds:
+        return []
+    mine, (one, two, base) = mine[seeds], (by[a][seeds] for a in (*parts, base_arm))
+    gains = [x.mean() - base.mean() for x in (one, two, mine)]
+    return [f"{family}: {arm} against {parts[0]} alone on the same seeds {seeds}: {mine.mean() - one.mean():+.4f}, "
+            f"{stats.verdict(mine, one)}. The two changes alone gave {gains[0]:+.4f} and {gains[1]:+.4f} (sum "
+            f"{gains[0] + gains[1]:+.4f}), together {gains[2]:+.4f}."]
 
 
 def _idle_seconds(g: pd.DataFrame, arm: str) -> float:

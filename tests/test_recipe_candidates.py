@@ -99,6 +99,30 @@ def test_runs_table_and_verdicts_per_cpu_family(tmp_path):
         "family's UNet recipe by idle timing.")
 
 
+def test_two_changes_are_checked_against_each_alone_and_their_sum(tmp_path):
+    """An arm of two changes (deep supervision + EMA) is compared with the chosen recipe, then with its first change
+    alone, and its gain with the sum of the two single gains, all on the seeds every one of them has."""
+    assert rc.single_changes(DEEP_EMA, BASE) == (DEEP, EMA)
+    assert rc.single_changes(EMA, BASE) is None and rc.single_changes(DEEP_EMA, EMA) is None
+    arms = rc.candidates(CHOSEN, 25)
+    amd = cpu_study(tmp_path, tmp_path / "results" / "amd-epyc")
+    cpu = "AMD EPYC (AVX512-BF16)"
+    _runs(amd, BASE, arms[BASE], [0.870, 0.872, 0.874], cpu)
+    _runs(amd, EMA, arms[EMA], [0.871, 0.873, 0.875], cpu)  # +0.0010
+    _runs(amd, DEEP, arms[DEEP], [0.875, 0.877, 0.879], cpu)  # +0.0050
+    _runs(amd, DEEP_EMA, arms[DEEP_EMA], [0.875, 0.878], cpu)  # seeds 0-1: +0.0055 on them, +0.0005 over DEEP
+    runs = rc.candidate_runs([amd], arms, "last")
+    lines = rc.candidate_verdicts(runs, [0, 1, 2])
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"AMD EPYC: {DEEP_EMA}: "))
+    assert lines[at + 1] == (
+        f"AMD EPYC: {DEEP_EMA} against {DEEP} alone on the same seeds [0, 1]: +0.0005, within the spread across seeds "
+        "(0.0021), so no ranking is claimed. The two changes alone gave +0.0050 and +0.0010 (sum +0.0060), together "
+        "+0.0055.")
+    # without runs of one single change on those seeds, no such sentence
+    lines = rc.candidate_verdicts(runs[runs["arm"] != EMA], [0, 1, 2])
+    assert not any(" alone on the same seeds" in line for line in lines)
+
+
 def test_a_chosen_recipes_name_is_shortened_for_a_table_row():
     assert rc.chosen_label("unet", "10 budget: crop-2x + mild-affine, 150 epochs, last epoch") == (
         "crop-2x + mild-affine, 150 epochs")
