@@ -155,6 +155,30 @@ def candidate_table(runs: pd.DataFrame, max_seconds: float = study_arms.RECIPE_M
     return pd.DataFrame(rows).set_index(["CPU family", "arm"]) if rows else pd.DataFrame()
 
 
+def short_arms(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` with each arm named for a table row relative to its network's chosen recipe (the first arm of the
+    network in ``runs``): 'UNet, chosen, 150 epochs', 'UNet, chosen + ema, 150 epochs', 'ResNet34-UNet, chosen, 75
+    epochs'; an arm not built on the chosen one keeps its name."""
+    def short(model: str, arm: str, base_arm: str) -> str:
+        name, base = arm.rpartition(", ")[0], base_arm.rpartition(", ")[0]
+        epochs = arm.rpartition(", ")[2]
+        rest = name.removeprefix(base) if name == base or name.startswith(f"{base} + ") else None
+        return f"{label(model)}, " + (f"chosen{rest}, {epochs}" if rest is not None else arm.removeprefix(
+            "ResNet34-UNet: "))
+
+    bases = runs.groupby("model", sort=False)["arm"].first()
+    return runs.assign(arm=[short(m, a, bases[m]) for m, a in zip(runs["model"], runs["arm"])])
+
+
+def chosen_words(runs: pd.DataFrame) -> str:
+    """Which arm 'chosen' stands for in :func:`short_arms`' names, per network: "the UNet's is crop-2x +
+    mild-affine, the ResNet34-UNet's 08 recipe + swa at 0.5x"."""
+    bases = runs.groupby("model", sort=False)["arm"].first()
+    words = [f"the {label(m)}'s " + ("is " if i == 0 else "") + arm.removeprefix("ResNet34-UNet: ").rpartition(", ")[0]
+             for i, (m, arm) in enumerate(bases.items())]
+    return ", ".join(words)
+
+
 def timing_sentence(family: str, arm: str, g: pd.DataFrame, max_seconds: float) -> str:
     """How long a run of ``arm`` (``g``: its runs on ``family``) takes: measured on the runs timed idle, against
     ``max_seconds``, or that none was and what the typical and measured minutes are."""

@@ -146,6 +146,17 @@ def test_the_file_notebook_10_writes_reads_back_with_its_arm_names(tmp_path):
     assert rc.arm_names(runs) == ["crop-2x + mild-affine", "crop-2x + mild-affine + ema", "08 recipe + swa at 0.5x"]
 
 
+def test_a_tables_arms_are_named_from_each_networks_chosen_recipe():
+    resnet = "ResNet34-UNet: 08 recipe + swa at 0.5x, 75 epochs"
+    runs = pd.DataFrame({"model": ["unet", "unet", "unet", "unet", "resnet34_unet"],
+                         "arm": [BASE, "crop-2x + mild-affine, 100 epochs", DEEP_EMA, "strong, 150 epochs", resnet]})
+    assert rc.short_arms(runs)["arm"].tolist() == [
+        "UNet, chosen, 150 epochs", "UNet, chosen, 100 epochs", "UNet, chosen + deep-supervision + ema, 150 epochs",
+        "UNet, strong, 150 epochs", "ResNet34-UNet, chosen, 75 epochs"]
+    assert rc.chosen_words(runs) == "the UNet's is crop-2x + mild-affine, the ResNet34-UNet's 08 recipe + swa at 0.5x"
+    assert rc.short_arms(runs)["model"].equals(runs["model"])
+
+
 def test_seeds_are_written_as_ranges():
     assert rc.seed_ranges([0, 1, 2, 3, 4, 5]) == "0-5" and rc.seed_ranges([5, 0, 1, 3]) == "0-1, 3, 5"
     assert rc.seed_ranges([0]) == "0" and rc.seed_ranges([]) == ""
