@@ -150,19 +150,29 @@ def test_dataset_items_are_deterministic_per_seed_epoch_and_index(toy_root):
     assert not all(torch.equal(x, y) for x, y in zip(a, c))
 
 
+def _numpy_samples(ds, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The first ``n`` samples of ``ds`` as numpy (image (S, S, 3), mask (S, S)), as the arrays hold them."""
+    return [(image.permute(1, 2, 0).numpy(), mask[0].numpy()) for image, mask, _ in (ds[i] for i in range(n))]
+
+
+def _assert_share_zero_draws_nothing(arrays, **share_zero):
+    """At share 0 a sample mix draws nothing: the very samples of a run without it, transform included."""
+    from labseg.transforms import build_train_transform
+
+    plain = D.PetDataset(arrays, build_train_transform("hflip", "all", 32), seed=5)
+    off = D.PetDataset(arrays, build_train_transform("hflip", "all", 32), seed=5, **share_zero)
+    assert all(torch.equal(plain[i][0], off[i][0]) and torch.equal(plain[i][1], off[i][1]) for i in range(6))
+
+
 def test_copy_paste_pastes_another_samples_pet_through_its_mask(toy_root):
     """Without a transform the pasted sample is checked pixel by pixel against numpy: where the donor's mask marks
     its pet, the donor's image and mask; elsewhere the sample's own. The donor is some other sample; at share 0
     nothing changes, at share 1 every sample gets a pet."""
-    from labseg.transforms import build_train_transform
-
     arrays = load_split_arrays(toy_root, "train", 32)
     images, masks = arrays.images, arrays.masks  # (N, S, S, 3), (N, S, S)
     pasted = D.PetDataset(arrays, None, seed=5, copy_paste=1.0)
     donors = []
-    for i in range(12):
-        image, mask, _ = pasted[i]
-        image, mask = image.permute(1, 2, 0).numpy(), mask[0].numpy()
+    for i, (image, mask) in enumerate(_numpy_samples(pasted, 12)):
         found = [d for d in range(len(images)) if d != i
                  and np.array_equal(image, np.where(masks[d][..., None] > 0, images[d], images[i]))
                  and np.array_equal(mask, np.where(masks[d] > 0, masks[d], masks[i]))]
@@ -170,10 +180,7 @@ def test_copy_paste_pastes_another_samples_pet_through_its_mask(toy_root):
         donors.append(found[0])
     assert len(set(donors)) > 3  # donors are drawn, not fixed
     assert (pasted[3][1] > 0).sum() >= (torch.from_numpy(masks[3]) > 0).sum()  # the pet only grows
-    # share 0: the very samples of a run without it, transform included (nothing extra is drawn)
-    plain = D.PetDataset(arrays, build_train_transform("hflip", "all", 32), seed=5)
-    off = D.PetDataset(arrays, build_train_transform("hflip", "all", 32), seed=5, copy_paste=0.0)
-    assert all(torch.equal(plain[i][0], off[i][0]) and torch.equal(plain[i][1], off[i][1]) for i in range(6))
+    _assert_share_zero_draws_nothing(arrays, copy_paste=0.0)
     # share 0.5: about half the samples change, the same ones each time for a (seed, epoch)
     half = D.PetDataset(arrays, None, seed=5, copy_paste=0.5)
     changed = [not torch.equal(half[i][1], torch.from_numpy(masks[i])[None]) for i in range(len(images))]
@@ -184,15 +191,11 @@ def test_copy_paste_pastes_another_samples_pet_through_its_mask(toy_root):
 def test_cutmix_puts_a_box_of_another_sample_in_place(toy_root):
     """Without a transform the mixed sample is checked against numpy: inside one axis-aligned box, another sample's
     image and mask; outside it, the sample's own. Boxes vary in size and place; at share 0 nothing changes."""
-    from labseg.transforms import build_train_transform
-
     arrays = load_split_arrays(toy_root, "train", 32)
     images, masks = arrays.images, arrays.masks  # (N, S, S, 3), (N, S, S)
     mixed = D.PetDataset(arrays, None, seed=7, cutmix=1.0)
     boxes = []
-    for i in range(16):
-        image, mask, _ = mixed[i]
-        image, mask = image.permute(1, 2, 0).numpy(), mask[0].numpy()
+    for i, (image, mask) in enumerate(_numpy_samples(mixed, 16)):
         changed = np.argwhere((image != images[i]).any(-1))
         if not len(changed):  # an empty box (lam near 1) or a donor equal to the sample in the box
             continue
@@ -207,10 +210,7 @@ def test_cutmix_puts_a_box_of_another_sample_in_place(toy_root):
         boxes.append((r1 - r0) * (c1 - c0))
     assert len(boxes) >= 10 and len(set(boxes)) > 5  # boxes drawn, not fixed
     assert max(boxes) > 0.3 * 32 * 32 and min(boxes) < 0.2 * 32 * 32
-    # share 0: the samples of a run without it, transform included
-    plain = D.PetDataset(arrays, build_train_transform("hflip", "all", 32), seed=7)
-    off = D.PetDataset(arrays, build_train_transform("hflip", "all", 32), seed=7, cutmix=0.0)
-    assert all(torch.equal(plain[i][0], off[i][0]) and torch.equal(plain[i][1], off[i][1]) for i in range(6))
+    _assert_share_zero_draws_nothing(arrays, cutmix=0.0)
 
 
 def test_a_cutmix_box_has_the_drawn_side_and_stays_on_the_image():
