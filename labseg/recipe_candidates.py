@@ -262,7 +262,7 @@ def candidate_verdicts(runs: pd.DataFrame, study_seeds: list[int], targets: dict
                 out.append(f"{family}: the best of these with {len(study_seeds)} seeds, {best}: {got:.4f}; "
                            f"target {target:.2f}: {verdict}.")
             if _idle_seconds(every, base_arm) > max_seconds:  # the chosen recipe does not fit here: what does
-                out.append(fitting_sentence(family, every, full, max_seconds, len(study_seeds), model))
+                out.append(fitting_sentence(family, every, base_arm, max_seconds, study_seeds, model))
     return out
 
 
@@ -291,20 +291,79 @@ def _idle_seconds(g: pd.DataFrame, arm: str) -> float:
     return float(idle.mean()) if len(idle) else float("nan")
 
 
-def fitting_sentence(family: str, every: pd.DataFrame, full: pd.DataFrame, max_seconds: float, n_seeds: int,
-                     model: str = "unet") -> str:
-    """Where the chosen recipe of ``model`` is over ``max_seconds`` timed idle on ``family``: the best arm of that
-    network there with ``n_seeds`` seeds (``full``: arm -> mean test dice) whose runs timed idle fit, or that none
-    does yet. The sentence names the network: the verdicts of both networks stand in one list."""
+def family_recipe(every: pd.DataFrame, base_arm: str, study_seeds: list[int], max_seconds: float
+                  ) -> tuple[str | None, str]:
+    """One network's recipe on one CPU family (``every``: its runs there, fresh seeds included; ``base_arm``: its
+    chosen recipe) by idle timing (over every run), and on what ground: "within" (the chosen recipe's runs timed idle
+    fit ``max_seconds``), "not judged" (none of them was timed idle: the choice by typical minutes stands),
+    "replaced" (they are over: the best arm by mean over ``study_seeds``, with all of them, whose runs timed idle
+    fit), or "none" (over, and no such arm: None)."""
+    idle = _idle_seconds(every, base_arm)
+    if not idle > max_seconds:  # NaN (none timed idle) or within
+        return base_arm, "not judged" if idle != idle else "within"
+    full, _ = _full_means(every[every["seed"].isin(study_seeds)], len(study_seeds))
     fits = [a for a in full.index if _idle_seconds(every, a) <= max_seconds]
-    limit, net = f"{max_seconds / 60:.0f} min a run", label(model)
     if not fits:
+        return None, "none"
+    return max(fits, key=lambda a: full.loc[a, "mean"]), "replaced"
+
+
+def recipe_flags(arm: str, base_arm: str) -> str:
+    """The options that turn ``base_arm`` (the UNet's chosen recipe, '--profile cpu-best') into ``arm``, both
+    '<recipe study arm>, <n> epochs': '--deep-supervision 0.4', '--width 24 --epochs 65' ('' where they are the
+    same, or where either is no UNet arm of the recipe study)."""
+    (name, _, epochs), (base, _, base_epochs) = arm.rpartition(", "), base_arm.rpartition(", ")
+    if name not in study_arms.RECIPE_ARMS or base not in study_arms.RECIPE_ARMS:
+        return ""
+    changes = {k: v for k, v in study_arms.RECIPE_ARMS[name].items() if study_arms.RECIPE_ARMS[base].get(k) != v}
+    if epochs != base_epochs:
+        changes["epochs"] = int(epochs.split()[0])
+    return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in changes.items())
+
+
+def family_recipes(runs: pd.DataFrame, study_seeds: list[int],
+                   max_seconds: float = study_arms.RECIPE_MAX_SECONDS) -> pd.DataFrame:
+    """Per network and CPU family of ``runs`` (:func:`chosen_runs`), its recipe there by idle timing
+    (:func:`family_recipe`): the arm, the options beyond the chosen recipe's that train it, its test dice on
+    ``study_seeds``, its minutes a run timed idle, and the ground. Where the families disagree, this is the pick
+    per family."""
+    rows = []
+    for model, by_model in runs.groupby("model", sort=False):
+        base_arm = by_model["arm"].iloc[0]
+        for family, every in by_model.groupby("family", sort=False):
+            g = every[every["seed"].isin(study_seeds)]
+            arm, ground = family_recipe(every, base_arm, study_seeds, max_seconds)
+            mine = g[g["arm"] == arm]["test_dice"] if arm else pd.Series(dtype=float)
+            idle = _idle_seconds(every, arm) if arm else float("nan")
+            limit = f"{max_seconds / 60:.0f} min"
+            rows.append({"network": label(model), "CPU family": family, "recipe": arm or "—",
+                         "options beyond the chosen recipe": (recipe_flags(arm, base_arm) or "none") if arm else "—",
+                         "test dice": stats.mean_std(mine) if len(mine) else "—",
+                         "min idle": f"{idle / 60:.1f}" if idle == idle else "—",
+                         "ground": {"within": f"the chosen recipe, timed idle within {limit}",
+                                    "not judged": "the chosen recipe, not timed idle (typical minutes)",
+                                    "replaced": f"the chosen recipe is over {limit} timed idle here: the best arm "
+                                                f"with {len(study_seeds)} seeds within it",
+                                    "none": f"the chosen recipe is over {limit} timed idle here, and no arm with "
+                                            f"{len(study_seeds)} seeds is within it"}[ground]})
+    return pd.DataFrame(rows, columns=["network", "CPU family", "recipe", "options beyond the chosen recipe",
+                                       "test dice", "min idle", "ground"])
+
+
+def fitting_sentence(family: str, every: pd.DataFrame, base_arm: str, max_seconds: float, study_seeds: list[int],
+                     model: str = "unet") -> str:
+    """Where the chosen recipe of ``model`` (``base_arm``) is over ``max_seconds`` timed idle on ``family``
+    (``every``: its runs there): the best arm of that network there with every seed of ``study_seeds`` whose runs
+    timed idle fit (:func:`family_recipe`), or that none does yet. The sentence names the network: the verdicts of
+    both networks stand in one list."""
+    arm, _ = family_recipe(every, base_arm, study_seeds, max_seconds)
+    limit, net, n_seeds = f"{max_seconds / 60:.0f} min a run", label(model), len(study_seeds)
+    if arm is None:
         return (f"{family}: no {net} arm here with {n_seeds} seeds is timed idle within {limit} yet, so this family "
                 f"has no {net} recipe that keeps the rule by idle timing.")
-    best = max(fits, key=lambda a: full.loc[a, "mean"])
-    return (f"{family}: the best {net} arm here with {n_seeds} seeds timed idle within {limit}: {best}, "
-            f"{full.loc[best, 'mean']:.4f} ({_idle_seconds(every, best) / 60:.1f} min): this family's {net} recipe "
-            "by idle timing.")
+    mean = every[(every["arm"] == arm) & every["seed"].isin(study_seeds)]["test_dice"].mean()
+    return (f"{family}: the best {net} arm here with {n_seeds} seeds timed idle within {limit}: {arm}, "
+            f"{mean:.4f} ({_idle_seconds(every, arm) / 60:.1f} min): this family's {net} recipe by idle timing.")
 
 
 FILE = "recipe_candidates.csv"  # notebook 10 writes :func:`chosen_runs` here; the report reads it back

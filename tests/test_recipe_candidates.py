@@ -123,6 +123,38 @@ def test_two_changes_are_checked_against_each_alone_and_their_sum(tmp_path):
     assert not any(" alone on the same seeds" in line for line in lines)
 
 
+def test_the_recipe_is_picked_per_cpu_family_by_idle_timing(tmp_path):
+    """Where the chosen recipe's runs timed idle are over the limit on a family, that family's recipe is its best arm
+    with every study seed whose runs timed idle fit (a better arm not timed idle does not count); elsewhere the
+    chosen recipe stands, by idle timing or, with none, by typical minutes. The options say how to train it."""
+    assert rc.recipe_flags(DEEP, BASE) == "--deep-supervision 0.4" and rc.recipe_flags(BASE, BASE) == ""
+    assert rc.recipe_flags(WIDE, BASE) == "--width 24 --epochs 65"
+    assert rc.recipe_flags("ResNet34-UNet: 08 recipe, 75 epochs", BASE) == ""
+    arms = rc.candidates(CHOSEN, 25)
+    intel = cpu_study(tmp_path)
+    amd = cpu_study(tmp_path, tmp_path / "results" / "amd-epyc")
+    _runs(intel, BASE, arms[BASE], [0.870, 0.872, 0.868], "Intel(R) Xeon(R) Processor (AMX)", other=0.3)
+    _runs(amd, BASE, arms[BASE], [0.871, 0.873, 0.872], "AMD EPYC (AVX512-BF16)", seconds=930.0)  # over, idle
+    _runs(amd, EMA, arms[EMA], [0.872, 0.873, 0.871], "AMD EPYC (AVX512-BF16)", seconds=880.0)  # fits, idle
+    _runs(amd, DEEP, arms[DEEP], [0.875, 0.876, 0.877], "AMD EPYC (AVX512-BF16)", seconds=850.0)  # fits: best
+    _runs(amd, PASTE, arms[PASTE], [0.890, 0.891, 0.892], "AMD EPYC (AVX512-BF16)", other=0.2)  # busy: not judged
+    _runs(amd, WIDE, arms[WIDE], [0.880, 0.881], "AMD EPYC (AVX512-BF16)", seconds=600.0)  # two seeds: too few
+    runs = rc.candidate_runs([intel, amd], arms, "last")
+    table = rc.family_recipes(runs, [0, 1, 2]).set_index("CPU family")
+    assert table.loc["Intel AMX", "recipe"] == BASE and table.loc["Intel AMX", "min idle"] == "—"
+    assert table.loc["Intel AMX", "ground"] == "the chosen recipe, not timed idle (typical minutes)"
+    assert table.loc["AMD EPYC", "recipe"] == DEEP and table.loc["AMD EPYC", "test dice"] == "0.8760 ± 0.0010"
+    assert table.loc["AMD EPYC", "options beyond the chosen recipe"] == "--deep-supervision 0.4"
+    assert table.loc["AMD EPYC", "min idle"] == "14.2"
+    within = rc.family_recipes(runs, [0, 1, 2], max_seconds=960.0).set_index("CPU family").loc["AMD EPYC"]
+    assert within["recipe"] == BASE and within["ground"] == "the chosen recipe, timed idle within 16 min"
+    none = rc.family_recipes(runs, [0, 1, 2], max_seconds=840.0).set_index("CPU family").loc["AMD EPYC"]
+    assert none["recipe"] == "—" and none["ground"].endswith("no arm with 3 seeds is within it")
+    assert rc.candidate_verdicts(runs, [0, 1, 2])[-1] == (
+        f"AMD EPYC: the best UNet arm here with 3 seeds timed idle within 15 min a run: {DEEP}, 0.8760 (14.2 min): "
+        "this family's UNet recipe by idle timing.")
+
+
 def test_a_chosen_recipes_name_is_shortened_for_a_table_row():
     assert rc.chosen_label("unet", "10 budget: crop-2x + mild-affine, 150 epochs, last epoch") == (
         "crop-2x + mild-affine, 150 epochs")
