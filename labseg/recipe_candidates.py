@@ -155,19 +155,23 @@ def candidate_table(runs: pd.DataFrame, max_seconds: float = study_arms.RECIPE_M
     return pd.DataFrame(rows).set_index(["CPU family", "arm"]) if rows else pd.DataFrame()
 
 
-def short_arms(runs: pd.DataFrame) -> pd.DataFrame:
-    """``runs`` with each arm named for a table row relative to its network's chosen recipe (the first arm of the
-    network in ``runs``): 'UNet, chosen, 150 epochs', 'UNet, chosen + ema, 150 epochs', 'ResNet34-UNet, chosen, 75
-    epochs'; an arm not built on the chosen one keeps its name."""
+def short_names(runs: pd.DataFrame) -> dict[str, str]:
+    """Each arm of ``runs`` -> its name relative to its network's chosen recipe (the first arm of the network in
+    ``runs``), for a table row or a sentence: 'UNet chosen at 150 epochs', 'UNet chosen + ema at 150 epochs',
+    'ResNet34-UNet chosen at 75 epochs'; an arm not built on the chosen one keeps its name."""
     def short(model: str, arm: str, base_arm: str) -> str:
-        name, base = arm.rpartition(", ")[0], base_arm.rpartition(", ")[0]
-        epochs = arm.rpartition(", ")[2]
-        rest = name.removeprefix(base) if name == base or name.startswith(f"{base} + ") else None
-        return f"{label(model)}, " + (f"chosen{rest}, {epochs}" if rest is not None else arm.removeprefix(
-            "ResNet34-UNet: "))
+        (name, _, epochs), base = arm.rpartition(", "), base_arm.rpartition(", ")[0]
+        if name != base and not name.startswith(f"{base} + "):
+            return arm
+        return f"{label(model)} chosen{name.removeprefix(base)} at {epochs}"
 
     bases = runs.groupby("model", sort=False)["arm"].first()
-    return runs.assign(arm=[short(m, a, bases[m]) for m, a in zip(runs["model"], runs["arm"])])
+    return {a: short(m, a, bases[m]) for m, a in zip(runs["model"], runs["arm"])}
+
+
+def short_arms(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` with each arm named as :func:`short_names` names it."""
+    return runs.assign(arm=runs["arm"].map(short_names(runs)))
 
 
 def chosen_words(runs: pd.DataFrame) -> str:
@@ -232,41 +236,43 @@ def family_summary(g: pd.DataFrame, base_arm: str, study_seeds: list[int]) -> di
 
 
 def candidate_verdicts(runs: pd.DataFrame, study_seeds: list[int], targets: dict | None = None,
-                       max_seconds: float = study_arms.RECIPE_MAX_SECONDS) -> list[str]:
-    """Per network and CPU family: the chosen recipe's (its first arm in ``runs``) minutes a run timed idle against
+                       max_seconds: float = study_arms.RECIPE_MAX_SECONDS, names: dict[str, str] | None = None
+                       ) -> list[str]:
+    """Per network and CPU family (arms named by ``names`` where given, e.g. :func:`short_names`): the chosen
+    recipe's (its first arm in ``runs``) minutes a run timed idle against
     ``max_seconds``; each candidate against it on the seeds both have among ``study_seeds`` (one change at a time,
     the same seeds), with the seed-spread verdict; and the best mean of ``len(study_seeds)`` seeds against
     ``targets`` (network -> test dice) where given."""
     if runs.empty:
         return ["no run of the chosen recipe or of a candidate has finished yet"]
-    out = []
+    out, nm = [], (lambda arm: (names or {}).get(arm, arm))
     for model, by_model in runs.groupby("model", sort=False):
         base_arm = by_model["arm"].iloc[0]
         for family, every in by_model.groupby("family", sort=False):
-            out.append(timing_sentence(family, base_arm, every[every["arm"] == base_arm], max_seconds))
+            out.append(timing_sentence(family, nm(base_arm), every[every["arm"] == base_arm], max_seconds))
             g = every[every["seed"].isin(study_seeds)]
             if g[g["arm"] == base_arm].empty:
-                out.append(f"{family}: no run of the chosen recipe ({base_arm}) on seeds {study_seeds}")
+                out.append(f"{family}: no run of the chosen recipe ({nm(base_arm)}) on seeds {study_seeds}")
                 continue
             for arm, mine, same in _compared(g, base_arm):
                 gain = mine["test_dice"].mean() - same.mean()
-                out.append(f"{family}: {arm}: {stats.mean_std(mine['test_dice'], ' (1 seed)')} against "
+                out.append(f"{family}: {nm(arm)}: {stats.mean_std(mine['test_dice'], ' (1 seed)')} against "
                            f"{stats.mean_std(same, ' (1 seed)')} for the chosen recipe on the same seeds "
                            f"{sorted(mine['seed'])}, {gain:+.4f}, {stats.verdict(mine['test_dice'], same)}.")
-                out += interaction_sentence(family, g, arm, base_arm)
+                out += interaction_sentence(family, g, arm, base_arm, nm)
             target = (targets or {}).get(model)
             full, best = _full_means(g, len(study_seeds))
             if target is not None and best is not None:
                 got = full.loc[best, "mean"]
                 verdict = "reached" if got >= target else f"not reached ({got - target:+.4f})"
-                out.append(f"{family}: the best of these with {len(study_seeds)} seeds, {best}: {got:.4f}; "
+                out.append(f"{family}: the best of these with {len(study_seeds)} seeds, {nm(best)}: {got:.4f}; "
                            f"target {target:.2f}: {verdict}.")
             if _idle_seconds(every, base_arm) > max_seconds:  # the chosen recipe does not fit here: what does
-                out.append(fitting_sentence(family, every, base_arm, max_seconds, study_seeds, model))
+                out.append(fitting_sentence(family, every, base_arm, max_seconds, study_seeds, model, nm))
     return out
 
 
-def interaction_sentence(family: str, g: pd.DataFrame, arm: str, base_arm: str) -> list[str]:
+def interaction_sentence(family: str, g: pd.DataFrame, arm: str, base_arm: str, nm=str) -> list[str]:
     """For ``arm`` of two changes (:func:`single_changes`) whose single changes both have runs in ``g`` on its seeds:
     the arm against the first change alone, with the seed-spread verdict, and its gain over ``base_arm`` against the
     sum of the two changes' gains (all on the same seeds): whether they add up. [] otherwise."""
@@ -280,7 +286,8 @@ def interaction_sentence(family: str, g: pd.DataFrame, arm: str, base_arm: str) 
         return []
     mine, (one, two, base) = mine[seeds], (by[a][seeds] for a in (*parts, base_arm))
     gains = [x.mean() - base.mean() for x in (one, two, mine)]
-    return [f"{family}: {arm} against {parts[0]} alone on the same seeds {seeds}: {mine.mean() - one.mean():+.4f}, "
+    return [f"{family}: {nm(arm)} against {nm(parts[0])} alone on the same seeds {seeds}: "
+            f"{mine.mean() - one.mean():+.4f}, "
             f"{stats.verdict(mine, one)}. The two changes alone gave {gains[0]:+.4f} and {gains[1]:+.4f} (sum "
             f"{gains[0] + gains[1]:+.4f}), together {gains[2]:+.4f}."]
 
@@ -322,11 +329,12 @@ def recipe_flags(arm: str, base_arm: str) -> str:
 
 
 def family_recipes(runs: pd.DataFrame, study_seeds: list[int],
-                   max_seconds: float = study_arms.RECIPE_MAX_SECONDS) -> pd.DataFrame:
+                   max_seconds: float = study_arms.RECIPE_MAX_SECONDS, names: dict[str, str] | None = None
+                   ) -> pd.DataFrame:
     """Per network and CPU family of ``runs`` (:func:`chosen_runs`), its recipe there by idle timing
-    (:func:`family_recipe`): the arm, the options beyond the chosen recipe's that train it, its test dice on
-    ``study_seeds``, its minutes a run timed idle, and the ground. Where the families disagree, this is the pick
-    per family."""
+    (:func:`family_recipe`): the arm (named by ``names`` where given, e.g. :func:`short_names`), the options beyond
+    the chosen recipe's that train it, its test dice on ``study_seeds``, its minutes a run timed idle, and the
+    ground. Where the families disagree, this is the pick per family."""
     rows = []
     for model, by_model in runs.groupby("model", sort=False):
         base_arm = by_model["arm"].iloc[0]
@@ -336,7 +344,7 @@ def family_recipes(runs: pd.DataFrame, study_seeds: list[int],
             mine = g[g["arm"] == arm]["test_dice"] if arm else pd.Series(dtype=float)
             idle = _idle_seconds(every, arm) if arm else float("nan")
             limit = f"{max_seconds / 60:.0f} min"
-            rows.append({"network": label(model), "CPU family": family, "recipe": arm or "—",
+            rows.append({"network": label(model), "CPU family": family, "arm": (names or {}).get(arm, arm) or "—",
                          "options beyond the chosen recipe": (recipe_flags(arm, base_arm) or "none") if arm else "—",
                          "test dice": stats.mean_std(mine) if len(mine) else "—",
                          "min idle": f"{idle / 60:.1f}" if idle == idle else "—",
@@ -346,12 +354,12 @@ def family_recipes(runs: pd.DataFrame, study_seeds: list[int],
                                                 f"with {len(study_seeds)} seeds within it",
                                     "none": f"the chosen recipe is over {limit} timed idle here, and no arm with "
                                             f"{len(study_seeds)} seeds is within it"}[ground]})
-    return pd.DataFrame(rows, columns=["network", "CPU family", "recipe", "options beyond the chosen recipe",
+    return pd.DataFrame(rows, columns=["network", "CPU family", "arm", "options beyond the chosen recipe",
                                        "test dice", "min idle", "ground"])
 
 
 def fitting_sentence(family: str, every: pd.DataFrame, base_arm: str, max_seconds: float, study_seeds: list[int],
-                     model: str = "unet") -> str:
+                     model: str = "unet", nm=str) -> str:
     """Where the chosen recipe of ``model`` (``base_arm``) is over ``max_seconds`` timed idle on ``family``
     (``every``: its runs there): the best arm of that network there with every seed of ``study_seeds`` whose runs
     timed idle fit (:func:`family_recipe`), or that none does yet. The sentence names the network: the verdicts of
@@ -362,7 +370,7 @@ def fitting_sentence(family: str, every: pd.DataFrame, base_arm: str, max_second
         return (f"{family}: no {net} arm here with {n_seeds} seeds is timed idle within {limit} yet, so this family "
                 f"has no {net} recipe that keeps the rule by idle timing.")
     mean = every[(every["arm"] == arm) & every["seed"].isin(study_seeds)]["test_dice"].mean()
-    return (f"{family}: the best {net} arm here with {n_seeds} seeds timed idle within {limit}: {arm}, "
+    return (f"{family}: the best {net} arm here with {n_seeds} seeds timed idle within {limit}: {nm(arm)}, "
             f"{mean:.4f} ({_idle_seconds(every, arm) / 60:.1f} min): this family's {net} recipe by idle timing.")
 
 

@@ -141,15 +141,17 @@ def test_the_recipe_is_picked_per_cpu_family_by_idle_timing(tmp_path):
     _runs(amd, WIDE, arms[WIDE], [0.880, 0.881], "AMD EPYC (AVX512-BF16)", seconds=600.0)  # two seeds: too few
     runs = rc.candidate_runs([intel, amd], arms, "last")
     table = rc.family_recipes(runs, [0, 1, 2]).set_index("CPU family")
-    assert table.loc["Intel AMX", "recipe"] == BASE and table.loc["Intel AMX", "min idle"] == "—"
+    assert table.loc["Intel AMX", "arm"] == BASE and table.loc["Intel AMX", "min idle"] == "—"
     assert table.loc["Intel AMX", "ground"] == "the chosen recipe, not timed idle (typical minutes)"
-    assert table.loc["AMD EPYC", "recipe"] == DEEP and table.loc["AMD EPYC", "test dice"] == "0.8760 ± 0.0010"
+    assert table.loc["AMD EPYC", "arm"] == DEEP and table.loc["AMD EPYC", "test dice"] == "0.8760 ± 0.0010"
     assert table.loc["AMD EPYC", "options beyond the chosen recipe"] == "--deep-supervision 0.4"
     assert table.loc["AMD EPYC", "min idle"] == "14.2"
     within = rc.family_recipes(runs, [0, 1, 2], max_seconds=960.0).set_index("CPU family").loc["AMD EPYC"]
-    assert within["recipe"] == BASE and within["ground"] == "the chosen recipe, timed idle within 16 min"
+    assert within["arm"] == BASE and within["ground"] == "the chosen recipe, timed idle within 16 min"
     none = rc.family_recipes(runs, [0, 1, 2], max_seconds=840.0).set_index("CPU family").loc["AMD EPYC"]
-    assert none["recipe"] == "—" and none["ground"].endswith("no arm with 3 seeds is within it")
+    assert none["arm"] == "—" and none["ground"].endswith("no arm with 3 seeds is within it")
+    named = rc.family_recipes(runs, [0, 1, 2], names=rc.short_names(runs)).set_index("CPU family")
+    assert named.loc["AMD EPYC", "arm"] == "UNet chosen + deep-supervision at 150 epochs"
     assert rc.candidate_verdicts(runs, [0, 1, 2])[-1] == (
         f"AMD EPYC: the best UNet arm here with 3 seeds timed idle within 15 min a run: {DEEP}, 0.8760 (14.2 min): "
         "this family's UNet recipe by idle timing.")
@@ -178,15 +180,28 @@ def test_the_file_notebook_10_writes_reads_back_with_its_arm_names(tmp_path):
     assert rc.arm_names(runs) == ["crop-2x + mild-affine", "crop-2x + mild-affine + ema", "08 recipe + swa at 0.5x"]
 
 
-def test_a_tables_arms_are_named_from_each_networks_chosen_recipe():
+def test_a_tables_arms_are_named_from_each_networks_chosen_recipe(tmp_path):
     resnet = "ResNet34-UNet: 08 recipe + swa at 0.5x, 75 epochs"
     runs = pd.DataFrame({"model": ["unet", "unet", "unet", "unet", "resnet34_unet"],
                          "arm": [BASE, "crop-2x + mild-affine, 100 epochs", DEEP_EMA, "strong, 150 epochs", resnet]})
     assert rc.short_arms(runs)["arm"].tolist() == [
-        "UNet, chosen, 150 epochs", "UNet, chosen, 100 epochs", "UNet, chosen + deep-supervision + ema, 150 epochs",
-        "UNet, strong, 150 epochs", "ResNet34-UNet, chosen, 75 epochs"]
+        "UNet chosen at 150 epochs", "UNet chosen at 100 epochs", "UNet chosen + deep-supervision + ema at 150 epochs",
+        "strong, 150 epochs", "ResNet34-UNet chosen at 75 epochs"]
     assert rc.chosen_words(runs) == "the UNet's is crop-2x + mild-affine, the ResNet34-UNet's 08 recipe + swa at 0.5x"
     assert rc.short_arms(runs)["model"].equals(runs["model"])
+    # the verdicts name the arms so too where asked, the interaction sentence included
+    arms = rc.candidates(CHOSEN, 25)
+    amd = cpu_study(tmp_path, tmp_path / "results" / "amd-epyc")
+    for arm, dice in ((BASE, [0.870, 0.872, 0.874]), (EMA, [0.871, 0.873, 0.875]), (DEEP, [0.875, 0.877, 0.879]),
+                      (DEEP_EMA, [0.876, 0.878, 0.880])):
+        _runs(amd, arm, arms[arm], dice, "AMD EPYC (AVX512-BF16)")
+    done = rc.candidate_runs([amd], arms, "last")
+    lines = rc.candidate_verdicts(done, [0, 1, 2], {"unet": 0.88}, names=rc.short_names(done))
+    assert lines[0].startswith("AMD EPYC: UNet chosen at 150 epochs: 10.0 min a run timed idle")
+    assert lines[-2].startswith("AMD EPYC: UNet chosen + deep-supervision + ema at 150 epochs against UNet chosen + "
+                                "deep-supervision at 150 epochs alone on the same seeds [0, 1, 2]: +0.0010")
+    assert lines[-1] == ("AMD EPYC: the best of these with 3 seeds, UNet chosen + deep-supervision + ema at 150 "
+                         "epochs: 0.8780; target 0.88: not reached (-0.0020).")
 
 
 def test_seeds_are_written_as_ranges():
