@@ -21,6 +21,9 @@ from .stats import format_mean_std
 
 SECONDS = ("train_s_per_run", "train_seconds", "train_s_typical")
 _NUMBER = re.compile(r"^[-+\d.,± M—]+$")
+# A table of more rows than this may break across printed pages (row by row, its header repeated): kept whole, it
+# would leave most of a page empty where it does not fit below the text before it.
+LONG_TABLE_ROWS = 10
 INTEGERS = ("seeds", "epochs", "seed", "train", "val", "test", "total", "runs", "commits", "threads", "images")
 
 
@@ -127,7 +130,8 @@ class Document:
             "<tr{}>{}</tr>".format(' class="best"' if i == best_row else "",
                                    "".join(f'<td class="{c}">{html.escape(v)}</td>' for c, v in zip(cls, row)))
             for i, row in enumerate(rows))
-        return Html(f'<table class="data" id="table-{self.tables}"><caption><b>Table {self.tables}.</b> '
+        kind = "data long" if len(rows) > LONG_TABLE_ROWS else "data"  # a long table may break across pages
+        return Html(f'<table class="{kind}" id="table-{self.tables}"><caption><b>Table {self.tables}.</b> '
                     f'{_inline(caption)} {" ".join(extra)}</caption><thead><tr>{head}</tr></thead>'
                     f"<tbody>{body}</tbody></table>")
 

@@ -257,7 +257,7 @@ def candidate_sentences(results: str | Path, seeds: list[int], targets: dict,
         lead, base_arm = label(model), by_model["arm"].iloc[0]
         parts = []
         for family, g in by_model.groupby("family", sort=False):
-            f = family_summary(g, base_arm, seeds)
+            f = family_summary(g, base_arm, seeds, max_seconds)
             timing = ("not yet timed idle" if f["idle_runs"] == 0 else
                       f"{f['idle_minutes']:.1f} min a run timed idle, "
                       + ("within" if f["idle_minutes"] * 60 <= max_seconds else "over")
@@ -270,7 +270,13 @@ def candidate_sentences(results: str | Path, seeds: list[int], targets: dict,
             reach = ("" if target is None or f["best"] is None else
                      f"; the best 3-seed mean of these, {f['best_mean']:.4f}, "
                      + ("reaches" if f["best_mean"] >= target else "misses") + f" the next target {target:.2f}")
-            parts.append(f"on {family}, {timing}" + (f"; {moves}" if moves else "") + reach)
+            own = ("" if f["ground"] not in ("replaced", "none") else
+                   f"; by idle timing, no arm here with {len(seeds)} seeds trains within the limit either"
+                   if f["ground"] == "none" else
+                   f"; by idle timing this family's recipe is the chosen one with "
+                   f"{_change_words(f['recipe'], base_arm)} ({f['recipe_mean']:.4f}, {f['recipe_minutes']:.1f} min "
+                   "a run)")
+            parts.append(f"on {family}, {timing}" + (f"; {moves}" if moves else "") + reach + own)
         out.append(f"Section 3.6, the {lead}'s chosen recipe: " + "; ".join(parts) + ".")
     return out
 

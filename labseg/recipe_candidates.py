@@ -220,19 +220,25 @@ def _full_means(g: pd.DataFrame, n_seeds: int) -> tuple[pd.DataFrame, str | None
     return full, (full["mean"].idxmax() if len(full) else None)
 
 
-def family_summary(g: pd.DataFrame, base_arm: str, study_seeds: list[int]) -> dict:
+def family_summary(g: pd.DataFrame, base_arm: str, study_seeds: list[int],
+                   max_seconds: float = study_arms.RECIPE_MAX_SECONDS) -> dict:
     """What one network's runs on one CPU family (``g``) say, as numbers: the chosen recipe's (``base_arm``) minutes
     a run timed idle (NaN: none was) and runs timed idle; per candidate, its seeds among ``study_seeds``, its gain
     over the chosen recipe on those seeds and whether that exceeds the seed spread; the best arm with every seed of
-    ``study_seeds`` and its mean."""
+    ``study_seeds`` and its mean; the family's recipe by idle timing against ``max_seconds`` (:func:`family_recipe`:
+    arm, ground) with its mean on ``study_seeds`` and its minutes a run timed idle."""
     idle_runs, idle_minutes = len(_idle(g[g["arm"] == base_arm])), _idle_seconds(g, base_arm) / 60
+    recipe, ground = family_recipe(g, base_arm, study_seeds, max_seconds)
+    recipe_minutes = _idle_seconds(g, recipe) / 60 if recipe else float("nan")
     g = g[g["seed"].isin(study_seeds)]
     moves = [{"arm": arm, "seeds": len(mine), "gain": mine["test_dice"].mean() - same.mean(),
               "beyond": stats.differs_beyond_noise(mine["test_dice"], same)}
              for arm, mine, same in _compared(g, base_arm) if len(same)]
     full, best = _full_means(g, len(study_seeds))
     return {"idle_minutes": idle_minutes, "idle_runs": idle_runs,
-            "moves": moves, "best": best, "best_mean": full.loc[best, "mean"] if best is not None else float("nan")}
+            "moves": moves, "best": best, "best_mean": full.loc[best, "mean"] if best is not None else float("nan"),
+            "recipe": recipe, "ground": ground, "recipe_minutes": recipe_minutes,
+            "recipe_mean": g[g["arm"] == recipe]["test_dice"].mean() if recipe else float("nan")}
 
 
 def candidate_verdicts(runs: pd.DataFrame, study_seeds: list[int], targets: dict | None = None,

@@ -7,11 +7,14 @@ import json
 import os
 import re
 import subprocess
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 
-from labseg.document import JPEG_GAIN, Document, embedded_image
+import labseg.document
+from labseg.document import JPEG_GAIN, LONG_TABLE_ROWS, Document, embedded_image
 
 
 def _plot_png(path):
@@ -114,3 +117,16 @@ def test_the_runs_date_comes_from_the_git_repository_that_holds_the_results(tmp_
     (outside / "runs" / "a").mkdir(parents=True)
     (outside / "runs" / "a" / "env.json").write_text(json.dumps({"git_commit": newer}))
     assert newest_run_commit(outside) is None
+
+
+def test_a_long_table_may_break_across_pages_and_a_short_one_not():
+    """A table of more than LONG_TABLE_ROWS rows gets the class that lets the printed page break between its rows
+    (report.css); a short one stays whole. Both are numbered in order."""
+    doc = Document()
+    short = doc.table(pd.DataFrame({"arm": ["a", "b"], "test_dice": [0.81, 0.82]}), "Two arms.")
+    rows = LONG_TABLE_ROWS + 1
+    long = doc.table(pd.DataFrame({"arm": [f"a{i}" for i in range(rows)], "test_dice": [0.8] * rows}), "Many.")
+    assert '<table class="data" id="table-1">' in short and '<table class="data long" id="table-2">' in long
+    assert long.count("<tr") == rows + 1  # the header row and every row
+    css = (Path(labseg.document.__file__).parent / "report_template" / "report.css").read_text()
+    assert "table.data.long { break-inside: auto; }" in css and "table.data tr { break-inside: avoid; }" in css

@@ -130,7 +130,14 @@ def test_section_3_6_in_one_sentence_per_network(tmp_path):
         "copy-paste moves it by +0.0103 over 3 seeds (beyond the seed spread); ema moves it by +0.0010 on one seed "
         "(no verdict); 140 epochs instead of 150 moves it by -0.0120 over 2 seeds (beyond the seed spread); "
         "width-24 at 65 epochs moves it by -0.0010 on one seed (no verdict); the "
-        "best 3-seed mean of these, 0.8823, reaches the next target 0.88; on Intel AMX, not yet "
-        "timed idle.",
+        "best 3-seed mean of these, 0.8823, reaches the next target 0.88; by idle timing, no arm here with 3 seeds "
+        "trains within the limit either; on Intel AMX, not yet timed idle.",
         "Section 3.6, the ResNet34-UNet's chosen recipe: on AMD EPYC, 13.3 min a run timed idle, within the "
         "15-minute limit."]
+    # copy-paste within the limit timed idle: the family's recipe by idle timing, named in the sentence
+    quick = pd.read_csv(tmp_path / recipe_candidates.FILE)
+    quick.loc[quick["arm"] == paste, "train_seconds"] = 840.0
+    quick.to_csv(tmp_path / recipe_candidates.FILE, index=False)
+    assert ("reaches the next target 0.88; by idle timing this family's recipe is the chosen one with copy-paste "
+            "(0.8823, 14.0 min a run); on Intel AMX") in prose.candidate_sentences(tmp_path, [0, 1, 2],
+                                                                                 {"unet": 0.88})[0]

@@ -72,7 +72,7 @@ def html_tables(text: str) -> list[tuple[str, list[tuple[str, ...]]]]:
         return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
 
     tables = []
-    for body in re.findall(r'<table class="data".*?</table>', text, re.S):
+    for body in re.findall(r'<table class="data[^"]*".*?</table>', text, re.S):
         caption = plain(m.group(1)) if (m := re.search(r"<caption>(.*?)</caption>", body, re.S)) else ""
         rows = [tuple(plain(c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S))
                 for row in re.findall(r"<tr>(.*?)</tr>", body.split("</thead>")[-1], re.S)]
