@@ -31,6 +31,11 @@ def built_on(name: str) -> list[str]:
     return bases
 
 
+def _changes_over(arm: str, base: str) -> dict:
+    """The settings of recipe study arm ``arm`` that differ from those of arm ``base``."""
+    return {k: v for k, v in study_arms.RECIPE_ARMS[arm].items() if study_arms.RECIPE_ARMS[base].get(k) != v}
+
+
 def single_changes(label: str, chosen_label: str) -> tuple[str, str] | None:
     """For a candidate of two changes ('<arm>, <n> epochs', its arm built on an arm built on the chosen one,
     ``chosen_label``), the labels of its two single changes at the same epochs: the arm it is built on, and the arm
@@ -41,7 +46,7 @@ def single_changes(label: str, chosen_label: str) -> tuple[str, str] | None:
     if bases[1:2] != [chosen]:
         return None
     mid = bases[0]
-    added = {k: v for k, v in study_arms.RECIPE_ARMS[arm].items() if study_arms.RECIPE_ARMS[mid].get(k) != v}
+    added = _changes_over(arm, mid)
     other = next((name for name, base in study_arms.RECIPE_BASES.items() if base == chosen
                   and study_arms.RECIPE_ARMS[name] == {**study_arms.RECIPE_ARMS[chosen], **added}), None)
     return (f"{mid}, {epochs}", f"{other}, {epochs}") if other else None
@@ -328,7 +333,7 @@ def recipe_flags(arm: str, base_arm: str) -> str:
     (name, _, epochs), (base, _, base_epochs) = arm.rpartition(", "), base_arm.rpartition(", ")
     if name not in study_arms.RECIPE_ARMS or base not in study_arms.RECIPE_ARMS:
         return ""
-    changes = {k: v for k, v in study_arms.RECIPE_ARMS[name].items() if study_arms.RECIPE_ARMS[base].get(k) != v}
+    changes = _changes_over(name, base)
     if epochs != base_epochs:
         changes["epochs"] = int(epochs.split()[0])
     return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in changes.items())
