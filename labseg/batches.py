@@ -34,7 +34,16 @@ def load_datasets(cfg: RunConfig, splits: tuple[str, ...] = ("train", "val")) ->
         out[split] = PetDataset(arrays, transform, seed=cfg.seed,
                                 copy_paste=cfg.copy_paste if split == "train" else 0.0,
                                 cutmix=cfg.cutmix if split == "train" else 0.0)
+        if split == "train" and cfg.low_res:  # --low-res: the same images, crops resized to the early size
+            out["train_low_res"] = PetDataset(arrays, build_train_transform(cfg.flip, cfg.augment, cfg.low_res,
+                                                                            **strength_options(cfg)),
+                                              seed=cfg.seed, copy_paste=cfg.copy_paste, cutmix=cfg.cutmix)
     return out
+
+
+def low_res_epochs(cfg: RunConfig) -> int:
+    """How many epochs, from the first, train at ``--low-res`` (0 without it)."""
+    return round(cfg.low_res_share * cfg.epochs) if cfg.low_res else 0
 
 
 def loader(ds: PetDataset, cfg: RunConfig, device: torch.device, order: list[int] | None = None) -> DataLoader:
@@ -57,8 +66,11 @@ def epoch_order(n: int, seed: int, epoch: int, batch_size: int) -> list[int]:
 
 
 def train_batches(cfg: RunConfig, train_ds: PetDataset, epoch: int, device: torch.device,
-                   batch_augment: BatchAugment | None):
-    """The normalised (x, y) training batches of ``epoch``, augmented: the same batches each time it is called."""
+                   batch_augment: BatchAugment | None, low_res_ds: PetDataset | None = None):
+    """The normalised (x, y) training batches of ``epoch``, augmented: the same batches each time it is called;
+    from ``low_res_ds`` (load_datasets' "train_low_res") in the first :func:`low_res_epochs`."""
+    if low_res_ds is not None and epoch < low_res_epochs(cfg):
+        train_ds = low_res_ds
     train_ds.set_epoch(epoch)
     order = epoch_order(len(train_ds), cfg.seed, epoch, cfg.batch_size)
     batches = (train_ds.batches(order, cfg.batch_size, pin_memory=device.type == "cuda")

@@ -234,6 +234,12 @@ class RunConfig:
                            "and mask, its side a random share of the image's) replaces the same box of the sample "
                            "(before the other augmentations), in [0, 1] (default 0: none)", interval="[0, 1]",
                            why=": the share of samples that get a box of another image")
+    low_res: int = option(0, "progressive resizing: the first --low-res-share of the epochs train on random crops "
+                          "resized to this size instead of --image-size (fewer pixels a step: more epochs a minute); "
+                          "the later epochs, val and test use --image-size; from 32 to below --image-size (default "
+                          "0: none)", low=0, why=": the early epochs' training size in pixels (0: none)")
+    low_res_share: float = option(0.5, "--low-res: the share of the epochs, from the first, that train at it, in "
+                                  "(0, 1) (default 0.5)", interval="(0, 1)")
     decode: str = option("draft", "training images: draft (default: the JPEG decoder scales down first, as evaluation "
                          "and predict do) | full (decode every pixel, then the same resize)", choices=DECODES)
     select: str = option("best", "checkpoint scored on test: best (default: the epoch with the best val dice) | last",
@@ -371,6 +377,26 @@ def _check_augment_settings(cfg: RunConfig) -> None:
                 "batches of one size).")
 
 
+def _check_low_res(cfg: RunConfig) -> None:
+    """Progressive resizing: a size below the image size, crops that resize to it, per sample, before any averaging."""
+    if cfg.low_res_share != RunConfig.low_res_share and not cfg.low_res:
+        _refuse("low_res_share", cfg.low_res_share, "sets the share of the epochs at --low-res; this run has none "
+                "(add --low-res SIZE).")
+    if not cfg.low_res:
+        return
+    if not MIN_IMAGE_SIZE <= cfg.low_res < cfg.image_size:
+        _refuse("low_res", cfg.low_res, f"must be from {MIN_IMAGE_SIZE} to below --image-size {cfg.image_size} "
+                "(or 0: none).")
+    if cfg.augment not in presets_with("scale"):
+        _refuse("low_res", cfg.low_res, f"resizes the random crops of --augment {_either(presets_with('scale'))}; "
+                f"this run uses --augment {cfg.augment}.")
+    if cfg.augment_on != "loader":
+        _refuse("low_res", cfg.low_res, "needs --augment-on loader (the device path augments batches of one size).")
+    if round(cfg.low_res_share * cfg.epochs) > cfg.epochs - cfg.swa_epochs:
+        _refuse("low_res_share", cfg.low_res_share, f"{round(cfg.low_res_share * cfg.epochs)} epochs at --low-res "
+                f"run into the averaging phase (the last {cfg.swa_epochs} of {cfg.epochs}); use a smaller share.")
+
+
 def _check_pretrained(cfg: RunConfig) -> None:
     """Encoder weights: a model that takes them, and a local file."""
     if cfg.pretrained is None:
@@ -386,7 +412,7 @@ def _check_pretrained(cfg: RunConfig) -> None:
 
 # The rules between fields, run in this order once every field is valid on its own (RunConfig.validate).
 CROSS_CHECKS = (_check_flips, _check_phases, _check_lr_floor, _check_averaging, _check_drop_path,
-                _check_deep_supervision, _check_augment_settings, _check_pretrained)
+                _check_deep_supervision, _check_augment_settings, _check_low_res, _check_pretrained)
 
 
 def field_names() -> list[str]:

@@ -162,7 +162,7 @@ def train(cfg: RunConfig, resume: bool = False, overwrite: bool = False, progres
     try:
         cfg.save(out / "config.json")
         write_json(out / "env.json", {**environment(), "device": str(device), "bf16": bf16})
-        return _train_epochs(cfg, training, datasets["train"], datasets["val"], device, bf16, progress, log)
+        return _train_epochs(cfg, training, datasets, device, bf16, progress, log)
     except BaseException:
         if created and not last_path.exists():  # not one epoch finished: nothing worth keeping
             shutil.rmtree(out, ignore_errors=True)
@@ -214,15 +214,17 @@ def _restore(training: _Training, ckpt: dict[str, Any], cfg: RunConfig) -> None:
         torch.set_rng_state(ckpt["rng"])
 
 
-def _train_epochs(cfg: RunConfig, training: _Training, train_ds: PetDataset, val_ds: PetDataset,
-                  device: torch.device, bf16: bool, progress: bool, log) -> dict[str, Any]:
+def _train_epochs(cfg: RunConfig, training: _Training, datasets: dict[str, PetDataset], device: torch.device,
+                  bf16: bool, progress: bool, log) -> dict[str, Any]:
     """Each epoch from ``training.start_epoch`` on: train, score on val, record, checkpoint and log it; then
     :func:`finish` scores the selected checkpoint on the test split."""
     out = Path(cfg.out_dir)
+    train_ds, val_ds = datasets["train"], datasets["val"]
     tb = TensorBoardLog(out, cfg.tensorboard, cfg.epochs, training.start_epoch, log)
     batch_augment = (BatchAugment(cfg.flip, cfg.augment, cfg.image_size, cfg.seed, **strength_options(cfg))
                      if cfg.augment_on == "device" else None)
-    batches = partial(train_batches, cfg, train_ds, device=device, batch_augment=batch_augment)
+    batches = partial(train_batches, cfg, train_ds, device=device, batch_augment=batch_augment,
+                      low_res_ds=datasets.get("train_low_res"))
     swa_start = cfg.epochs - cfg.swa_epochs  # epochs from here on train at a constant rate and are averaged
     steps = steps_per_epoch(len(train_ds), cfg.seed, cfg.batch_size)
     try:

@@ -45,6 +45,8 @@ SETTING_WORDS = {
     "deep_supervision": "the decoder's coarser stages scored too (side outputs), weight {v}",
     "copy_paste": "another training image's pet pasted in through its mask, on a share {v} of samples",
     "cutmix": "a box of another training image (CutMix), on a share {v} of samples",
+    "low_res": "the early epochs trained at {v} px (progressive resizing)",
+    "low_res_share": "a share {v} of the epochs at the lower size",
     "width": "UNet base channels {v}", "epochs": "{v} epochs",
     "select": "scored at the {v} epoch", "flip": "flips: {v}",
 }

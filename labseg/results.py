@@ -19,7 +19,7 @@ from .labels import LABELS
 FACTORS = ("augment", "augment_on", "loss", "optimizer", "weight_decay", "schedule", "warmup_epochs", "epochs", "lr",
            "amp", "lr_floor", "swa_epochs", "swa_lr", "dice_reduction", "crop_scale", "affine_p", "affine_shift",
            "color_strength", "augment_source", "decode", "select", "drop_path", "ema_decay", "copy_paste",
-           "deep_supervision", "width", "cutmix")
+           "deep_supervision", "width", "cutmix", "low_res", "low_res_share")
 
 
 METRIC_COLUMNS = ("test_dice", "test_iou", "test_pixel_acc", "test_global_dice", "test_noboundary_dice", "best_epoch",

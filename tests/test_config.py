@@ -165,6 +165,22 @@ BAD = [
                         "image."),
     (dict(pretrained="nowhere.pth"), "--pretrained nowhere.pth: encoder weights apply to resnet34_unet, vgg16_bn_unet "
                                      "only, not unet."),
+    (dict(low_res=-96), "--low-res -96: must be a whole number >= 0: the early epochs' training size in pixels (0: "
+                        "none)."),
+    (dict(low_res=96, low_res_share=1.0, augment="scale"), "--low-res-share 1.0: must be a number in (0, 1)."),
+    (dict(low_res_share=0.6), "--low-res-share 0.6: sets the share of the epochs at --low-res; this run has none "
+                              "(add --low-res SIZE)."),
+    (dict(low_res=128, image_size=128, augment="scale"), "--low-res 128: must be from 32 to below --image-size 128 "
+                                                         "(or 0: none)."),
+    (dict(low_res=16, image_size=128, augment="scale"), "--low-res 16: must be from 32 to below --image-size 128 (or "
+                                                        "0: none)."),
+    (dict(low_res=96, image_size=128, augment="rotate"), "--low-res 96: resizes the random crops of --augment scale, "
+                                                         "scale-rotate or all; this run uses --augment rotate."),
+    (dict(low_res=96, image_size=128, augment="all", augment_on="device"),
+     "--low-res 96: needs --augment-on loader (the device path augments batches of one size)."),
+    (dict(low_res=96, image_size=128, augment="all", epochs=10, swa_epochs=5, low_res_share=0.6),
+     "--low-res-share 0.6: 6 epochs at --low-res run into the averaging phase (the last 5 of 10); use a smaller "
+     "share."),
 ]
 
 
@@ -181,6 +197,9 @@ def test_a_bad_value_is_refused_with_its_message(kw, message):
                                 dict(affine_shift=0.5, augment="rotate"), dict(affine_p=0, augment="all"),
                                 dict(swa_epochs=5, swa_lr=1), dict(ema_decay=0.999), dict(profile="custom"),
                                 dict(copy_paste=1), dict(copy_paste=0), dict(cutmix=1),
+                                dict(low_res=32, image_size=128, augment="scale"),
+                                dict(low_res=127, image_size=128, augment="all", low_res_share=0.99),
+                                dict(low_res=96, image_size=128, augment="all", epochs=10, swa_epochs=5),
                                 dict(epochs=10, swa_epochs=4, warmup_epochs=5.9)])
 def test_the_edges_of_each_range_are_accepted(kw):
     assert RunConfig(**kw).validate() == RunConfig(**kw)

@@ -78,10 +78,11 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(toy_root, tmp_path
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", [dict(schedule="cosine", warmup_epochs=1.0, optimizer="adamw", weight_decay=1e-2,
                                          augment="all", loss="focal_dice"),
-                                    dict(schedule="onecycle", augment="scale", loss="bce_lovasz")])
+                                    dict(schedule="onecycle", augment="scale", loss="bce_lovasz"),
+                                    dict(schedule="onecycle", augment="scale", low_res=32, low_res_share=0.5)])
 def test_resume_continues_the_schedule_exactly(toy_root, tmp_path, recipe):
-    """A schedule stepped per batch, AdamW and the augmentation presets: an interrupted and resumed run
-    equals an uninterrupted one, learning rate included."""
+    """A schedule stepped per batch, AdamW, the augmentation presets and progressive resizing (cut where the
+    early size ends): an interrupted and resumed run equals an uninterrupted one, learning rate included."""
     cfg, history = interrupted_and_resumed(toy_root, tmp_path, ["train_loss", "val_loss", "val_dice", "lr"], epochs=4,
                                            **recipe)
     lrs = history["lr"].to_numpy()

@@ -14,12 +14,13 @@ BASE, EMA, PASTE, CUTMIX, LOVASZ, DEEP, DEEP_EMA = (f"{arm}, 150 epochs" for arm
     "crop-2x + mild-affine + bce-lovasz", "crop-2x + mild-affine + deep-supervision",
     "crop-2x + mild-affine + deep-supervision + ema"))
 WIDE = "crop-2x + mild-affine + width-24, 65 epochs"  # a candidate at its own budget: about the same minutes
+LOW_RES = "crop-2x + mild-affine + low-res-96, 190 epochs"
 
 
 def test_the_candidates_are_the_study_files_arms_built_on_the_chosen_arm_at_its_budget():
     arms = rc.candidates(CHOSEN, 25)
     shorter = [f"crop-2x + mild-affine, {n} epochs" for n in (100, 140)]  # the arm's other budgets: 4x and 5.6x
-    assert list(arms) == [BASE, *shorter, EMA, PASTE, CUTMIX, LOVASZ, DEEP, DEEP_EMA, WIDE]
+    assert list(arms) == [BASE, *shorter, EMA, PASTE, CUTMIX, LOVASZ, DEEP, DEEP_EMA, WIDE, LOW_RES]
     assert arms[BASE] == {k: v for k, v in CHOSEN.items() if k != "select"}
     assert arms[shorter[1]] == {**arms[BASE], "epochs": 140}
     assert arms[EMA] == {**arms[BASE], "ema_decay": 0.999} and arms[PASTE] == {**arms[BASE], "copy_paste": 0.5}
@@ -27,11 +28,12 @@ def test_the_candidates_are_the_study_files_arms_built_on_the_chosen_arm_at_its_
     assert arms[DEEP] == {**arms[BASE], "deep_supervision": 0.4}
     assert arms[DEEP_EMA] == {**arms[DEEP], "ema_decay": 0.999}  # two changes: the interaction of DEEP and EMA
     assert arms[WIDE] == {**arms[BASE], "width": 24, "epochs": 65}
+    assert arms[LOW_RES] == {**arms[BASE], "low_res": 96, "low_res_share": 0.6, "epochs": 190}
     # arms built on the chosen arm at another budget (wd-0.05 and floor-0.05 train 100 epochs) are not candidates
     assert not any("wd-0.05" in a or "floor" in a for a in arms)
     assert list(rc.candidates({**CHOSEN, "epochs": 100}, 25)) == [
         "crop-2x + mild-affine, 100 epochs", *(f"crop-2x + mild-affine, {n} epochs" for n in (140, 150)),
-        EMA, PASTE, CUTMIX, LOVASZ, DEEP, DEEP_EMA, WIDE]  # the arms on it at their own budgets, whatever its epochs
+        EMA, PASTE, CUTMIX, LOVASZ, DEEP, DEEP_EMA, WIDE, LOW_RES]  # the arms on it at their own budgets
     assert rc.chosen_arm({**CHOSEN, "lr": 5e-3}) is None and rc.candidates({**CHOSEN, "lr": 5e-3}, 25) == {}
 
 
