@@ -75,6 +75,23 @@ def candidates(recipe: dict, profile_epochs: int) -> dict[str, dict]:
     return out
 
 
+def resnet_candidates(recipe: dict, label: str, profile_epochs: int) -> dict[str, dict]:
+    """The ResNet34-UNet's chosen ``recipe`` (``label``: 'ResNet34-UNet: <arm>, <n> epochs', :func:`chosen_label`)
+    first, then its arm at each of the arm's other budgets in the study file (shortest first), an averaging phase
+    kept at the arm's share of the epochs: the same recipe in fewer or more minutes."""
+    trained = {k: v for k, v in recipe.items() if k != "select"}
+    out = {label: trained}
+    arm = label.removeprefix("ResNet34-UNet: ").rpartition(", ")[0]
+    if arm not in study_arms.RESNET_RECIPE_ARMS:
+        return out
+    share = study_arms.RESNET_RECIPE_ARMS[arm][1].get("swa_share")
+    for n in sorted({round(b * profile_epochs) for b in study_arms.RESNET_RECIPE_BUDGETS.get(arm, ())}
+                    - {recipe["epochs"]}):
+        out[f"ResNet34-UNet: {arm}, {n} epochs"] = {**trained, "epochs": n,
+                                                    **({"swa_epochs": round(share * n)} if share else {})}
+    return out
+
+
 def chosen_label(model: str, name: str) -> str:
     """A chosen recipe's name as recipe_choice names it ("10 ResNet34-UNet on AMD EPYC (...): <arm>, 75 epochs, last
     epoch"), shortened for a table row: the network (the ResNet34-UNet's), the arm and its epochs."""
@@ -112,13 +129,15 @@ def candidate_runs(studies: list[study.Study], arms: dict[str, dict], select: st
 def chosen_runs(studies: list[study.Study], recipes: dict, names: dict, profile_epochs: int) -> pd.DataFrame:
     """:func:`candidate_runs` per network of ``recipes`` (network -> its chosen recipe's settings, None where none
     is chosen; ``names``: network -> the recipe's name): the chosen recipe's runs, then, for the UNet, those of the
-    arms built on it (:func:`candidates`)."""
+    arms built on it (:func:`candidates`), for the ResNet34-UNet those of its arm at other budgets
+    (:func:`resnet_candidates`)."""
     parts = []
     for model, recipe in recipes.items():
         if recipe is None:
             continue
         trained = {k: v for k, v in recipe.items() if k != "select"}
-        arms = (candidates(recipe, profile_epochs) if model == "unet" else {}) or {
+        arms = (candidates(recipe, profile_epochs) if model == "unet" else
+                resnet_candidates(recipe, chosen_label(model, names[model]), profile_epochs)) or {
             chosen_label(model, names[model]): trained}
         parts.append(candidate_runs(studies, arms, recipe.get("select", "best"), model))
     return pd.concat(parts, ignore_index=True) if parts else candidate_runs([], {}, "best")
@@ -327,10 +346,16 @@ def family_recipe(every: pd.DataFrame, base_arm: str, study_seeds: list[int], ma
 
 
 def recipe_flags(arm: str, base_arm: str) -> str:
-    """The options that turn ``base_arm`` (the UNet's chosen recipe, '--profile cpu-best') into ``arm``, both
-    '<recipe study arm>, <n> epochs': '--deep-supervision 0.4', '--width 24 --epochs 65' ('' where they are the
-    same, or where either is no UNet arm of the recipe study)."""
+    """The options that turn ``base_arm`` (a network's chosen recipe, '--profile cpu-best') into ``arm``, both
+    '<recipe study arm>, <n> epochs': '--deep-supervision 0.4', '--width 24 --epochs 65'; for the ResNet34-UNet's
+    arm at other epochs ('ResNet34-UNet: <arm>, <n> epochs') its epochs and averaging phase, '--epochs 60
+    --swa-epochs 12' ('' where they are the same, or where the two are no such pair)."""
     (name, _, epochs), (base, _, base_epochs) = arm.rpartition(", "), base_arm.rpartition(", ")
+    resnet = name.removeprefix("ResNet34-UNet: ")
+    if name.startswith("ResNet34-UNet: ") and name == base and resnet in study_arms.RESNET_RECIPE_ARMS:
+        n, share = int(epochs.split()[0]), study_arms.RESNET_RECIPE_ARMS[resnet][1].get("swa_share")
+        changes = {"epochs": n, **({"swa_epochs": round(share * n)} if share else {})} if epochs != base_epochs else {}
+        return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in changes.items())
     if name not in study_arms.RECIPE_ARMS or base not in study_arms.RECIPE_ARMS:
         return ""
     changes = _changes_over(name, base)

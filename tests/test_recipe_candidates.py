@@ -37,9 +37,9 @@ def test_the_candidates_are_the_study_files_arms_built_on_the_chosen_arm_at_its_
     assert rc.chosen_arm({**CHOSEN, "lr": 5e-3}) is None and rc.candidates({**CHOSEN, "lr": 5e-3}, 25) == {}
 
 
-def _runs(st, arm, settings, dice, cpu, seeds=(0, 1, 2), other=0.01, seconds=600.0):
+def _runs(st, arm, settings, dice, cpu, seeds=(0, 1, 2), other=0.01, seconds=600.0, model="unet"):
     for seed, d in zip(seeds, dice):
-        name = write_run(st, seed, d - 0.01, last=d, last_tta=d + 0.008, cpu=cpu, train_seconds=seconds, model="unet",
+        name = write_run(st, seed, d - 0.01, last=d, last_tta=d + 0.008, cpu=cpu, train_seconds=seconds, model=model,
                          **settings)
         history = st.results / "runs" / name / "history.csv"
         pd.read_csv(history).assign(other_cpu=other).to_csv(history, index=False)
@@ -157,6 +157,31 @@ def test_the_recipe_is_picked_per_cpu_family_by_idle_timing(tmp_path):
     assert rc.candidate_verdicts(runs, [0, 1, 2])[-1] == (
         f"AMD EPYC: the best UNet arm here with 3 seeds timed idle within 15 min a run: {DEEP}, 0.8760 (14.2 min): "
         "this family's UNet recipe by idle timing.")
+
+
+def test_the_resnets_chosen_arm_at_its_other_budgets_is_its_candidate(tmp_path):
+    """The ResNet34-UNet's chosen arm at the study file's other budgets of it, its averaging phase kept at the arm's
+    share: where the chosen 75 epochs are over the limit timed idle and 60 fit, 60 epochs is that family's recipe,
+    with the options that train it."""
+    swa = "08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa at 0.5x"
+    recipe = {**study_arms.resnet_recipe_settings(swa, {"schedule": "onecycle"}, 75), "epochs": 75, "select": "last"}
+    chosen, shorter = (f"ResNet34-UNet: {swa}, {n} epochs" for n in (75, 60))
+    arms = rc.resnet_candidates(recipe, chosen, 25)
+    assert list(arms) == [chosen, shorter] and arms[chosen]["swa_epochs"] == 15
+    assert arms[shorter] == {**arms[chosen], "epochs": 60, "swa_epochs": 12}
+    assert rc.resnet_candidates(recipe, "ResNet34-UNet: no such arm, 75 epochs", 25) == {
+        "ResNet34-UNet: no such arm, 75 epochs": arms[chosen]}
+    assert rc.recipe_flags(shorter, chosen) == "--epochs 60 --swa-epochs 12" and rc.recipe_flags(chosen, chosen) == ""
+    amd = cpu_study(tmp_path, tmp_path / "results" / "amd-epyc")
+    cpu = "AMD EPYC (AVX512-BF16)"
+    _runs(amd, chosen, arms[chosen], [0.852, 0.851, 0.853], cpu, seconds=1057.0, model="resnet34_unet")  # over
+    _runs(amd, shorter, arms[shorter], [0.848, 0.849, 0.847], cpu, seconds=850.0, model="resnet34_unet")  # fits
+    names = {"unet": None, "resnet34_unet": f"10 ResNet34-UNet on AMD EPYC (AVX512-BF16): {swa}, 75 epochs, last epoch"}
+    runs = rc.chosen_runs([amd], {"unet": None, "resnet34_unet": recipe}, names, 25)
+    assert runs["arm"].tolist() == [chosen] * 3 + [shorter] * 3 and set(runs["model"]) == {"resnet34_unet"}
+    row = rc.family_recipes(runs, [0, 1, 2], names=rc.short_names(runs)).iloc[0]
+    assert row["arm"] == "ResNet34-UNet chosen at 60 epochs" and row["test dice"] == "0.8480 ± 0.0010"
+    assert row["options beyond the chosen recipe"] == "--epochs 60 --swa-epochs 12" and row["min idle"] == "14.2"
 
 
 def test_a_chosen_recipes_name_is_shortened_for_a_table_row():
