@@ -25,6 +25,17 @@ LABELS = {"test_dice": "test dice", "tta_test_dice": "test dice, flip TTA", "las
 MODEL_LABELS = {k: LABELS[k] for k in ("unet", "resnet34_unet", "resnet34_unet_seed", "vgg16_bn_unet")}
 
 
+def arm_label(arm: str, epochs: int) -> str:
+    """A study arm trained for ``epochs``, as the recipe tables and choices name it: '<arm>, <n> epochs'."""
+    return f"{arm}, {epochs} epochs"
+
+
+def split_arm_label(text: str) -> tuple[str, int]:
+    """'<arm>, <n> epochs' (:func:`arm_label`) -> (arm, n); a network's prefix ('ResNet34-UNet: ') stays on the arm."""
+    arm, _, epochs = str(text).rpartition(", ")
+    return arm, int(epochs.split()[0])
+
+
 def label(key) -> str:
     """A column, network or setting name in words (the name with spaces for underscores where the table has none)."""
     return LABELS.get(str(key), str(key).replace("_", " "))

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .config import RunConfig
 from .dataset_stats import all_background_accuracy
-from .labels import label
+from .labels import label, split_arm_label
 from .machine_load import IDLE_SHARE, timing_kind
 from .models import build_model
 from .recipe_candidates import family_summary
@@ -119,11 +119,10 @@ def _change_words(arm: str, base: str) -> str:
     """What a candidate changes in the chosen recipe, from their labels ("<arm>, <n> epochs"): the arm it adds
     ("crop-2x + mild-affine + ema, 150 epochs" -> "ema"), its budget ("140 epochs instead of 150"), or both
     ("width-24 at 65 epochs": an arm that trains fewer epochs in about the same minutes)."""
-    name, epochs = arm.rsplit(", ", 1)
-    base_name, base_epochs = base.rsplit(", ", 1)
+    (name, epochs), (base_name, base_epochs) = split_arm_label(arm), split_arm_label(base)
     if name == base_name:
-        return f"{epochs} instead of {base_epochs.split()[0]}"
-    return name.removeprefix(base_name + " + ") + ("" if epochs == base_epochs else f" at {epochs}")
+        return f"{epochs} epochs instead of {base_epochs}"
+    return name.removeprefix(base_name + " + ") + ("" if epochs == base_epochs else f" at {epochs} epochs")
 
 
 def study_candidate_sentences(results: str | Path, cfg: RunConfig) -> list[str]:

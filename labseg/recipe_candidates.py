@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import machine_load, results, stats, study, study_arms
-from .labels import label
+from .labels import arm_label, label, split_arm_label
 
 
 def chosen_arm(recipe: dict) -> str | None:
@@ -40,8 +40,8 @@ def single_changes(label: str, chosen_label: str) -> tuple[str, str] | None:
     """For a candidate of two changes ('<arm>, <n> epochs', its arm built on an arm built on the chosen one,
     ``chosen_label``), the labels of its two single changes at the same epochs: the arm it is built on, and the arm
     built on the chosen one with the other change (where the study file has one); None otherwise."""
-    arm, _, epochs = label.rpartition(", ")
-    chosen = chosen_label.rpartition(", ")[0]
+    arm, epochs = split_arm_label(label)
+    chosen = split_arm_label(chosen_label)[0]
     bases = built_on(arm)
     if bases[1:2] != [chosen]:
         return None
@@ -49,7 +49,7 @@ def single_changes(label: str, chosen_label: str) -> tuple[str, str] | None:
     added = _changes_over(arm, mid)
     other = next((name for name, base in study_arms.RECIPE_BASES.items() if base == chosen
                   and study_arms.RECIPE_ARMS[name] == {**study_arms.RECIPE_ARMS[chosen], **added}), None)
-    return (f"{mid}, {epochs}", f"{other}, {epochs}") if other else None
+    return (arm_label(mid, epochs), arm_label(other, epochs)) if other else None
 
 
 def candidates(recipe: dict, profile_epochs: int) -> dict[str, dict]:
@@ -64,14 +64,14 @@ def candidates(recipe: dict, profile_epochs: int) -> dict[str, dict]:
         return {}
     epochs = recipe["epochs"]
     trained = {k: v for k, v in recipe.items() if k != "select"}
-    out = {f"{arm}, {epochs} epochs": trained}
+    out = {arm_label(arm, epochs): trained}
     for n in sorted({round(b * profile_epochs) for b in study_arms.RECIPE_BUDGETS.get(arm, ())} - {epochs}):
-        out[f"{arm}, {n} epochs"] = {**trained, "epochs": n}
+        out[arm_label(arm, n)] = {**trained, "epochs": n}
     for name in study_arms.RECIPE_BASES:
         if arm not in built_on(name):
             continue
         for n in sorted({round(b * profile_epochs) for b in study_arms.RECIPE_BUDGETS.get(name, ())}):
-            out[f"{name}, {n} epochs"] = {**study_arms.STRONG_RECIPE, **study_arms.RECIPE_ARMS[name], "epochs": n}
+            out[arm_label(name, n)] = {**study_arms.STRONG_RECIPE, **study_arms.RECIPE_ARMS[name], "epochs": n}
     return out
 
 
@@ -81,13 +81,13 @@ def resnet_candidates(recipe: dict, label: str, profile_epochs: int) -> dict[str
     kept at the arm's share of the epochs: the same recipe in fewer or more minutes."""
     trained = {k: v for k, v in recipe.items() if k != "select"}
     out = {label: trained}
-    arm = label.removeprefix("ResNet34-UNet: ").rpartition(", ")[0]
+    arm = split_arm_label(label)[0].removeprefix("ResNet34-UNet: ")
     if arm not in study_arms.RESNET_RECIPE_ARMS:
         return out
     share = study_arms.RESNET_RECIPE_ARMS[arm][1].get("swa_share")
     for n in sorted({round(b * profile_epochs) for b in study_arms.RESNET_RECIPE_BUDGETS.get(arm, ())}
                     - {recipe["epochs"]}):
-        out[f"ResNet34-UNet: {arm}, {n} epochs"] = {**trained, "epochs": n,
+        out[arm_label(f"ResNet34-UNet: {arm}", n)] = {**trained, "epochs": n,
                                                     **({"swa_epochs": round(share * n)} if share else {})}
     return out
 
@@ -184,10 +184,10 @@ def short_names(runs: pd.DataFrame) -> dict[str, str]:
     ``runs``), for a table row or a sentence: 'UNet chosen at 150 epochs', 'UNet chosen + ema at 150 epochs',
     'ResNet34-UNet chosen at 75 epochs'; an arm not built on the chosen one keeps its name."""
     def short(model: str, arm: str, base_arm: str) -> str:
-        (name, _, epochs), base = arm.rpartition(", "), base_arm.rpartition(", ")[0]
+        (name, epochs), base = split_arm_label(arm), split_arm_label(base_arm)[0]
         if name != base and not name.startswith(f"{base} + "):
             return arm
-        return f"{label(model)} chosen{name.removeprefix(base)} at {epochs}"
+        return f"{label(model)} chosen{name.removeprefix(base)} at {epochs} epochs"
 
     bases = runs.groupby("model", sort=False)["arm"].first()
     return {a: short(m, a, bases[m]) for m, a in zip(runs["model"], runs["arm"])}
@@ -202,7 +202,7 @@ def chosen_words(runs: pd.DataFrame) -> str:
     """Which arm 'chosen' stands for in :func:`short_arms`' names, per network: "the UNet's is crop-2x +
     mild-affine, the ResNet34-UNet's 08 recipe + swa at 0.5x"."""
     bases = runs.groupby("model", sort=False)["arm"].first()
-    words = [f"the {label(m)}'s " + ("is " if i == 0 else "") + arm.removeprefix("ResNet34-UNet: ").rpartition(", ")[0]
+    words = [f"the {label(m)}'s " + ("is " if i == 0 else "") + split_arm_label(arm)[0].removeprefix("ResNet34-UNet: ")
              for i, (m, arm) in enumerate(bases.items())]
     return ", ".join(words)
 
@@ -350,17 +350,18 @@ def recipe_flags(arm: str, base_arm: str) -> str:
     '<recipe study arm>, <n> epochs': '--deep-supervision 0.4', '--width 24 --epochs 65'; for the ResNet34-UNet's
     arm at other epochs ('ResNet34-UNet: <arm>, <n> epochs') its epochs and averaging phase, '--epochs 60
     --swa-epochs 12' ('' where they are the same, or where the two are no such pair)."""
-    (name, _, epochs), (base, _, base_epochs) = arm.rpartition(", "), base_arm.rpartition(", ")
+    (name, epochs), (base, base_epochs) = split_arm_label(arm), split_arm_label(base_arm)
     resnet = name.removeprefix("ResNet34-UNet: ")
     if name.startswith("ResNet34-UNet: ") and name == base and resnet in study_arms.RESNET_RECIPE_ARMS:
-        n, share = int(epochs.split()[0]), study_arms.RESNET_RECIPE_ARMS[resnet][1].get("swa_share")
-        changes = {"epochs": n, **({"swa_epochs": round(share * n)} if share else {})} if epochs != base_epochs else {}
+        share = study_arms.RESNET_RECIPE_ARMS[resnet][1].get("swa_share")
+        changes = ({"epochs": epochs, **({"swa_epochs": round(share * epochs)} if share else {})}
+                   if epochs != base_epochs else {})
         return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in changes.items())
     if name not in study_arms.RECIPE_ARMS or base not in study_arms.RECIPE_ARMS:
         return ""
     changes = _changes_over(name, base)
     if epochs != base_epochs:
-        changes["epochs"] = int(epochs.split()[0])
+        changes["epochs"] = epochs
     return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in changes.items())
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import RunConfig
+from .labels import split_arm_label
 from .stats import arm_summary, format_mean_std
 from .study_arms import (
     RECIPE_ARMS,
@@ -128,15 +129,14 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
             add("unet", f"10 recipe: {arm}", {**STRONG_RECIPE, **RECIPE_ARMS[arm], "epochs": 4 * profile_epochs}, row)
     if (t := read("recipe_budget.csv", 0)) is not None:
         for arm, row in t.iterrows():  # "<RECIPE_ARMS key>, <n> epochs"
-            name, epochs = str(arm).rsplit(", ", 1)
-            settings = {**STRONG_RECIPE, **RECIPE_ARMS[name], "epochs": int(epochs.split()[0])}
+            name, epochs = split_arm_label(arm)
+            settings = {**STRONG_RECIPE, **RECIPE_ARMS[name], "epochs": epochs}
             add("unet", f"10 budget: {arm}", settings, row)
     # 10's ResNet34-UNet arms, run on this study's CPU family and (its "other CPU family" section) on the other
     for file, other in (("recipe_resnet34_unet.csv", False), (OTHER_FAMILY_TABLE, True)):
         t = read(file, 0)
         for arm, row in t.iterrows() if t is not None else ():  # "<RESNET_RECIPE_ARMS key>, <n> epochs"
-            name, epochs = str(arm).rsplit(", ", 1)
-            n = int(epochs.split()[0])
+            name, n = split_arm_label(arm)
             family = str(row.get("cpu", "the other CPU family")) if other else None
             add("resnet34_unet", f"10 ResNet34-UNet{f' on {family}' if other else ''}: {arm}",
                 {**resnet_recipe_settings(name, base, n), "epochs": n}, row, family)

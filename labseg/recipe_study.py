@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import results, stats, study, study_arms
+from .labels import arm_label
 
 # the first arm of the recipe part, the one every other arm changes (the baseline of the study)
 BASELINE = next(iter(study_arms.RECIPE_ARMS))
@@ -82,7 +83,7 @@ def last_epoch_sentence(runs: pd.DataFrame, epochs: int) -> str:
 
 def budget_labels(arms: dict, profile_epochs: int) -> dict[str, tuple[str, int]]:
     """The budget arms: '<arm>, <n> epochs' -> (arm, n), for each arm of ``arms`` the study file gives budgets."""
-    return {f"{arm}, {round(k * profile_epochs)} epochs": (arm, round(k * profile_epochs))
+    return {arm_label(arm, round(k * profile_epochs)): (arm, round(k * profile_epochs))
             for arm, multiples in study_arms.RECIPE_BUDGETS.items() if arm in arms for k in multiples}
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import recipe_choice, results, stats, study, study_arms
+from .labels import arm_label
 from .recipe_study import arm_runs, recipe_table
 
 MODEL = "resnet34_unet"
@@ -24,7 +25,7 @@ class ResnetArms:
     def of(cls, st: study.Study) -> ResnetArms:
         """The arms of ``st``'s profile: each arm at its budgets (2x the profile's epochs unless it says)."""
         epochs = st.cfg.epochs
-        labels = {f"{arm}, {round(k * epochs)} epochs": (arm, round(k * epochs))
+        labels = {arm_label(arm, round(k * epochs)): (arm, round(k * epochs))
                   for arm in study_arms.RESNET_RECIPE_ARMS for k in study_arms.RESNET_RECIPE_BUDGETS.get(arm, (2,))}
         return cls(labels, recipe_choice.factor_recipe(st.results)[0], epochs)
 
@@ -35,7 +36,7 @@ class ResnetArms:
 
     def label(self, arm: str, multiple: float) -> str:
         """The label of ``arm`` at ``multiple`` times the profile's epochs."""
-        return f"{arm}, {round(multiple * self.profile_epochs)} epochs"
+        return arm_label(arm, round(multiple * self.profile_epochs))
 
     def settings(self, label: str) -> dict:
         """Every setting an arm's runs train with (an averaging share turned into its epochs)."""
@@ -56,7 +57,7 @@ class ResnetArms:
             return next(iter(self.labels))
         shorter = [e for a, e in self.labels.values() if a == arm and e < epochs]
         if shorter:
-            return f"{arm}, {max(shorter)} epochs"
+            return arm_label(arm, max(shorter))
         mine = self.changes(label)
         for budget in (epochs, epochs - dict(mine).get("swa_epochs", 0)):
             parents = [other for other, (a, e) in self.labels.items()
