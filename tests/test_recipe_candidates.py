@@ -5,6 +5,7 @@ import pandas as pd
 from fake_runs import cpu_study, write_run
 from labseg import recipe_candidates as rc
 from labseg import study, study_arms
+from labseg.labels import arm_label, split_arm_label
 
 CHOSEN = {**study_arms.STRONG_RECIPE, **study_arms.RECIPE_ARMS["crop-2x + mild-affine"], "epochs": 150,
           "select": "last"}
@@ -189,6 +190,9 @@ def test_a_chosen_recipes_name_is_shortened_for_a_table_row():
         "crop-2x + mild-affine, 150 epochs")
     name = "10 ResNet34-UNet on AMD EPYC (AVX512-BF16): 08 recipe + swa at 0.5x, 75 epochs, last epoch"
     assert rc.chosen_label("resnet34_unet", name) == "ResNet34-UNet: 08 recipe + swa at 0.5x, 75 epochs"
+    # the label's two parts: the arm (the network's prefix kept, commas inside it too) and its epochs
+    assert split_arm_label(rc.chosen_label("resnet34_unet", name)) == ("ResNet34-UNet: 08 recipe + swa at 0.5x", 75)
+    assert split_arm_label(arm_label("a, b + c", 190)) == ("a, b + c", 190) and arm_label("x", 6) == "x, 6 epochs"
 
 
 def test_nothing_finished_is_said_so(tmp_path):
