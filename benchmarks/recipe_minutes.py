@@ -1,16 +1,17 @@
 """Minutes a run of the UNet's chosen recipe (`cpu-best`) and of candidates built on it, on one machine in one
 session: each arm trains a few epochs, A/B interleaved round by round, and its median epoch (training steps and the
-val pass) times the recipe's epochs gives its minutes a run there. Idle timings of whole runs come from whichever
+val pass) times the arm's epochs gives its minutes a run there; with --low-res the epochs at the lower size and
+those after them are timed apart and weighted by their counts. Idle timings of whole runs come from whichever
 machine ran them, and machines of this kind differ by up to about 1.4x (docs/performance.md); the ratios printed
 here compare the arms on the same cores.
 
     python benchmarks/recipe_minutes.py --data data/oxford-pet-subset --epochs 6 --rounds 2 \\
         --arm "" --arm deep_supervision=0.4 --arm deep_supervision=0.4,ema_decay=0.999 --arm cutmix=0.5
 
-An arm is a comma-separated list of RunConfig settings over `cpu-best` ("": the chosen recipe itself). Prints, per
-round and arm, the median seconds of an epoch and the share of the cores other processes used meanwhile (>5 %: not
-an idle timing), then each arm's median epoch, its minutes a run at the recipe's epochs and its ratio to the first
-arm. Nothing here asserts a time.
+An arm is a comma-separated list of RunConfig settings over `cpu-best` ("": the chosen recipe itself; `epochs=N`:
+the arm's epochs a run, the recipe's 150 where not given). Prints, per round and arm, the median seconds of an
+epoch (per phase) and the share of the cores other processes used meanwhile (>5 %: not an idle timing), then each
+arm's minutes a run and its ratio to the first arm. Nothing here asserts a time.
 """
 from __future__ import annotations
 
@@ -63,21 +64,40 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# python benchmarks/recipe_minutes.py --epochs {args.epochs} --rounds {args.rounds} "
           + " ".join(f"--arm {a!r}" for a in arms) + f"; {cpu_name()}; the UNet's cpu-best recipe ({full} epochs) "
           f"on {Path(args.data).name}")
-    epochs: dict[str, list[float]] = {a: [] for a in arms}
+    runs: dict[str, list[float]] = {a: [] for a in arms}  # minutes a run of the arm's own epochs, per round
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             for i, a in enumerate(arms):
                 h = one_run(args.data, args.epochs, changes[a], Path(tmp) / f"r{r}-a{i}")
-                wall, other = h["seconds"].iloc[1:].median(), h["other_cpu"].mean()  # the first epoch warms up
-                epochs[a].append(wall)
-                print(f"round {r}  {a or 'chosen recipe'}:  {wall:.2f} s an epoch, other processes "
-                      f"{100 * other:.1f} % of the cores")
-    first = statistics.median(epochs[arms[0]])
+                phases, minutes = phase_minutes(h, args.epochs, changes[a], full)
+                runs[a].append(minutes)
+                print(f"round {r}  {a or 'chosen recipe'}:  {phases}, other processes "
+                      f"{100 * h['other_cpu'].mean():.1f} % of the cores: {minutes:.1f} min a run here")
+    first = statistics.median(runs[arms[0]])
     for a in arms:
-        med = statistics.median(epochs[a])
-        print(f"{a or 'chosen recipe'}: median {med:.2f} s an epoch, {med * full / 60:.1f} min a run of {full} "
-              f"epochs here; {med / first:.3f}x the first arm's time")
+        med = statistics.median(runs[a])
+        print(f"{a or 'chosen recipe'}: median {med:.1f} min a run of {changes[a].get('epochs', full)} epochs here; "
+              f"{med / first:.3f}x the first arm's time")
     return 0
+
+
+def phase_minutes(history: pd.DataFrame, timed: int, changes: dict, full: int) -> tuple[str, float]:
+    """The median epoch of each phase of a timed run of ``timed`` epochs (the first epoch warms up and is left out;
+    with --low-res the early epochs train at the lower size, so each phase is timed apart) in words, and the
+    minutes a run of the arm's own epochs (``changes``' or ``full``) takes at those medians."""
+    epochs = changes.get("epochs", full)
+    share = changes.get("low_res_share", RunConfig.low_res_share) if changes.get("low_res") else 0.0
+    low_timed = round(share * timed)
+    seconds = history["seconds"].to_numpy()
+    if not low_timed:
+        med = statistics.median(seconds[1:])
+        return f"{med:.2f} s an epoch", med * epochs / 60
+    if not 1 < low_timed < timed:
+        raise SystemExit(f"--epochs {timed}: time at least 2 epochs at --low-res and 1 after it (share {share})")
+    low, rest = statistics.median(seconds[1:low_timed]), statistics.median(seconds[low_timed:])
+    n_low = round(share * epochs)
+    return (f"{low:.2f} s an epoch at {changes['low_res']} px, {rest:.2f} s after",
+            (low * n_low + rest * (epochs - n_low)) / 60)
 
 
 if __name__ == "__main__":
