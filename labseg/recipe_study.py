@@ -23,6 +23,9 @@ def arm_runs(train_missing: bool, st: study.Study, arms: dict, epochs: int, mode
     train = study.check_train_missing(train_missing)
     done = []
     for arm, changes in arms.items():
+        if (why := refused(st, dict(model=model, epochs=epochs, **{**recipe, **changes}))) is not None:
+            print(f"{arm}: not run with this profile's settings: {why}")  # e.g. a lower size not below its own
+            continue
         for s in study.seeds(st):
             opts = dict(model=model, epochs=epochs, seed=s, **{**recipe, **changes})
             run = study.run_if(train, st, need_checkpoint=False, **opts)
@@ -37,6 +40,16 @@ def arm_runs(train_missing: bool, st: study.Study, arms: dict, epochs: int, mode
     if not done:
         return pd.DataFrame(columns=["run", "arm", "model", "seed", "test_dice"])
     return results.load_runs(st.results).merge(pd.DataFrame(done)[SCORES], on="run")
+
+
+def refused(st: study.Study, settings: dict) -> str | None:
+    """Why ``settings`` make no valid run of study ``st``'s profile (the one-line refusal of RunConfig.validate:
+    an arm written for another image size, say), or None where they do."""
+    try:
+        st.cfg.replace(repeats=1, **settings).validate()
+    except ValueError as refusal:
+        return str(refusal)
+    return None
 
 
 def recipe_table(runs: pd.DataFrame, arms: list[str]) -> pd.DataFrame:

@@ -60,6 +60,22 @@ def test_arm_runs_read_back_each_finished_seed_with_its_scores(unet):
         recipe_study.arm_runs("no", S, arms, 100)
 
 
+def test_an_arm_the_profile_cannot_run_is_said_and_skipped(unet, capsys):
+    """An arm written for another image size (--low-res 96 where the profile trains at 48 px) gets its one-line
+    refusal printed and no runs; the arms beside it are read back as before."""
+    S, arms, runs, _ = unet
+    small = S.cfg.image_size
+    low = study_arms.RECIPE_ARMS["crop-2x + mild-affine + low-res-96"]
+    assert recipe_study.refused(S, {**study_arms.STRONG_RECIPE, **low, "epochs": 100}) == (
+        None if small > 96 else f"--low-res 96: must be from 32 to below --image-size {small} (or 0: none).")
+    assert recipe_study.refused(S, {"low_res": small, "augment": "scale"}) == (
+        f"--low-res {small}: must be from 32 to below --image-size {small} (or 0: none).")
+    mixed = recipe_study.arm_runs(False, S, {"strong": arms["strong"], "too big": {"low_res": small,
+                                                                                  "augment": "scale"}}, 100)
+    assert set(mixed["arm"]) == {"strong"} and len(mixed) == 3
+    assert f"too big: not run with this profile's settings: --low-res {small}:" in capsys.readouterr().out
+
+
 def test_the_recipe_table_against_numpy(unet):
     _, _, runs, table = unet
     assert list(table.index) == ARMS and table.loc["fp32", "seeds"] == 2
