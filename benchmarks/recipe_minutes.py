@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from labseg.batches import low_res_epochs
 from labseg.config import RunConfig, profile_config
 from labseg.device import cpu_name
 from labseg.engine import train
@@ -86,16 +87,16 @@ def phase_minutes(history: pd.DataFrame, timed: int, changes: dict, full: int) -
     with --low-res the early epochs train at the lower size, so each phase is timed apart) in words, and the
     minutes a run of the arm's own epochs (``changes``' or ``full``) takes at those medians."""
     epochs = changes.get("epochs", full)
-    share = changes.get("low_res_share", RunConfig.low_res_share) if changes.get("low_res") else 0.0
-    low_timed = round(share * timed)
+    arm = RunConfig(**{k: v for k, v in changes.items() if k in ("low_res", "low_res_share")})
+    low_timed, n_low = (low_res_epochs(arm.replace(epochs=n)) for n in (timed, epochs))  # as training counts them
     seconds = history["seconds"].to_numpy()
     if not low_timed:
         med = statistics.median(seconds[1:])
         return f"{med:.2f} s an epoch", med * epochs / 60
     if not 1 < low_timed < timed:
-        raise SystemExit(f"--epochs {timed}: time at least 2 epochs at --low-res and 1 after it (share {share})")
+        raise SystemExit(f"--epochs {timed}: time at least 2 epochs at --low-res and 1 after it (share "
+                         f"{arm.low_res_share})")
     low, rest = statistics.median(seconds[1:low_timed]), statistics.median(seconds[low_timed:])
-    n_low = round(share * epochs)
     return (f"{low:.2f} s an epoch at {changes['low_res']} px, {rest:.2f} s after",
             (low * n_low + rest * (epochs - n_low)) / 60)
 
