@@ -13,14 +13,14 @@ import pandas as pd
 
 from . import machine_load, results, stats, study, study_arms
 from .labels import arm_label, label, split_arm_label
+from .study_files import budget_epochs, share_fields
 
 
 def chosen_arm(recipe: dict) -> str | None:
     """The recipe study's UNet arm whose settings are the chosen ``recipe``'s (less its epochs and ``select``);
     None where the recipe is no arm of it."""
-    wanted = {k: v for k, v in recipe.items() if k not in ("epochs", "select")}
-    return next((a for a, changes in study_arms.RECIPE_ARMS.items()
-                 if {**study_arms.STRONG_RECIPE, **changes} == wanted), None)
+    wanted = {k: v for k, v in recipe.items() if k != "select"}
+    return next((a for a in study_arms.RECIPE_ARMS if study_arms.recipe_settings(a, recipe["epochs"]) == wanted), None)
 
 
 def built_on(name: str) -> list[str]:
@@ -39,7 +39,9 @@ def _changes_over(arm: str, base: str) -> dict:
 def single_changes(label: str, chosen_label: str) -> tuple[str, str] | None:
     """For a candidate of two changes ('<arm>, <n> epochs', its arm built on an arm built on the chosen one,
     ``chosen_label``), the labels of its two single changes at the same epochs: the arm it is built on, and the arm
-    built on the chosen one with the other change (where the study file has one); None otherwise."""
+    built on the chosen one with the other change (where the study file has one), at the same epochs where the study
+    file trains that arm at them, else at its own first budget (each change as the study measured it alone: deep
+    supervision at 150 epochs beside progressive resizing's 190); None otherwise."""
     arm, epochs = split_arm_label(label)
     chosen = split_arm_label(chosen_label)[0]
     bases = built_on(arm)
@@ -49,7 +51,10 @@ def single_changes(label: str, chosen_label: str) -> tuple[str, str] | None:
     added = _changes_over(arm, mid)
     other = next((name for name, base in study_arms.RECIPE_BASES.items() if base == chosen
                   and study_arms.RECIPE_ARMS[name] == {**study_arms.RECIPE_ARMS[chosen], **added}), None)
-    return (arm_label(mid, epochs), arm_label(other, epochs)) if other else None
+    if other is None:
+        return None
+    own = [budget_epochs(study_arms.STUDIES["recipe"].profile, b) for b in study_arms.RECIPE_BUDGETS.get(other, ())]
+    return arm_label(mid, epochs), arm_label(other, epochs if epochs in own or not own else own[0])
 
 
 def candidates(recipe: dict, profile_epochs: int) -> dict[str, dict]:
@@ -71,7 +76,7 @@ def candidates(recipe: dict, profile_epochs: int) -> dict[str, dict]:
         if arm not in built_on(name):
             continue
         for n in sorted({round(b * profile_epochs) for b in study_arms.RECIPE_BUDGETS.get(name, ())}):
-            out[arm_label(name, n)] = {**study_arms.STRONG_RECIPE, **study_arms.RECIPE_ARMS[name], "epochs": n}
+            out[arm_label(name, n)] = study_arms.recipe_settings(name, n)
     return out
 
 
@@ -84,11 +89,11 @@ def resnet_candidates(recipe: dict, label: str, profile_epochs: int) -> dict[str
     arm = split_arm_label(label)[0].removeprefix("ResNet34-UNet: ")
     if arm not in study_arms.RESNET_RECIPE_ARMS:
         return out
-    share = study_arms.RESNET_RECIPE_ARMS[arm][1].get("swa_share")
+    changes = study_arms.RESNET_RECIPE_ARMS[arm][1]
     for n in sorted({round(b * profile_epochs) for b in study_arms.RESNET_RECIPE_BUDGETS.get(arm, ())}
                     - {recipe["epochs"]}):
         out[arm_label(f"ResNet34-UNet: {arm}", n)] = {**trained, "epochs": n,
-                                                    **({"swa_epochs": round(share * n)} if share else {})}
+                                                    **share_fields(changes, n, study_arms.RECIPE_IMAGE_SIZE)}
     return out
 
 
@@ -347,21 +352,20 @@ def family_recipe(every: pd.DataFrame, base_arm: str, study_seeds: list[int], ma
 
 def recipe_flags(arm: str, base_arm: str) -> str:
     """The options that turn ``base_arm`` (a network's chosen recipe, '--profile cpu-best') into ``arm``, both
-    '<recipe study arm>, <n> epochs': '--deep-supervision 0.4', '--width 24 --epochs 65'; for the ResNet34-UNet's
+    '<recipe study arm>, <n> epochs': '--deep-supervision 0.4', '--width 24 --epochs 65', '--low-res 96 --low-res-share
+    0.6 --epochs 190' (a share of the image size as the size it gives at the recipe's 128 px); for the ResNet34-UNet's
     arm at other epochs ('ResNet34-UNet: <arm>, <n> epochs') its epochs and averaging phase, '--epochs 60
     --swa-epochs 12' ('' where they are the same, or where the two are no such pair)."""
     (name, epochs), (base, base_epochs) = split_arm_label(arm), split_arm_label(base_arm)
     resnet = name.removeprefix("ResNet34-UNet: ")
     if name.startswith("ResNet34-UNet: ") and name == base and resnet in study_arms.RESNET_RECIPE_ARMS:
-        share = study_arms.RESNET_RECIPE_ARMS[resnet][1].get("swa_share")
-        changes = ({"epochs": epochs, **({"swa_epochs": round(share * epochs)} if share else {})}
-                   if epochs != base_epochs else {})
-        return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in changes.items())
-    if name not in study_arms.RECIPE_ARMS or base not in study_arms.RECIPE_ARMS:
+        mine, theirs = ({"epochs": n, **study_arms.resnet_recipe_settings(resnet, {}, n)}
+                        for n in (epochs, base_epochs))
+    elif name in study_arms.RECIPE_ARMS and base in study_arms.RECIPE_ARMS:
+        mine, theirs = study_arms.recipe_settings(name, epochs), study_arms.recipe_settings(base, base_epochs)
+    else:
         return ""
-    changes = _changes_over(name, base)
-    if epochs != base_epochs:
-        changes["epochs"] = epochs
+    changes = {k: v for k, v in mine.items() if theirs.get(k) != v}
     return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in changes.items())
 
 

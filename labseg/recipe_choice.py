@@ -11,11 +11,10 @@ from .config import RunConfig
 from .labels import split_arm_label
 from .stats import arm_summary, format_mean_std
 from .study_arms import (
-    RECIPE_ARMS,
     RECIPE_MAX_SECONDS,
     RECIPE_TARGETS,
     SCHEDULE_ARMS,
-    STRONG_RECIPE,
+    recipe_settings,
     resnet_recipe_settings,
 )
 
@@ -126,12 +125,11 @@ def recipe_candidates(results: str | Path, profile_epochs: int) -> pd.DataFrame:
             add("unet", f"08 augmentation at 2x: {arm}", {**base, "augment": arm, "epochs": 2 * profile_epochs}, row)
     if (t := read("recipe_study.csv", 0)) is not None:
         for arm, row in t.iterrows():
-            add("unet", f"10 recipe: {arm}", {**STRONG_RECIPE, **RECIPE_ARMS[arm], "epochs": 4 * profile_epochs}, row)
+            add("unet", f"10 recipe: {arm}", recipe_settings(arm, 4 * profile_epochs), row)
     if (t := read("recipe_budget.csv", 0)) is not None:
         for arm, row in t.iterrows():  # "<RECIPE_ARMS key>, <n> epochs"
             name, epochs = split_arm_label(arm)
-            settings = {**STRONG_RECIPE, **RECIPE_ARMS[name], "epochs": epochs}
-            add("unet", f"10 budget: {arm}", settings, row)
+            add("unet", f"10 budget: {arm}", recipe_settings(name, epochs), row)
     # 10's ResNet34-UNet arms, run on this study's CPU family and (its "other CPU family" section) on the other
     for file, other in (("recipe_resnet34_unet.csv", False), (OTHER_FAMILY_TABLE, True)):
         t = read(file, 0)

@@ -7,6 +7,7 @@ import pandas as pd
 
 from . import results, stats, study, study_arms
 from .labels import arm_label
+from .study_files import run_settings
 
 # the first arm of the recipe part, the one every other arm changes (the baseline of the study)
 BASELINE = next(iter(study_arms.RECIPE_ARMS))
@@ -16,18 +17,17 @@ SCORES = ["run", "arm", "tta_test_dice", "last_test_dice", "last_tta_test_dice",
 
 def arm_runs(train_missing: bool, st: study.Study, arms: dict, epochs: int, model: str = "unet",
              recipe: dict = study_arms.STRONG_RECIPE, last: bool = True) -> pd.DataFrame:
-    """Train (or read back) every arm of ``arms`` (changes to ``recipe``) of study ``st`` for every seed; their
+    """Train (or read back) every arm of ``arms`` (changes to ``recipe``; a share of the epochs or of the image size,
+    study_files.SHARES, taken of this study's runs) of study ``st`` for every seed; their
     rows of load_runs with an 'arm' column and the flip-TTA and last-epoch scores of each run (the last epoch's
     plain and with flip TTA; ``last=False``: runs of other notebooks, whose last-epoch weights were not kept: no
     last-epoch score) and its typical seconds. ``train_missing=False``: only finished runs, read back."""
     train = study.check_train_missing(train_missing)
     done = []
     for arm, changes in arms.items():
-        if (why := refused(st, dict(model=model, epochs=epochs, **{**recipe, **changes}))) is not None:
-            print(f"{arm}: not run with this profile's settings: {why}")  # e.g. a lower size not below its own
-            continue
+        settings = run_settings({**recipe, **changes}, epochs, st.cfg.image_size)  # shares: of this study's run
         for s in study.seeds(st):
-            opts = dict(model=model, epochs=epochs, seed=s, **{**recipe, **changes})
+            opts = dict(model=model, epochs=epochs, seed=s, **settings)
             run = study.run_if(train, st, need_checkpoint=False, **opts)
             if run is None:
                 continue  # not finished, and train_missing is False: reported as missing
@@ -40,16 +40,6 @@ def arm_runs(train_missing: bool, st: study.Study, arms: dict, epochs: int, mode
     if not done:
         return pd.DataFrame(columns=["run", "arm", "model", "seed", "test_dice"])
     return results.load_runs(st.results).merge(pd.DataFrame(done)[SCORES], on="run")
-
-
-def refused(st: study.Study, settings: dict) -> str | None:
-    """Why ``settings`` make no valid run of study ``st``'s profile (the one-line refusal of RunConfig.validate:
-    an arm written for another image size, say), or None where they do."""
-    try:
-        st.cfg.replace(repeats=1, **settings).validate()
-    except ValueError as refusal:
-        return str(refusal)
-    return None
 
 
 def recipe_table(runs: pd.DataFrame, arms: list[str]) -> pd.DataFrame:
@@ -138,8 +128,7 @@ def seed_arms(runs: pd.DataFrame, wanted, seed: int) -> list[str]:
 
 def run_names(st: study.Study, arms: list[str], epochs: int) -> list[str]:
     """The run names of ``arms`` at ``epochs`` with the study's seed (its learning curves)."""
-    return [study.name(st, model="unet", epochs=epochs, **{**study_arms.STRONG_RECIPE, **study_arms.RECIPE_ARMS[a]})
-            for a in arms]
+    return [study.name(st, model="unet", **study_arms.recipe_settings(a, epochs, st.cfg.image_size)) for a in arms]
 
 
 def every_arm(runs: pd.DataFrame, longer: pd.DataFrame, resnet: pd.DataFrame) -> pd.DataFrame:

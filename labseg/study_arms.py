@@ -2,7 +2,8 @@
 per arm with what it changes and why): no arm is defined in Python."""
 from __future__ import annotations
 
-from .study_files import load_studies
+from .config import profile_config
+from .study_files import load_studies, run_settings
 
 # The arms of the studies live in the study files (labseg/studies/*.toml, one record per arm with its why); the
 # names below are read from them, for the notebooks and the tables here.
@@ -39,6 +40,16 @@ RECIPE_BUDGETS = {name: arm.budgets for name, arm in _UNET_ARMS.items() if arm.o
 RECIPE_BASES = {name: arm.base for name, arm in _UNET_ARMS.items()}
 
 
+# the image size of the recipe study's profile: an arm's share of the image size (low_res_scale) is taken of it
+RECIPE_IMAGE_SIZE = profile_config(STUDIES["recipe"].profile).image_size
+
+
+def recipe_settings(arm: str, epochs: int, image_size: int = RECIPE_IMAGE_SIZE) -> dict:
+    """The settings a run of UNet recipe arm ``arm`` trains with for ``epochs`` epochs at ``image_size`` px: the
+    strong recipe, the arm's changes with its shares as fields (study_files.run_settings), and its epochs."""
+    return {**run_settings({**STRONG_RECIPE, **RECIPE_ARMS[arm]}, epochs, image_size), "epochs": epochs}
+
+
 _RESNET_ARMS = STUDIES["recipe"].parts["resnet_recipe"]
 
 
@@ -51,14 +62,10 @@ RESNET_RECIPE_BUDGETS = {name: arm.budgets for name, arm in _RESNET_ARMS.items()
 SWA_SHARE = next(changes["swa_share"] for _, changes in RESNET_RECIPE_ARMS.values() if "swa_share" in changes)
 
 
-def resnet_recipe_settings(arm: str, base: dict, epochs: int | None = None) -> dict:
+def resnet_recipe_settings(arm: str, base: dict, epochs: int | None = None,
+                           image_size: int = RECIPE_IMAGE_SIZE) -> dict:
     """The settings of one of :data:`RESNET_RECIPE_ARMS` (``base``: :func:`factor_recipe`'s recipe) trained for
-    ``epochs`` (needed by an averaging arm only, whose phase is its ``swa_share`` of them)."""
+    ``epochs`` (needed by an averaging arm only, whose phase is its ``swa_share`` of them) at ``image_size`` px,
+    its shares as fields (study_files.run_settings)."""
     start, changes = RESNET_RECIPE_ARMS[arm]
-    settings = {**(STRONG_RECIPE if start == "strong" else base), **changes}
-    share = settings.pop("swa_share", None)
-    if share is not None:
-        if epochs is None:
-            raise ValueError(f"{arm}: its averaging phase is a share of the epochs; pass epochs")
-        settings["swa_epochs"] = round(share * epochs)
-    return settings
+    return run_settings({**(STRONG_RECIPE if start == "strong" else base), **changes}, epochs, image_size)

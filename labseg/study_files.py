@@ -12,7 +12,7 @@ A file holds a study's defaults (profile, data, seeds) and parts; a part is a ta
     [[recipe.arm]]
     name = "wd-0.05"                   # defined once in its part
     base = "strong"                    # the arm it builds on: "arm", "part/arm" or "study/part/arm"
-    set = { weight_decay = 5e-2 }      # RunConfig fields it changes (swa_share: a share of the epochs)
+    set = { weight_decay = 5e-2 }      # RunConfig fields it changes, or a share (SHARES): swa_share, low_res_scale
     adds = ["mild-affine"]             # other arms whose changes it combines (optional)
     why = "one line: why the arm exists"
 
@@ -38,7 +38,10 @@ DERIVED = {"factor_recipe": "the settings the one-factor studies 06-08 support (
 # the machine's (device, threads, out_dir)
 NOT_ARM_SETTINGS = {"data", "model", "seed", "epochs", "repeats", "profile", "out_dir", "device", "threads",
                     "cache_dir", "num_workers", "tensorboard", "strict", "pretrained"}
-SHARE_SETTING = "swa_share"  # an averaging phase as a share of the epochs: swa_epochs = round(share x epochs)
+# settings an arm gives as a share of a run's own value, so that one arm fits every budget and image size: each is
+# the RunConfig field it becomes (round(share x value)) and the run value it is a share of
+SHARES = {"swa_share": ("swa_epochs", "epochs"),  # the averaging phase: the last share of the epochs
+          "low_res_scale": ("low_res", "image_size")}  # progressive resizing's early size: a share of the image size
 
 
 class StudyFileError(ValueError):
@@ -115,12 +118,12 @@ def _arm(path: Path, study: str, part: str, raw, defaults: dict) -> Arm:
     if not isinstance(sets, dict):
         raise _bad(path, where, "field 'set' must be a table of settings, e.g. set = { lr = 2e-3 }")
     for key, value in sets.items():
-        if key == SHARE_SETTING:
+        if key in SHARES:
             if not isinstance(value, float) or not 0 < value < 1:
                 raise _bad(path, where, f"field 'set.{key}' must be a number in (0, 1), not {value!r}")
         elif key not in field_names() or key in NOT_ARM_SETTINGS:
             raise _bad(path, where, f"field 'set.{key}': unknown setting; an arm sets RunConfig fields other than "
-                                    f"{', '.join(sorted(NOT_ARM_SETTINGS))} (or {SHARE_SETTING})")
+                                    f"{', '.join(sorted(NOT_ARM_SETTINGS))} (or a share: {', '.join(SHARES)})")
     adds, base, derived = raw.get("adds", []), raw.get("base"), raw.get("derived")
     if not isinstance(adds, list) or not all(isinstance(a, str) for a in adds):
         raise _bad(path, where, "field 'adds' must be a list of arm names")
@@ -228,19 +231,32 @@ class Studies(dict):
 
     def settings(self, arm: Arm, derived: dict[str, dict] | None = None) -> dict:
         """Every setting of ``arm``: its root's (a derived root's from ``derived``; {} where not given), then its
-        changes. An averaging share (swa_share) is left for :func:`run_settings` to turn into epochs."""
+        changes. Its shares (:data:`SHARES`) are left for :func:`run_settings` to turn into fields."""
         root = self.root(arm)
         start = dict((derived or {}).get(root.derived, {})) if root.derived else dict(root.sets)
         return {**start, **self.changes(arm)}
 
 
-def run_settings(settings: dict, epochs: int) -> dict:
-    """``settings`` for a run of ``epochs`` epochs: an averaging share becomes ``swa_epochs``."""
-    out = dict(settings)
-    share = out.pop(SHARE_SETTING, None)
-    if share is not None:
-        out["swa_epochs"] = round(share * epochs)
+def share_fields(settings: dict, epochs: int | None, image_size: int | None) -> dict:
+    """The RunConfig fields the shares among ``settings`` (:data:`SHARES`) give a run of ``epochs`` epochs at
+    ``image_size`` px (the size ``settings`` set, where they set one): {"swa_epochs": round(0.2 x 75)},
+    {"low_res": round(0.75 x 128)}; {} where it has none."""
+    values = {"epochs": epochs, "image_size": settings.get("image_size", image_size)}
+    out = {}
+    for share, (name, of) in SHARES.items():
+        if share in settings:
+            if values[of] is None:
+                raise ValueError(f"{share} is a share of the run's {of.replace('_', ' ')}; pass it")
+            out[name] = round(settings[share] * values[of])
     return out
+
+
+def run_settings(settings: dict, epochs: int | None, image_size: int | None) -> dict:
+    """``settings`` for a run of ``epochs`` epochs at ``image_size`` px: each share becomes its field
+    (:func:`share_fields`), in the share's place."""
+    fields_ = share_fields(settings, epochs, image_size)
+    return {(SHARES[k][0] if k in SHARES else k): (fields_[SHARES[k][0]] if k in SHARES else v)
+            for k, v in settings.items()}
 
 
 def budget_epochs(profile: str, budget: float) -> int:
@@ -274,11 +290,13 @@ def _check_values(studies: Studies, study: StudyFile) -> None:
             for budget in arm.budgets:
                 epochs = budget_epochs(study.profile, budget)
                 try:
-                    values = run_settings(settings, epochs)
+                    values = run_settings(settings, epochs, profile_config(study.profile).image_size)
                     profile_config(study.profile, model=model, epochs=epochs, **values).validate()
                 except (ValueError, TypeError) as exc:
                     flag = str(exc).split(" ", 1)[0].lstrip("-").replace("-", "_")
-                    what = f"set.{flag}" if flag in settings else (flag if flag in ARM_KEYS else "set")
+                    share = next((k for k, (name, _) in SHARES.items() if name == flag and k in settings), None)
+                    what = (f"set.{flag}" if flag in settings else f"set.{share}" if share else
+                            flag if flag in ARM_KEYS else "set")
                     if flag == "model":
                         what = "models"
                     if flag in ("epochs", "swa_epochs", "warmup_epochs") and flag not in settings:

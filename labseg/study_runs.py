@@ -90,7 +90,7 @@ def plan(studies: Studies, study: StudyFile, where: Study, recipe_from: Path | N
                 epochs = budget_epochs(study.profile, budget)
                 for seed in arm.seeds:
                     cfg = where.cfg.replace(repeats=1, model=canonical_model_name(model), seed=seed, epochs=epochs,
-                                            **run_settings(settings, epochs))
+                                            **run_settings(settings, epochs, where.cfg.image_size))
                     name = name_of(cfg)
                     if name not in runs:
                         runs[name] = PlannedRun(name, f"{arm.part}/{arm.name}", seed,

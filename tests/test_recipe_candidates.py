@@ -16,12 +16,13 @@ BASE, EMA, PASTE, CUTMIX, LOVASZ, DEEP, DEEP_EMA = (f"{arm}, 150 epochs" for arm
     "crop-2x + mild-affine + deep-supervision + ema"))
 WIDE = "crop-2x + mild-affine + width-24, 65 epochs"  # a candidate at its own budget: about the same minutes
 LOW_RES = "crop-2x + mild-affine + low-res-96, 190 epochs"
+LOW_RES_DEEP = "crop-2x + mild-affine + low-res-96 + deep-supervision, 190 epochs"  # two changes, each +0.003
 
 
 def test_the_candidates_are_the_study_files_arms_built_on_the_chosen_arm_at_its_budget():
     arms = rc.candidates(CHOSEN, 25)
     shorter = [f"crop-2x + mild-affine, {n} epochs" for n in (100, 140)]  # the arm's other budgets: 4x and 5.6x
-    assert list(arms) == [BASE, *shorter, EMA, PASTE, CUTMIX, LOVASZ, DEEP, DEEP_EMA, WIDE, LOW_RES]
+    assert list(arms) == [BASE, *shorter, EMA, PASTE, CUTMIX, LOVASZ, DEEP, DEEP_EMA, WIDE, LOW_RES, LOW_RES_DEEP]
     assert arms[BASE] == {k: v for k, v in CHOSEN.items() if k != "select"}
     assert arms[shorter[1]] == {**arms[BASE], "epochs": 140}
     assert arms[EMA] == {**arms[BASE], "ema_decay": 0.999} and arms[PASTE] == {**arms[BASE], "copy_paste": 0.5}
@@ -29,12 +30,13 @@ def test_the_candidates_are_the_study_files_arms_built_on_the_chosen_arm_at_its_
     assert arms[DEEP] == {**arms[BASE], "deep_supervision": 0.4}
     assert arms[DEEP_EMA] == {**arms[DEEP], "ema_decay": 0.999}  # two changes: the interaction of DEEP and EMA
     assert arms[WIDE] == {**arms[BASE], "width": 24, "epochs": 65}
-    assert arms[LOW_RES] == {**arms[BASE], "low_res": 96, "low_res_share": 0.6, "epochs": 190}
+    assert arms[LOW_RES] == {**arms[BASE], "low_res": 96, "low_res_share": 0.6, "epochs": 190}  # 0.75 of 128 px
+    assert arms[LOW_RES_DEEP] == {**arms[LOW_RES], "deep_supervision": 0.4}
     # arms built on the chosen arm at another budget (wd-0.05 and floor-0.05 train 100 epochs) are not candidates
     assert not any("wd-0.05" in a or "floor" in a for a in arms)
     assert list(rc.candidates({**CHOSEN, "epochs": 100}, 25)) == [
         "crop-2x + mild-affine, 100 epochs", *(f"crop-2x + mild-affine, {n} epochs" for n in (140, 150)),
-        EMA, PASTE, CUTMIX, LOVASZ, DEEP, DEEP_EMA, WIDE, LOW_RES]  # the arms on it at their own budgets
+        EMA, PASTE, CUTMIX, LOVASZ, DEEP, DEEP_EMA, WIDE, LOW_RES, LOW_RES_DEEP]  # the arms on it at their budgets
     assert rc.chosen_arm({**CHOSEN, "lr": 5e-3}) is None and rc.candidates({**CHOSEN, "lr": 5e-3}, 25) == {}
 
 
@@ -107,6 +109,7 @@ def test_two_changes_are_checked_against_each_alone_and_their_sum(tmp_path):
     alone, and its gain with the sum of the two single gains, all on the seeds every one of them has."""
     assert rc.single_changes(DEEP_EMA, BASE) == (DEEP, EMA)
     assert rc.single_changes(EMA, BASE) is None and rc.single_changes(DEEP_EMA, EMA) is None
+    assert rc.single_changes(LOW_RES_DEEP, BASE) == (LOW_RES, DEEP)  # deep supervision alone ran at 150 epochs
     arms = rc.candidates(CHOSEN, 25)
     amd = cpu_study(tmp_path, tmp_path / "results" / "amd-epyc")
     cpu = "AMD EPYC (AVX512-BF16)"
@@ -132,6 +135,8 @@ def test_the_recipe_is_picked_per_cpu_family_by_idle_timing(tmp_path):
     chosen recipe stands, by idle timing or, with none, by typical minutes. The options say how to train it."""
     assert rc.recipe_flags(DEEP, BASE) == "--deep-supervision 0.4" and rc.recipe_flags(BASE, BASE) == ""
     assert rc.recipe_flags(WIDE, BASE) == "--width 24 --epochs 65"
+    assert rc.recipe_flags(LOW_RES, BASE) == "--low-res 96 --low-res-share 0.6 --epochs 190"  # 0.75 of 128 px
+    assert rc.recipe_flags(LOW_RES_DEEP, LOW_RES) == "--deep-supervision 0.4"
     assert rc.recipe_flags("ResNet34-UNet: 08 recipe, 75 epochs", BASE) == ""
     arms = rc.candidates(CHOSEN, 25)
     intel = cpu_study(tmp_path)

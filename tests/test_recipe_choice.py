@@ -107,7 +107,7 @@ def test_the_budget_table_names_each_arm_and_its_epochs(tmp_path):
     assert study_arms.resnet_recipe_settings(swa, {"schedule": "onecycle"}, 75) == {
         "schedule": "onecycle", "augment": "rotate", "affine_p": 0.5, "affine_shift": 0.05, "swa_epochs": 15}
     assert study_arms.resnet_recipe_settings(swa, {}, 6)["swa_epochs"] == 1
-    with pytest.raises(ValueError, match="pass epochs"):
+    with pytest.raises(ValueError, match="swa_share is a share of the run.s epochs"):
         study_arms.resnet_recipe_settings(swa, {})
 
 

@@ -60,20 +60,22 @@ def test_arm_runs_read_back_each_finished_seed_with_its_scores(unet):
         recipe_study.arm_runs("no", S, arms, 100)
 
 
-def test_an_arm_the_profile_cannot_run_is_said_and_skipped(unet, capsys):
-    """An arm written for another image size (--low-res 96 where the profile trains at 48 px) gets its one-line
-    refusal printed and no runs; the arms beside it are read back as before."""
-    S, arms, runs, _ = unet
-    small = S.cfg.image_size
-    low = study_arms.RECIPE_ARMS["crop-2x + mild-affine + low-res-96"]
-    assert recipe_study.refused(S, {**study_arms.STRONG_RECIPE, **low, "epochs": 100}) == (
-        None if small > 96 else f"--low-res 96: must be from 32 to below --image-size {small} (or 0: none).")
-    assert recipe_study.refused(S, {"low_res": small, "augment": "scale"}) == (
-        f"--low-res {small}: must be from 32 to below --image-size {small} (or 0: none).")
-    mixed = recipe_study.arm_runs(False, S, {"strong": arms["strong"], "too big": {"low_res": small,
-                                                                                  "augment": "scale"}}, 100)
-    assert set(mixed["arm"]) == {"strong"} and len(mixed) == 3
-    assert f"too big: not run with this profile's settings: --low-res {small}:" in capsys.readouterr().out
+@pytest.mark.parametrize("size", [48, 128])
+def test_an_arms_share_of_the_image_size_is_taken_of_the_studys_own(tmp_path, size):
+    """The progressive-resizing arm gives its early size as 0.75 of the image size: 96 px in a 128-px study, 36 px
+    in a 48-px one (the smoke profile's), each a valid run read back under that size's name."""
+    S = cpu_study(tmp_path, image_size=size)
+    arm = "crop-2x + mild-affine + low-res-96"
+    assert study_arms.RECIPE_ARMS[arm]["low_res_scale"] == 0.75 and "low_res" not in study_arms.RECIPE_ARMS[arm]
+    settings = study_arms.recipe_settings(arm, 100, size)
+    assert settings["low_res"] == {48: 36, 128: 96}[size] and "low_res_scale" not in settings
+    S.cfg.replace(**settings).validate()
+    for s in (0, 1, 2):
+        write_run(S, s, 0.85, seconds=SECONDS[s], tta=0.86, last=0.851, last_tta=0.861, best_epoch=90, model="unet",
+                  **settings)
+    runs = recipe_study.arm_runs(False, S, {arm: study_arms.RECIPE_ARMS[arm]}, 100)
+    assert len(runs) == 3 and (runs["low_res"] == settings["low_res"]).all()
+    assert recipe_study.run_names(S, [arm], 100) == list(runs.loc[runs["seed"] == 0, "run"])
 
 
 def test_the_recipe_table_against_numpy(unet):

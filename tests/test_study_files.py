@@ -8,7 +8,14 @@ import pytest
 
 import study_snapshot as old
 from labseg import study, study_arms
-from labseg.study_files import StudyFileError, glossary_markdown, load_studies, read_study_file
+from labseg.study_files import (
+    StudyFileError,
+    glossary_markdown,
+    load_studies,
+    read_study_file,
+    run_settings,
+    share_fields,
+)
 
 NAMES = ["SCHEDULE_ARMS", "STRONG_RECIPE", "RECIPE_ARMS", "RECIPE_COMBINATIONS", "RECIPE_BUDGETS", "RESNET_RECIPE_ARMS",
          "RESNET_RECIPE_BUDGETS", "SWA_SHARE", "RECIPE_TARGETS", "RECIPE_MAX_SECONDS"]
@@ -64,6 +71,9 @@ def arm(name, **fields):
     (arm("a", models='["nonet"]'), "a", "models", "unknown model"),
     (arm("a", colour='"red"'), "a", "colour", "unknown field"),
     (arm("a", set='{ swa_share = 2.0 }'), "a", "set.swa_share", "(0, 1)"),
+    (arm("a", set='{ low_res_scale = 1.5 }'), "a", "set.low_res_scale", "(0, 1)"),
+    # 0.5 of the smoke profile's 48 px: 24 px, below the 32 px a run may train at
+    (arm("a", set='{ augment = "scale", low_res_scale = 0.5 }'), "a", "set.low_res_scale", "--low-res 24: must be"),
 ])
 def test_a_bad_study_file_is_refused_in_one_line_naming_file_arm_and_field(tmp_path, body, arm_name, field, words):
     path = tmp_path / "bad.toml"
@@ -73,6 +83,16 @@ def test_a_bad_study_file_is_refused_in_one_line_naming_file_arm_and_field(tmp_p
     message = str(err.value)
     assert "\n" not in message and message.startswith(f"{path}: arm '{arm_name}': ")
     assert f"field '{field}'" in message and words in message
+
+
+def test_shares_become_their_fields_in_their_place_of_the_runs_own_epochs_and_size():
+    settings = {"augment": "all", "low_res_scale": 0.75, "low_res_share": 0.6, "swa_share": 0.2}
+    assert list(run_settings(settings, 75, 128).items()) == [
+        ("augment", "all"), ("low_res", 96), ("low_res_share", 0.6), ("swa_epochs", 15)]
+    assert run_settings({**settings, "image_size": 64}, 10, 128)["low_res"] == 48  # the arm's own size, if it sets one
+    assert share_fields({"lr": 1e-3}, None, None) == {}
+    with pytest.raises(ValueError, match="low_res_scale is a share of the run's image size; pass it"):
+        share_fields(settings, 75, None)
 
 
 def test_a_file_that_is_not_toml_or_lacks_a_why_is_refused(tmp_path):
