@@ -57,6 +57,7 @@ SETTING_WORDS = {
     "copy_paste": "another training image's pet pasted in through its mask, on a share {v} of samples",
     "cutmix": "a box of another training image (CutMix), on a share {v} of samples",
     "low_res": "the early epochs trained at {v} px (progressive resizing)",
+    "low_res_scale": "the early epochs trained at {v} x the image size (progressive resizing)",
     "low_res_share": "a share {v} of the epochs at the lower size",
     "width": "UNet base channels {v}", "epochs": "{v} epochs",
     "select": "scored at the {v} epoch", "flip": "flips: {v}",
