@@ -21,6 +21,9 @@ from .stats import format_mean_std
 
 SECONDS = ("train_s_per_run", "train_seconds", "train_s_typical")
 _NUMBER = re.compile(r"^[-+\d.,± M—]+$")
+# a command-line option with its value ("--deep-supervision 0.4"), kept on one line in a table cell (report.css
+# .option): a cell breaks between options, never at the hyphens inside one
+_OPTION = re.compile(r"--[a-z0-9][a-z0-9-]*(?: [^\s-]\S*)?")
 # A table of more rows than this may break across printed pages (row by row, its header repeated): kept whole, it
 # would leave most of a page empty where it does not fit below the text before it.
 LONG_TABLE_ROWS = 10
@@ -103,6 +106,11 @@ def people_table(table: pd.DataFrame, columns: list[str] | None = None, best: st
     return header, rows, best_row, cpu_note
 
 
+def _cell(text: str) -> str:
+    """A table cell's text as HTML, each command-line option with its value in a span that does not break."""
+    return _OPTION.sub(lambda m: f'<span class="option">{m.group(0)}</span>', html.escape(text))
+
+
 class Document:
     """Numbers the figures and tables of one document, in the order they are shown."""
 
@@ -128,7 +136,7 @@ class Document:
         head = "".join(f'<th class="{c}">{html.escape(h)}</th>' for c, h in zip(cls, header))
         body = "".join(
             "<tr{}>{}</tr>".format(' class="best"' if i == best_row else "",
-                                   "".join(f'<td class="{c}">{html.escape(v)}</td>' for c, v in zip(cls, row)))
+                                   "".join(f'<td class="{c}">{_cell(v)}</td>' for c, v in zip(cls, row)))
             for i, row in enumerate(rows))
         kind = "data long" if len(rows) > LONG_TABLE_ROWS else "data"  # a long table may break across pages
         return Html(f'<table class="{kind}" id="table-{self.tables}"><caption><b>Table {self.tables}.</b> '

@@ -59,9 +59,6 @@ RESNET_RECIPE_ARMS = {name: (STUDIES.root(arm).name, STUDIES.changes(arm)) for n
 RESNET_RECIPE_BUDGETS = {name: arm.budgets for name, arm in _RESNET_ARMS.items() if arm.own_budgets}
 
 
-SWA_SHARE = next(changes["swa_share"] for _, changes in RESNET_RECIPE_ARMS.values() if "swa_share" in changes)
-
-
 def resnet_recipe_settings(arm: str, base: dict, epochs: int | None = None,
                            image_size: int = RECIPE_IMAGE_SIZE) -> dict:
     """The settings of one of :data:`RESNET_RECIPE_ARMS` (``base``: :func:`factor_recipe`'s recipe) trained for

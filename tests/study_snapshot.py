@@ -178,7 +178,6 @@ RESNET_RECIPE_BUDGETS = {
     '08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa + drop-path-0.1': (3.0,),
     '08 recipe + rotate + mild-affine + adamw-wd-0.05 + swa at 0.5x': (2.4, 3.0),
 }
-SWA_SHARE = 0.2
 RECIPE_TARGETS = {'unet': 0.87, 'resnet34_unet': 0.85}
 RECIPE_MAX_SECONDS = 900
 FLIP_ARMS = ('none', 'hflip', 'hvflip', 'independent')

@@ -119,6 +119,18 @@ def test_the_runs_date_comes_from_the_git_repository_that_holds_the_results(tmp_
     assert newest_run_commit(outside) is None
 
 
+def test_options_in_a_table_cell_break_between_options_never_inside_one():
+    doc = Document()
+    table = doc.table(pd.DataFrame({"arm": ["a"], "options": ["--low-res 96 --low-res-share 0.6 --epochs 190"]}), "T.",
+                      best=None)
+    assert ('<td class="text"><span class="option">--low-res 96</span> <span class="option">--low-res-share 0.6'
+            '</span> <span class="option">--epochs 190</span></td>') in table
+    assert '<td class="text">a</td>' in doc.table(pd.DataFrame({"arm": ["a"], "x": ["ResNet34-UNet"]}), "T.",
+                                                    best=None)  # text without options stays as it was
+    css = (Path(labseg.document.__file__).parent / "report_template" / "report.css").read_text()
+    assert "table.data span.option { white-space: nowrap; }" in css
+
+
 def test_a_long_table_may_break_across_pages_and_a_short_one_not():
     """A table of more than LONG_TABLE_ROWS rows gets the class that lets the printed page break between its rows
     (report.css); a short one stays whole. Both are numbered in order."""
