@@ -71,7 +71,7 @@ RECIPE_BUDGETS = {'strong': (2, 4, 6), 'crop-2x + mild-affine': (4, 5.6, 6), 'cr
                   'crop-2x + mild-affine + deep-supervision': (6,),
                   'crop-2x + mild-affine + deep-supervision + ema': (6,), 'crop-2x + mild-affine + width-24': (2.6,),
                   'crop-2x + mild-affine + low-res-96': (7.6,),
-                  'crop-2x + mild-affine + low-res-96 + deep-supervision': (7.6,)}
+                  'crop-2x + mild-affine + low-res-96 + deep-supervision': (6.4, 7.6)}
 RESNET_RECIPE_ARMS = {
     '08 recipe': ('06-08', {}),
     '08 recipe + rotate': ('06-08', {'augment': 'rotate'}),
