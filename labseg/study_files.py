@@ -254,9 +254,8 @@ def share_fields(settings: dict, epochs: int | None, image_size: int | None) -> 
 def run_settings(settings: dict, epochs: int | None, image_size: int | None) -> dict:
     """``settings`` for a run of ``epochs`` epochs at ``image_size`` px: each share becomes its field
     (:func:`share_fields`), in the share's place."""
-    fields_ = share_fields(settings, epochs, image_size)
-    return {(SHARES[k][0] if k in SHARES else k): (fields_[SHARES[k][0]] if k in SHARES else v)
-            for k, v in settings.items()}
+    renamed = {SHARES[k][0] if k in SHARES else k: v for k, v in settings.items()}  # each field in its share's place
+    return renamed | share_fields(settings, epochs, image_size)
 
 
 def budget_epochs(profile: str, budget: float) -> int:
@@ -284,13 +283,14 @@ def _check_bases(studies: Studies, study: StudyFile) -> None:
 
 def _check_values(studies: Studies, study: StudyFile) -> None:
     """Each arm, model and budget as a RunConfig that ``validate()`` accepts (a derived root: the profile's)."""
+    image_size = profile_config(study.profile).image_size
     for arm in study.arms():
         settings = studies.settings(arm)
         for model in arm.models:
             for budget in arm.budgets:
                 epochs = budget_epochs(study.profile, budget)
                 try:
-                    values = run_settings(settings, epochs, profile_config(study.profile).image_size)
+                    values = run_settings(settings, epochs, image_size)
                     profile_config(study.profile, model=model, epochs=epochs, **values).validate()
                 except (ValueError, TypeError) as exc:
                     flag = str(exc).split(" ", 1)[0].lstrip("-").replace("-", "_")
