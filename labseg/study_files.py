@@ -26,7 +26,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import PROFILES, RunConfig, field_names, profile_config
+from .config import MIN_IMAGE_SIZE, PROFILES, RunConfig, field_names, profile_config
 from .labels import setting_words
 
 STUDY_DIR = Path(__file__).resolve().parent / "studies"
@@ -42,6 +42,8 @@ NOT_ARM_SETTINGS = {"data", "model", "seed", "epochs", "repeats", "profile", "ou
 # the RunConfig field it becomes (round(share x value)) and the run value it is a share of
 SHARES = {"swa_share": ("swa_epochs", "epochs"),  # the averaging phase: the last share of the epochs
           "low_res_scale": ("low_res", "image_size")}  # progressive resizing's early size: a share of the image size
+# the least a share's field becomes (a share of a small run would go below what the run takes): 0.5 x 48 px -> 32
+SHARE_FLOORS = {"low_res_scale": MIN_IMAGE_SIZE}
 
 
 class StudyFileError(ValueError):
@@ -240,14 +242,14 @@ class Studies(dict):
 def share_fields(settings: dict, epochs: int | None, image_size: int | None) -> dict:
     """The RunConfig fields the shares among ``settings`` (:data:`SHARES`) give a run of ``epochs`` epochs at
     ``image_size`` px (the size ``settings`` set, where they set one): {"swa_epochs": round(0.2 x 75)},
-    {"low_res": round(0.75 x 128)}; {} where it has none."""
+    {"low_res": round(0.75 x 128)}, at least its :data:`SHARE_FLOORS`; {} where it has none."""
     values = {"epochs": epochs, "image_size": settings.get("image_size", image_size)}
     out = {}
     for share, (name, of) in SHARES.items():
         if share in settings:
             if values[of] is None:
                 raise ValueError(f"{share} is a share of the run's {of.replace('_', ' ')}; pass it")
-            out[name] = round(settings[share] * values[of])
+            out[name] = max(round(settings[share] * values[of]), SHARE_FLOORS.get(share, 0))
     return out
 
 

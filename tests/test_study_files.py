@@ -72,8 +72,8 @@ def arm(name, **fields):
     (arm("a", colour='"red"'), "a", "colour", "unknown field"),
     (arm("a", set='{ swa_share = 2.0 }'), "a", "set.swa_share", "(0, 1)"),
     (arm("a", set='{ low_res_scale = 1.5 }'), "a", "set.low_res_scale", "(0, 1)"),
-    # 0.5 of the smoke profile's 48 px: 24 px, below the 32 px a run may train at
-    (arm("a", set='{ augment = "scale", low_res_scale = 0.5 }'), "a", "set.low_res_scale", "--low-res 24: must be"),
+    # 0.99 of the smoke profile's 48 px: 48 px, no smaller than the run's own size
+    (arm("a", set='{ augment = "scale", low_res_scale = 0.99 }'), "a", "set.low_res_scale", "--low-res 48: must be"),
 ])
 def test_a_bad_study_file_is_refused_in_one_line_naming_file_arm_and_field(tmp_path, body, arm_name, field, words):
     path = tmp_path / "bad.toml"
@@ -91,6 +91,9 @@ def test_shares_become_their_fields_in_their_place_of_the_runs_own_epochs_and_si
         ("augment", "all"), ("low_res", 96), ("low_res_share", 0.6), ("swa_epochs", 15)]
     assert run_settings({**settings, "image_size": 64}, 10, 128)["low_res"] == 48  # the arm's own size, if it sets one
     assert share_fields({"lr": 1e-3}, None, None) == {}
+    # a share below the least its field takes gives that least: 0.5 of 48 px is 24, and a run trains at 32 px or more
+    assert share_fields({"low_res_scale": 0.5}, 2, 48) == {"low_res": 32}
+    assert share_fields({"low_res_scale": 0.5}, 2, 128) == {"low_res": 64}
     with pytest.raises(ValueError, match="low_res_scale is a share of the run's image size; pass it"):
         share_fields(settings, 75, None)
 
