@@ -36,6 +36,12 @@ def _changes_over(arm: str, base: str) -> dict:
     return {k: v for k, v in study_arms.RECIPE_ARMS[arm].items() if study_arms.RECIPE_ARMS[base].get(k) != v}
 
 
+def arm_epochs(budgets: dict, arm: str, profile_epochs: int) -> list[int]:
+    """The epochs ``arm`` trains at in its study file (``budgets``: arm -> its budgets, multiples of the profile's
+    epochs, ``profile_epochs``), fewest first; [] where it has no budgets of its own."""
+    return sorted({round(b * profile_epochs) for b in budgets.get(arm, ())})
+
+
 def single_changes(label: str, chosen_label: str) -> tuple[str, str] | None:
     """For a candidate of two changes ('<arm>, <n> epochs', its arm built on an arm built on the chosen one,
     ``chosen_label``), the labels of its two single changes at the same epochs: the arm it is built on, and the arm
@@ -53,7 +59,7 @@ def single_changes(label: str, chosen_label: str) -> tuple[str, str] | None:
                   and study_arms.RECIPE_ARMS[name] == {**study_arms.RECIPE_ARMS[chosen], **added}), None)
     if other is None:
         return None
-    own = [budget_epochs(study_arms.STUDIES["recipe"].profile, b) for b in study_arms.RECIPE_BUDGETS.get(other, ())]
+    own = arm_epochs(study_arms.RECIPE_BUDGETS, other, budget_epochs(study_arms.STUDIES["recipe"].profile, 1))
     return arm_label(mid, epochs), arm_label(other, epochs if epochs in own or not own else own[0])
 
 
@@ -70,12 +76,13 @@ def candidates(recipe: dict, profile_epochs: int) -> dict[str, dict]:
     epochs = recipe["epochs"]
     trained = {k: v for k, v in recipe.items() if k != "select"}
     out = {arm_label(arm, epochs): trained}
-    for n in sorted({round(b * profile_epochs) for b in study_arms.RECIPE_BUDGETS.get(arm, ())} - {epochs}):
-        out[arm_label(arm, n)] = {**trained, "epochs": n}
+    for n in arm_epochs(study_arms.RECIPE_BUDGETS, arm, profile_epochs):
+        if n != epochs:
+            out[arm_label(arm, n)] = {**trained, "epochs": n}
     for name in study_arms.RECIPE_BASES:
         if arm not in built_on(name):
             continue
-        for n in sorted({round(b * profile_epochs) for b in study_arms.RECIPE_BUDGETS.get(name, ())}):
+        for n in arm_epochs(study_arms.RECIPE_BUDGETS, name, profile_epochs):
             out[arm_label(name, n)] = study_arms.recipe_settings(name, n)
     return out
 
@@ -90,8 +97,9 @@ def resnet_candidates(recipe: dict, label: str, profile_epochs: int) -> dict[str
     if arm not in study_arms.RESNET_RECIPE_ARMS:
         return out
     changes = study_arms.RESNET_RECIPE_ARMS[arm][1]
-    for n in sorted({round(b * profile_epochs) for b in study_arms.RESNET_RECIPE_BUDGETS.get(arm, ())}
-                    - {recipe["epochs"]}):
+    for n in arm_epochs(study_arms.RESNET_RECIPE_BUDGETS, arm, profile_epochs):
+        if n == recipe["epochs"]:
+            continue
         out[arm_label(f"ResNet34-UNet: {arm}", n)] = {**trained, "epochs": n,
                                                     **share_fields(changes, n, study_arms.RECIPE_IMAGE_SIZE)}
     return out
