@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .labels import label as network_name
 from .results import load_history
 
 # Okabe & Ito's palette: eight colours told apart with every common colour-vision deficiency. A panel shows at most
@@ -409,5 +410,53 @@ def plot_budget(runs: pd.DataFrame, title: str, targets: dict[str, float] | None
     ax.text(0.01, 0.02, "error bars: ± 1 sample std over seeds", transform=ax.transAxes)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_frontier(points: pd.DataFrame, targets: dict[str, float], max_minutes: float, title: str):
+    """Mean test dice (error bars: ± one sample std over the seeds) against minutes a run, one panel per CPU family
+    of ``points`` (recipe_candidates.frontier), one colour per network; filled: minutes timed idle, hollow:
+    typical minutes (no run timed idle). Each point is named in a column right of its panel, in the order of its
+    dice, joined to it by a thin line, so names never cover points or each other. Dotted: ``max_minutes`` and each
+    network's target in ``targets``: an arm meets its target where it lies above its line and left of the limit."""
+    plt = _plt()
+    families = list(dict.fromkeys(points["family"]))
+    models = list(dict.fromkeys(points["model"]))
+    heights = [max(1.6, 0.2 * (points["family"] == f).sum() + 0.5) for f in families]
+    fig, axes = plt.subplots(len(families), 1, figsize=(WIDTH, sum(heights) + 0.7), squeeze=False, sharex=True,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, family in zip(axes[:, 0], families):
+        part = points[points["family"] == family].sort_values("test_dice", ascending=False)
+        for model in models:
+            color = PALETTE[models.index(model)]
+            mine = part[part["model"] == model]
+            for timing, face in (("idle", color), ("typical", "white")):
+                some = mine[mine["timing"] == timing]
+                if len(some):
+                    ax.errorbar(some["minutes"], some["test_dice"], yerr=some["std"].fillna(0.0), fmt="o", ms=4.5,
+                                color=color, mfc=face, capsize=2, lw=0.8)
+            if model in targets and len(mine):
+                ax.axhline(targets[model], ls=":", color=color, lw=1)
+        ax.axvline(max_minutes, ls=":", color="grey", lw=1)
+        lows, highs = part["test_dice"] - part["std"].fillna(0), part["test_dice"] + part["std"].fillna(0)
+        wanted = [targets[m] for m in part["model"].unique() if m in targets]
+        bottom, top = min([*lows, *wanted]), max([*highs, *wanted])
+        pad = (top - bottom) * 0.08 or 0.005
+        ax.set_ylim(bottom - pad, top + pad)
+        for k, (_, row) in enumerate(part.iterrows()):  # names top to bottom in the order of the points' dice
+            y = 1 - (k + 0.5) / len(part)
+            ax.annotate(row["arm"], (row["minutes"], row["test_dice"]), xytext=(1.03, y), textcoords="axes fraction",
+                        va="center", fontsize=7.5, color=PALETTE[models.index(row["model"])],
+                        arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "grey", "shrinkA": 0, "shrinkB": 3})
+        ax.set_xlim(min([*points["minutes"], max_minutes]) - 1, max([*points["minutes"], max_minutes]) + 1)
+        ax.tick_params(labelbottom=True)
+        ax.set_title(family, fontsize=8.5, loc="left")
+        ax.set_ylabel("test dice")
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("minutes a run (filled: timed idle; hollow: typical, no run timed idle)")
+    lines = [f"dotted: {max_minutes:g}-minute limit"] + [f"{network_name(m)} target {targets[m]:.2f}" for m in models
+                                                         if m in targets]
+    fig.suptitle(f"{title}\n{'; '.join(lines)}", fontsize=8.5)
     fig.tight_layout()
     return fig

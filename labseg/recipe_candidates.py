@@ -341,6 +341,24 @@ def _idle_seconds(g: pd.DataFrame, arm: str) -> float:
     return float(idle.mean()) if len(idle) else float("nan")
 
 
+def frontier(runs: pd.DataFrame, study_seeds: list[int]) -> pd.DataFrame:
+    """Per network, CPU family and arm of ``runs`` (:func:`chosen_runs`) with a run on each of ``study_seeds``: the
+    mean and sample std of its test dice on those seeds, and its minutes a run: measured on its runs timed idle (any
+    seeds), or, where none was, typical (``timing``: "idle" or "typical"). What the next targets are measured
+    against: how high each arm scores and in how many minutes."""
+    rows = []
+    for (model, family, arm), g in runs.groupby(["model", "family", "arm"], sort=False):
+        on = g[g["seed"].isin(study_seeds)]
+        if set(on["seed"]) != set(study_seeds):
+            continue
+        idle = _idle(g)["train_seconds"]
+        rows.append({"model": model, "family": family, "arm": arm, "test_dice": on["test_dice"].mean(),
+                     "std": on["test_dice"].std(ddof=1), "minutes": (idle.mean() if len(idle) else
+                                                                     g["train_s_typical"].mean()) / 60,
+                     "timing": "idle" if len(idle) else "typical"})
+    return pd.DataFrame(rows, columns=["model", "family", "arm", "test_dice", "std", "minutes", "timing"])
+
+
 def family_recipe(every: pd.DataFrame, base_arm: str, study_seeds: list[int], max_seconds: float
                   ) -> tuple[str | None, str]:
     """One network's recipe on one CPU family (``every``: its runs there, fresh seeds included; ``base_arm``: its

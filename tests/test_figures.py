@@ -194,3 +194,24 @@ def test_dice_vs_time_draws_one_series_per_arm_and_the_time_limit():
     vertical = [line for line in ax.lines if list(line.get_xdata()) == [900, 900]]
     assert len(vertical) == 1 and "15 min" in vertical[0].get_label()
     assert not figures.plot_dice_vs_time(runs, "arm", "t").axes[0].lines
+
+
+def test_the_frontier_names_each_point_once_in_dice_order_and_draws_only_the_targets_of_its_networks():
+    import matplotlib.text
+
+    points = pd.DataFrame({"model": ["unet", "unet", "resnet34_unet", "unet"],
+                           "family": ["AMD EPYC", "AMD EPYC", "AMD EPYC", "Intel AMX"],
+                           "arm": ["UNet chosen", "UNet chosen + ds", "ResNet34-UNet chosen", "UNet chosen"],
+                           "test_dice": [0.872, 0.876, 0.851, 0.871], "std": [0.001, 0.003, 0.001, 0.002],
+                           "minutes": [15.4, 14.7, 17.6, 11.6], "timing": ["idle", "idle", "idle", "typical"]})
+    fig = figures.plot_frontier(points, {"unet": 0.88, "resnet34_unet": 0.86}, 15, "frontier")
+    assert figures.printed_points(fig) >= MIN_POINTS
+    amd, intel = fig.axes
+    names = [t.get_text() for t in amd.texts]
+    assert names == ["UNet chosen + ds", "UNet chosen", "ResNet34-UNet chosen"]  # top to bottom: dice order
+    assert [t.get_text() for t in intel.texts] == ["UNet chosen"]
+    flat = [line.get_ydata()[0] for line in amd.lines if len(set(line.get_ydata())) == 1 and line.get_ls() == ":"]
+    assert sorted(flat) == [0.86, 0.88]  # both networks' targets where both have arms
+    assert [line.get_ydata()[0] for line in intel.lines if line.get_ls() == ":" and len(set(line.get_ydata())) == 1
+            ] == [0.88]  # no ResNet34-UNet arm on Intel AMX: no line for its target
+    assert any(t.get_text().startswith("frontier") for t in fig.findobj(matplotlib.text.Text))

@@ -1,6 +1,8 @@
 """The candidates beyond the chosen UNet recipe (labseg.recipe_candidates): which arms of the study file they are,
 their runs read back per results folder (CPU family), the table and the verdicts, from hand-made runs."""
+import numpy as np
 import pandas as pd
+import pytest
 
 from fake_runs import cpu_study, write_run
 from labseg import recipe_candidates as rc
@@ -250,3 +252,23 @@ def test_a_tables_arms_are_named_from_each_networks_chosen_recipe(tmp_path):
 def test_seeds_are_written_as_ranges():
     assert rc.seed_ranges([0, 1, 2, 3, 4, 5]) == "0-5" and rc.seed_ranges([5, 0, 1, 3]) == "0-1, 3, 5"
     assert rc.seed_ranges([0]) == "0" and rc.seed_ranges([]) == ""
+
+
+def test_the_frontier_gives_each_arm_with_every_study_seed_its_mean_and_its_idle_or_else_typical_minutes():
+    rows = [("unet", "AMD EPYC", "a", seed, dice, 840.0 + 60 * seed, 700.0, 0.01)
+            for seed, dice in zip((0, 1, 2, 3), (0.87, 0.88, 0.875, 0.90))]  # seed 3: a fresh seed, timed idle
+    rows += [("unet", "AMD EPYC", "b", seed, 0.86, 1000.0, 720.0, 0.3) for seed in (0, 1, 2)]  # busy: typical
+    rows += [("unet", "AMD EPYC", "c", 0, 0.85, 900.0, 700.0, 0.0)]  # one seed: not drawn
+    rows += [("resnet34_unet", "Intel AMX", "a", seed, 0.84, 800.0, 600.0, float("nan")) for seed in (0, 1, 2)]
+    runs = pd.DataFrame(rows, columns=["model", "family", "arm", "seed", "test_dice", "train_seconds",
+                                       "train_s_typical", "other_cpu"])
+    points = rc.frontier(runs, [0, 1, 2]).set_index(["model", "family", "arm"])
+    assert list(points.index) == [("unet", "AMD EPYC", "a"), ("unet", "AMD EPYC", "b"),
+                                  ("resnet34_unet", "Intel AMX", "a")]
+    a = points.loc[("unet", "AMD EPYC", "a")]
+    assert a["test_dice"] == pytest.approx(np.mean([0.87, 0.88, 0.875]))  # the study's seeds only
+    assert a["std"] == pytest.approx(np.std([0.87, 0.88, 0.875], ddof=1))
+    assert a["minutes"] == pytest.approx(np.mean([840, 900, 960, 1020]) / 60) and a["timing"] == "idle"
+    b = points.loc[("unet", "AMD EPYC", "b")]
+    assert b["minutes"] == pytest.approx(12.0) and b["timing"] == "typical"
+    assert points.loc[("resnet34_unet", "Intel AMX", "a"), "timing"] == "typical"  # not recorded: not idle
