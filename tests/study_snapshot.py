@@ -60,6 +60,9 @@ RECIPE_ARMS = {
     'crop-2x + mild-affine + low-res-64 + deep-supervision': {'augment_source': '2x', 'affine_p': 0.5,
                                                               'affine_shift': 0.05, 'low_res_scale': 0.5,
                                                               'low_res_share': 0.6, 'deep_supervision': 0.4},
+    'crop-2x + mild-affine + low-res-96 + deep-supervision + low-res-share-0.9': {
+        'augment_source': '2x', 'affine_p': 0.5, 'affine_shift': 0.05, 'low_res_scale': 0.75, 'low_res_share': 0.9,
+        'deep_supervision': 0.4},
 }
 RECIPE_COMBINATIONS = {
     'crop-2x + mild-affine': ('crop-2x', 'mild-affine'),
@@ -75,7 +78,8 @@ RECIPE_BUDGETS = {'strong': (2, 4, 6), 'crop-2x + mild-affine': (4, 5.6, 6), 'cr
                   'crop-2x + mild-affine + deep-supervision + ema': (6,), 'crop-2x + mild-affine + width-24': (2.6,),
                   'crop-2x + mild-affine + low-res-96': (7.6,),
                   'crop-2x + mild-affine + low-res-96 + deep-supervision': (6.4, 7.6),
-                  'crop-2x + mild-affine + low-res-64 + deep-supervision': (7.6,)}
+                  'crop-2x + mild-affine + low-res-64 + deep-supervision': (7.6,),
+                  'crop-2x + mild-affine + low-res-96 + deep-supervision + low-res-share-0.9': (7.6,)}
 RESNET_RECIPE_ARMS = {
     '08 recipe': ('06-08', {}),
     '08 recipe + rotate': ('06-08', {'augment': 'rotate'}),

@@ -20,6 +20,7 @@ WIDE = "crop-2x + mild-affine + width-24, 65 epochs"  # a candidate at its own b
 LOW_RES = "crop-2x + mild-affine + low-res-96, 190 epochs"
 LOW_RES_DEEP = "crop-2x + mild-affine + low-res-96 + deep-supervision, 190 epochs"  # two changes, each +0.003
 LOW_RES_64_DEEP = "crop-2x + mild-affine + low-res-64 + deep-supervision, 190 epochs"
+LOW_RES_SHARE = "crop-2x + mild-affine + low-res-96 + deep-supervision + low-res-share-0.9, 190 epochs"
 LOW_RES_DEEP_160 = "crop-2x + mild-affine + low-res-96 + deep-supervision, 160 epochs"  # the same in 15 min idle
 
 
@@ -27,7 +28,7 @@ def test_the_candidates_are_the_study_files_arms_built_on_the_chosen_arm_at_its_
     arms = rc.candidates(CHOSEN, 25)
     shorter = [f"crop-2x + mild-affine, {n} epochs" for n in (100, 140)]  # the arm's other budgets: 4x and 5.6x
     assert list(arms) == [BASE, *shorter, EMA, PASTE, CUTMIX, LOVASZ, DEEP, DEEP_EMA, WIDE, LOW_RES, LOW_RES_DEEP_160,
-                          LOW_RES_DEEP, LOW_RES_64_DEEP]
+                          LOW_RES_DEEP, LOW_RES_64_DEEP, LOW_RES_SHARE]
     assert arms[BASE] == {k: v for k, v in CHOSEN.items() if k != "select"}
     assert arms[shorter[1]] == {**arms[BASE], "epochs": 140}
     assert arms[EMA] == {**arms[BASE], "ema_decay": 0.999} and arms[PASTE] == {**arms[BASE], "copy_paste": 0.5}
@@ -39,12 +40,13 @@ def test_the_candidates_are_the_study_files_arms_built_on_the_chosen_arm_at_its_
     assert arms[LOW_RES_DEEP] == {**arms[LOW_RES], "deep_supervision": 0.4}
     assert arms[LOW_RES_DEEP_160] == {**arms[LOW_RES_DEEP], "epochs": 160}
     assert arms[LOW_RES_64_DEEP] == {**arms[LOW_RES_DEEP], "low_res": 64}  # 0.5 of 128 px
+    assert arms[LOW_RES_SHARE] == {**arms[LOW_RES_DEEP], "low_res_share": 0.9}
     # arms built on the chosen arm at another budget (wd-0.05 and floor-0.05 train 100 epochs) are not candidates
     assert not any("wd-0.05" in a or "floor" in a for a in arms)
     assert list(rc.candidates({**CHOSEN, "epochs": 100}, 25)) == [
         "crop-2x + mild-affine, 100 epochs", *(f"crop-2x + mild-affine, {n} epochs" for n in (140, 150)),
         EMA, PASTE, CUTMIX, LOVASZ, DEEP, DEEP_EMA, WIDE, LOW_RES, LOW_RES_DEEP_160, LOW_RES_DEEP,
-        LOW_RES_64_DEEP]  # at their budgets
+        LOW_RES_64_DEEP, LOW_RES_SHARE]  # at their budgets
     assert rc.chosen_arm({**CHOSEN, "lr": 5e-3}) is None and rc.candidates({**CHOSEN, "lr": 5e-3}, 25) == {}
 
 
