@@ -303,6 +303,7 @@ def candidate_verdicts(runs: pd.DataFrame, study_seeds: list[int], targets: dict
                            f"{stats.mean_std(same, ' (1 seed)')} for the chosen recipe on the same seeds "
                            f"{sorted(mine['seed'])}, {gain:+.4f}, {stats.verdict(mine['test_dice'], same)}.")
                 out += interaction_sentence(family, g, arm, base_arm, nm)
+                out += base_sentence(family, g, arm, base_arm, nm)
             target = (targets or {}).get(model)
             full, best = _full_means(g, len(study_seeds))
             if target is not None and best is not None:
@@ -333,6 +334,26 @@ def interaction_sentence(family: str, g: pd.DataFrame, arm: str, base_arm: str, 
             f"{mine.mean() - one.mean():+.4f}, "
             f"{stats.verdict(mine, one)}. The two changes alone gave {gains[0]:+.4f} and {gains[1]:+.4f} (sum "
             f"{gains[0] + gains[1]:+.4f}), together {gains[2]:+.4f}."]
+
+
+def base_sentence(family: str, g: pd.DataFrame, arm: str, base_arm: str, nm=str) -> list[str]:
+    """For ``arm`` that changes one setting of a candidate (its base in the study file is built on the chosen arm,
+    ``base_arm``'s, and it is no arm of two single changes, :func:`single_changes`): the arm against that base at
+    the same epochs on the seeds both have in ``g``, with the seed-spread verdict: one change from its own stated
+    baseline. [] otherwise (no such base, or no runs of it on those seeds)."""
+    name, epochs = split_arm_label(arm)
+    bases = built_on(name)
+    if len(bases) < 2 or bases[0] == split_arm_label(base_arm)[0] or single_changes(arm, base_arm) is not None:
+        return []
+    base = arm_label(bases[0], epochs)
+    mine = g[g["arm"] == arm].set_index("seed")["test_dice"]
+    theirs = g[g["arm"] == base].set_index("seed")["test_dice"]
+    seeds = sorted(set(mine.index) & set(theirs.index))
+    if not seeds:
+        return []
+    mine, theirs = mine[seeds], theirs[seeds]
+    return [f"{family}: {nm(arm)} against the arm it changes, {nm(base)}, on the same seeds {seeds}: "
+            f"{mine.mean() - theirs.mean():+.4f}, {stats.verdict(mine, theirs)}."]
 
 
 def _idle_seconds(g: pd.DataFrame, arm: str) -> float:

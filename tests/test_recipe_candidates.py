@@ -140,6 +140,26 @@ def test_two_changes_are_checked_against_each_alone_and_their_sum(tmp_path):
     assert not any(" alone on the same seeds" in line for line in lines)
 
 
+def test_an_arm_changing_a_candidate_is_also_compared_with_that_candidate(tmp_path):
+    """The 64-px arm changes one setting of the combination (progressive resizing + deep supervision): beside the
+    chosen recipe, it is compared with the combination at the same epochs on the seeds both have."""
+    arms = rc.candidates(CHOSEN, 25)
+    amd = cpu_study(tmp_path, tmp_path / "results" / "amd-epyc")
+    cpu = "AMD EPYC (AVX512-BF16)"
+    _runs(amd, BASE, arms[BASE], [0.870, 0.872, 0.874], cpu)
+    _runs(amd, LOW_RES_DEEP, arms[LOW_RES_DEEP], [0.880, 0.879, 0.881], cpu)
+    _runs(amd, LOW_RES_64_DEEP, arms[LOW_RES_64_DEEP], [0.869, 0.877], cpu)  # seeds 0-1: -0.0065 on them
+    lines = rc.candidate_verdicts(rc.candidate_runs([amd], arms, "last"), [0, 1, 2])
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"AMD EPYC: {LOW_RES_64_DEEP}: "))
+    assert lines[at + 1] == (f"AMD EPYC: {LOW_RES_64_DEEP} against the arm it changes, {LOW_RES_DEEP}, on the same "
+                             "seeds [0, 1]: -0.0065, more than the spread across seeds (0.0057).")
+    # arms of one change from the chosen recipe, and arms of two single changes, have no such sentence
+    assert not any(line.startswith((f"AMD EPYC: {LOW_RES_DEEP} against the arm", f"AMD EPYC: {BASE} against"))
+                   for line in lines)
+    assert rc.base_sentence("AMD EPYC", pd.DataFrame(columns=["arm", "seed", "test_dice"]), LOW_RES_64_DEEP,
+                            BASE) == []
+
+
 def test_the_recipe_is_picked_per_cpu_family_by_idle_timing(tmp_path):
     """Where the chosen recipe's runs timed idle are over the limit on a family, that family's recipe is its best arm
     with every study seed whose runs timed idle fit (a better arm not timed idle does not count); elsewhere the
