@@ -133,7 +133,7 @@ def candidate_runs(studies: list[study.Study], arms: dict[str, dict], select: st
                              "run": scores["run"], "test_dice": scores["test_dice"],
                              "tta_test_dice": scores["tta_test_dice"],
                              "train_seconds": float(metrics.get("train_seconds", float("nan"))),
-                             "train_s_typical": results.typical_seconds(history),
+                             "train_s_typical": results.run_typical_seconds(st.results, scores["run"]),
                              "other_cpu": machine_load.run_share(history)})
     return pd.DataFrame(rows, columns=["model", "folder", "family", "arm", "seed", "run", "test_dice", "tta_test_dice",
                                        "train_seconds", "train_s_typical", "other_cpu"])

@@ -112,9 +112,8 @@ def other_family_check(other_st: study.Study | None, recipes: dict, choice: pd.D
         for s in study.seeds(other_st):
             scores = study.recipe_scores(False, other_st, select, model=model, seed=s, **trained)  # read back only
             if scores is not None:
-                history = results.load_history(other_st.results, scores["run"])
                 rows.append({"model": model, "seed": s, "test_dice": scores["test_dice"],
-                             "train_s_typical": results.typical_seconds(history)})
+                             "train_s_typical": results.run_typical_seconds(other_st.results, scores["run"])})
     if not rows:
         return [f"no run of a chosen recipe has finished in {other_st.results}"]
     lines = []

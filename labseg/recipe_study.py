@@ -36,7 +36,7 @@ def arm_runs(train_missing: bool, st: study.Study, arms: dict, epochs: int, mode
                          "tta_test_dice": study.tta_run(st, train=train, **opts).get("tta_test_dice", float("nan")),
                          "last_test_dice": final.get("last_test_dice", float("nan")),
                          "last_tta_test_dice": final.get("last_tta_test_dice", float("nan")),
-                         "train_s_typical": results.typical_seconds(results.load_history(st.results, run["run"]))})
+                         "train_s_typical": results.run_typical_seconds(st.results, run["run"])})
     if not done:
         return pd.DataFrame(columns=["run", "arm", "model", "seed", "test_dice"])
     return results.load_runs(st.results).merge(pd.DataFrame(done)[SCORES], on="run")

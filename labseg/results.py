@@ -128,15 +128,23 @@ def environment_table(studies: dict[str, str | Path]) -> pd.DataFrame:
     return pd.DataFrame(out).set_index(["results folder", "CPU"])
 
 
-def typical_seconds(history: pd.DataFrame) -> float:
+def typical_seconds(history: pd.DataFrame, low_res_epochs: int = 0) -> float:
     """A run's training seconds as on a quiet machine: the 10th-percentile epoch's seconds times the epochs
     (another job sharing the cores slows many epochs, sometimes most of them; the fastest tenth are the recipe's
-    own pace). A run with an averaging phase (``--swa-epochs``: each of its epochs also measures the average's
-    BatchNorm statistics) is timed phase by phase."""
-    if "swa_averaged" in history:
-        phases = [history.loc[history["swa_averaged"] == 0], history.loc[history["swa_averaged"] > 0]]
-        return float(sum(p["seconds"].quantile(0.1) * len(p) for p in phases if len(p)))
-    return float(history["seconds"].quantile(0.1) * len(history))
+    own pace), phase by phase where epochs differ in kind: the first ``low_res_epochs`` (progressive resizing,
+    ``--low-res``: smaller, faster epochs) apart from the rest, and an averaging phase (``--swa-epochs``: each of
+    its epochs also measures the average's BatchNorm statistics) apart from the epochs before it."""
+    early = pd.Series(np.arange(len(history)) < low_res_epochs, index=history.index)  # rows in epoch order
+    averaged = history["swa_averaged"] > 0 if "swa_averaged" in history else pd.Series(False, index=history.index)
+    phases = [history[early], history[~early & ~averaged], history[~early & averaged]]
+    return float(sum(p["seconds"].quantile(0.1) * len(p) for p in phases if len(p)))
+
+
+def run_typical_seconds(results: str | Path, run_name: str) -> float:
+    """:func:`typical_seconds` of a finished run, its phases read from the run's ``config.json``."""
+    config = json.loads((Path(results) / "runs" / run_name / "config.json").read_text())
+    low_res = round(config["low_res_share"] * config["epochs"]) if config.get("low_res") else 0
+    return typical_seconds(load_history(results, run_name), low_res)
 
 
 def load_history(results: str | Path, run_name: str) -> pd.DataFrame:

@@ -1,4 +1,6 @@
 """Reading finished runs (labseg.results): the machines and code versions behind them, typical training times."""
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,6 +38,21 @@ def test_typical_seconds_times_an_averaging_phase_apart():
                              "swa_averaged": [0] * 8 + [1, 2, 3, 4]})
     expected = 10.0 * 8 + np.quantile([13.0, 14.0, 13.0, 40.0], 0.1) * 4
     assert results.typical_seconds(averaged) == pytest.approx(expected) and expected > 10.0 * 12
+
+
+def test_typical_seconds_times_the_low_res_epochs_apart(tmp_path):
+    """Progressive resizing's early epochs are faster than the rest: the 10th-percentile epoch of the whole run
+    would time every epoch as one at the low size. A run's phases come from its config."""
+    history = pd.DataFrame({"epoch": range(1, 11), "seconds": [2.0] * 6 + [7.0, 7.5, 7.0, 30.0]})
+    assert results.typical_seconds(history) == pytest.approx(20.0)  # 2 s x 10: the low size's pace
+    expected = 2.0 * 6 + np.quantile([7.0, 7.5, 7.0, 30.0], 0.1) * 4
+    assert results.typical_seconds(history, low_res_epochs=6) == pytest.approx(expected)
+    run = tmp_path / "runs" / "r"
+    run.mkdir(parents=True)
+    history.to_csv(run / "history.csv", index=False)
+    for low_res, want in ((96, expected), (0, 20.0)):
+        (run / "config.json").write_text(json.dumps({"epochs": 10, "low_res": low_res, "low_res_share": 0.6}))
+        assert results.run_typical_seconds(tmp_path, "r") == pytest.approx(want)
 
 
 @pytest.mark.parametrize("cpu, family", [("Intel(R) Xeon(R) Processor (AMX)", "Intel AMX"),
