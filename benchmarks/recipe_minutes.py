@@ -24,8 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from labseg.batches import low_res_epochs
-from labseg.config import RunConfig, profile_config
+from labseg.config import RunConfig, low_res_epochs, profile_config
 from labseg.device import cpu_name
 from labseg.engine import train
 

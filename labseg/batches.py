@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from .batch_augment import BatchAugment
-from .config import RunConfig
+from .config import RunConfig, low_res_epochs
 from .data import PetDataset, load_split_arrays
 from .device import prepare_batch
 from .transforms import build_train_transform, strength_options
@@ -39,11 +39,6 @@ def load_datasets(cfg: RunConfig, splits: tuple[str, ...] = ("train", "val")) ->
                                                                             **strength_options(cfg)),
                                               seed=cfg.seed, copy_paste=cfg.copy_paste, cutmix=cfg.cutmix)
     return out
-
-
-def low_res_epochs(cfg: RunConfig) -> int:
-    """How many epochs, from the first, train at ``--low-res`` (0 without it)."""
-    return round(cfg.low_res_share * cfg.epochs) if cfg.low_res else 0
 
 
 def loader(ds: PetDataset, cfg: RunConfig, device: torch.device, order: list[int] | None = None) -> DataLoader:

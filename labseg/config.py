@@ -308,6 +308,11 @@ class RunConfig:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
 
+def low_res_epochs(cfg: RunConfig) -> int:
+    """How many epochs, from the first, train at ``--low-res`` (0 without it)."""
+    return round(cfg.low_res_share * cfg.epochs) if cfg.low_res else 0
+
+
 def _check_flips(cfg: RunConfig) -> None:
     """Augmentation beyond the flips needs flips that keep image and mask aligned."""
     if cfg.augment != "flip" and cfg.flip == "independent":
@@ -392,8 +397,8 @@ def _check_low_res(cfg: RunConfig) -> None:
                 f"this run uses --augment {cfg.augment}.")
     if cfg.augment_on != "loader":
         _refuse("low_res", cfg.low_res, "needs --augment-on loader (the device path augments batches of one size).")
-    if round(cfg.low_res_share * cfg.epochs) > cfg.epochs - cfg.swa_epochs:
-        _refuse("low_res_share", cfg.low_res_share, f"{round(cfg.low_res_share * cfg.epochs)} epochs at --low-res "
+    if low_res_epochs(cfg) > cfg.epochs - cfg.swa_epochs:
+        _refuse("low_res_share", cfg.low_res_share, f"{low_res_epochs(cfg)} epochs at --low-res "
                 f"run into the averaging phase (the last {cfg.swa_epochs} of {cfg.epochs}); use a smaller share.")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import RunConfig
+from .config import RunConfig, field_names, low_res_epochs
 from .labels import LABELS
 
 # Settings a study varies beside model, flips and seed. A run's name lists those of them that differ from
@@ -143,8 +143,8 @@ def typical_seconds(history: pd.DataFrame, low_res_epochs: int = 0) -> float:
 def run_typical_seconds(results: str | Path, run_name: str) -> float:
     """:func:`typical_seconds` of a finished run, its phases read from the run's ``config.json``."""
     config = json.loads((Path(results) / "runs" / run_name / "config.json").read_text())
-    low_res = round(config["low_res_share"] * config["epochs"]) if config.get("low_res") else 0
-    return typical_seconds(load_history(results, run_name), low_res)
+    cfg = RunConfig(**{k: v for k, v in config.items() if k in field_names()})  # a run's record, not validated
+    return typical_seconds(load_history(results, run_name), low_res_epochs(cfg))
 
 
 def load_history(results: str | Path, run_name: str) -> pd.DataFrame:
